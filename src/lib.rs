@@ -1,0 +1,1 @@
+//! cogwire: machine-to-machine OAuth 2.0 on Amazon Cognito, declared in one file.

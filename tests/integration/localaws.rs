@@ -1,0 +1,1 @@
+//! Tests of the local AWS launcher through the Rust SDK.

@@ -1,0 +1,1 @@
+//! Test support: the local AWS server, fresh pools, environments.
