@@ -1,0 +1,110 @@
+//! Durations as people write them in services.toml: `1h`, `30m`, `1h30m`, `90s`, `1d`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Seconds(pub u64);
+
+impl Seconds {
+    pub const MINUTE: Self = Self(60);
+    pub const HOUR: Self = Self(3_600);
+    pub const DAY: Self = Self(86_400);
+}
+
+impl fmt::Display for Seconds {
+    /// The shortest exact spelling, the inverse of `parse`: `1h30m`, `1d`, `90s` prints `1m30s`.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            return formatter.write_str("0s");
+        }
+        let mut rest = self.0;
+        for (unit, size) in [
+            ("d", Self::DAY.0),
+            ("h", Self::HOUR.0),
+            ("m", Self::MINUTE.0),
+            ("s", 1),
+        ] {
+            if rest >= size {
+                write!(formatter, "{}{unit}", rest / size)?;
+                rest %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `<number><unit>` groups (units s, m, h, d); `None` for anything else.
+pub fn parse(text: &str) -> Option<Seconds> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for character in text.chars() {
+        if let Some(digit) = character.to_digit(10) {
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(digit))?,
+            );
+            continue;
+        }
+        let unit = match character {
+            's' => 1,
+            'm' => Seconds::MINUTE.0,
+            'h' => Seconds::HOUR.0,
+            'd' => Seconds::DAY.0,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    if number.is_some() {
+        return None;
+    }
+    Some(Seconds(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_groups() {
+        assert_eq!(parse("1h"), Some(Seconds(3_600)));
+        assert_eq!(parse("30m"), Some(Seconds(1_800)));
+        assert_eq!(parse("1h30m"), Some(Seconds(5_400)));
+        assert_eq!(parse("1d"), Some(Seconds(86_400)));
+        assert_eq!(parse("300s"), Some(Seconds(300)));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_duration() {
+        for text in [
+            "",
+            "1",
+            "h",
+            "1x",
+            "1.5h",
+            "-1h",
+            "99999999999999999999d",
+            "1 h",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn display_is_the_inverse_of_parse() {
+        for seconds in [0, 59, 60, 90, 3_600, 5_400, 86_400, 90_061] {
+            let shown = Seconds(seconds).to_string();
+            assert_eq!(parse(&shown), Some(Seconds(seconds)), "{shown}");
+        }
+        assert_eq!(Seconds(5_400).to_string(), "1h30m");
+    }
+}

@@ -1,0 +1,1031 @@
+//! Stage two of reading services.toml: its meaning. Turns the raw shape into the checked desired
+//! state (resource servers, clients and the scopes between them), or into every diagnostic found.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+
+use serde::Serialize;
+use toml::Spanned;
+
+use crate::config::{RawConfig, RawService};
+use crate::diagnostic::Diagnostic;
+use crate::duration::{self, Seconds};
+use crate::rules;
+use crate::suggest;
+
+/// The checked desired state of one user pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Model {
+    pub pool: Pool,
+    pub secrets: SecretsSettings,
+    pub services: BTreeMap<String, Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    pub id: Option<String>,
+    pub region: Option<String>,
+    pub domain: Option<String>,
+    pub token_url: Option<String>,
+    pub max_resource_servers: u64,
+    pub max_clients: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretStore {
+    Ssm,
+    SecretsManager,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretLayout {
+    /// One entry holding the whole credential as JSON, so id and secret change together.
+    Json,
+    /// `<path>/client_id` and `<path>/client_secret`, for frameworks that map names to keys.
+    Split,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretsSettings {
+    pub store: SecretStore,
+    pub path_template: String,
+    pub kms_key_id: Option<String>,
+    pub layout: SecretLayout,
+}
+
+impl SecretsSettings {
+    pub fn path_for(&self, service: &str, pool: &str) -> String {
+        self.path_template
+            .replace("{service}", service)
+            .replace("{pool}", pool)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: String,
+    /// Exists in the pool and is owned by someone else: read and checked, never written.
+    pub external: bool,
+    pub resource_server: Option<ResourceServer>,
+    pub client: Option<Client>,
+    pub consumes: Vec<ScopeRef>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceServer {
+    pub identifier: String,
+    pub name: String,
+    /// Scope name to description.
+    pub scopes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Client {
+    pub name: String,
+    pub access_token_validity: Seconds,
+    /// Full scope strings as Cognito knows them: `<identifier>/<scope>`.
+    pub scopes: BTreeSet<String>,
+}
+
+/// `<service>/<scope>` as written in `consumes`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ScopeRef {
+    pub service: String,
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub scope: String,
+    pub body: Option<serde_json::Value>,
+}
+
+impl Model {
+    pub fn resource_server_count(&self) -> usize {
+        self.services
+            .values()
+            .filter(|service| service.resource_server.is_some())
+            .count()
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.services
+            .values()
+            .filter(|service| service.client.is_some())
+            .count()
+    }
+
+    pub fn scope_count(&self) -> usize {
+        self.services
+            .values()
+            .filter_map(|service| service.resource_server.as_ref())
+            .map(|server| server.scopes.len())
+            .sum()
+    }
+}
+
+const DEFAULT_SECRETS_PATH: &str = "/cogwire/{service}";
+/// Used to check secret paths when the pool id is not known offline: the longest a pool id gets.
+const PLACEHOLDER_POOL_ID: &str = "ap-southeast-5_XXXXXXXXX";
+const HTTP_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Checks the meaning of a raw config. `pool_id` is the id in force after flags and environment,
+/// used to check expanded secret paths; `None` checks them against the longest possible pool id.
+pub fn analyze(raw: &RawConfig, pool_id: Option<&str>) -> Result<Model, Vec<Diagnostic>> {
+    let mut analyzer = Analyzer::default();
+    let model = analyzer.model(raw, pool_id);
+    if analyzer.problems.is_empty() {
+        Ok(model)
+    } else {
+        let mut problems = analyzer.problems;
+        problems.sort_by_key(|problem| problem.span.as_ref().map(|span| span.start));
+        Err(problems)
+    }
+}
+
+#[derive(Default)]
+struct Analyzer {
+    problems: Vec<Diagnostic>,
+}
+
+impl Analyzer {
+    fn report(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Option<Range<usize>>,
+        hint: Option<String>,
+    ) {
+        self.problems
+            .push(Diagnostic::new(code, message, span).with_optional_hint(hint));
+    }
+
+    fn model(&mut self, raw: &RawConfig, pool_id: Option<&str>) -> Model {
+        let pool = Pool {
+            id: raw.pool.id.as_ref().map(|id| id.get_ref().clone()),
+            region: raw
+                .pool
+                .region
+                .as_ref()
+                .map(|region| region.get_ref().clone()),
+            domain: raw
+                .pool
+                .domain
+                .as_ref()
+                .map(|domain| domain.get_ref().clone()),
+            token_url: raw.pool.token_url.as_ref().map(|url| url.get_ref().clone()),
+            max_resource_servers: self.quota(
+                &raw.pool.max_resource_servers,
+                rules::DEFAULT_MAX_RESOURCE_SERVERS,
+            ),
+            max_clients: self.quota(&raw.pool.max_clients, rules::DEFAULT_MAX_CLIENTS),
+        };
+        let default_validity = self
+            .validity(raw.defaults.access_token_validity.as_ref())
+            .unwrap_or(Seconds::HOUR);
+        let declared = Declared::collect(raw);
+
+        let mut services = BTreeMap::new();
+        for (name, service) in &raw.services {
+            let checked = self.service(name, service, &declared, default_validity);
+            services.insert(name.get_ref().clone(), checked);
+        }
+        self.unique_names(raw, &services);
+        self.pool_quotas(raw, &pool, &services);
+        let secrets = self.secrets(raw, pool_id.or(pool.id.as_deref()), &services);
+        Model {
+            pool,
+            secrets,
+            services,
+        }
+    }
+
+    fn quota(&mut self, value: &Option<Spanned<i64>>, default: u64) -> u64 {
+        let Some(value) = value else { return default };
+        match u64::try_from(*value.get_ref()) {
+            Ok(quota) if quota > 0 => quota,
+            _ => {
+                self.report(
+                    "invalid-value",
+                    "a quota must be a positive number",
+                    Some(value.span()),
+                    Some(format!("Cognito's default is {default}; set this only if AWS raised it for your account")),
+                );
+                default
+            }
+        }
+    }
+
+    fn validity(&mut self, value: Option<&Spanned<String>>) -> Option<Seconds> {
+        let value = value?;
+        let Some(seconds) = duration::parse(value.get_ref()) else {
+            self.report(
+                "invalid-duration",
+                format!("`{}` is not a duration", value.get_ref()),
+                Some(value.span()),
+                Some("write a number and a unit: \"30m\", \"1h\", \"1h30m\", \"1d\"".to_owned()),
+            );
+            return None;
+        };
+        if !(rules::MIN_ACCESS_TOKEN_VALIDITY..=rules::MAX_ACCESS_TOKEN_VALIDITY).contains(&seconds)
+        {
+            self.report(
+                "token-validity",
+                format!("an access token validity of {seconds} is outside Cognito's bounds"),
+                Some(value.span()),
+                Some("Cognito accepts 5m to 1d for access tokens".to_owned()),
+            );
+            return None;
+        }
+        Some(seconds)
+    }
+
+    fn name(
+        &mut self,
+        result: Result<(), rules::NameProblem>,
+        what: &str,
+        span: Range<usize>,
+        hint: &str,
+    ) {
+        if let Err(problem) = result {
+            self.report(
+                "invalid-name",
+                problem.describe(what),
+                Some(span),
+                Some(hint.to_owned()),
+            );
+        }
+    }
+
+    fn service(
+        &mut self,
+        name: &Spanned<String>,
+        raw: &RawService,
+        declared: &Declared,
+        default_validity: Seconds,
+    ) -> Service {
+        let service_name = name.get_ref();
+        self.name(
+            rules::service_name(service_name),
+            &format!("the service name `{service_name}`"),
+            name.span(),
+            "service names use letters, digits, `-`, `_` and `.`, begin with a letter or digit, and are at most 100 characters",
+        );
+        let external = raw
+            .external
+            .as_ref()
+            .is_some_and(|external| *external.get_ref());
+        let resource_server = raw
+            .scopes
+            .as_ref()
+            .map(|scopes| self.resource_server(name, raw, scopes, external));
+        if raw.scopes.is_none() {
+            for (field, span) in [
+                ("identifier", raw.identifier.as_ref().map(Spanned::span)),
+                ("name", raw.name.as_ref().map(Spanned::span)),
+            ] {
+                if let Some(span) = span {
+                    self.report(
+                        "needless-key",
+                        format!("`{field}` names a resource server, but service `{service_name}` declares no scopes"),
+                        Some(span),
+                        Some("add `scopes = { ... }`, or remove this key".to_owned()),
+                    );
+                }
+            }
+        }
+
+        let mut consumes = Vec::new();
+        if let Some(list) = &raw.consumes {
+            if external && !list.get_ref().is_empty() {
+                self.report(
+                    "external-client",
+                    format!("external service `{service_name}` cannot consume scopes: cogwire never writes external services"),
+                    Some(list.span()),
+                    Some("remove `external = true` to let cogwire manage this service's client".to_owned()),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for reference in list.get_ref() {
+                let Some(scope_ref) = self.scope_ref(reference, declared) else {
+                    continue;
+                };
+                if !seen.insert(scope_ref.clone()) {
+                    self.report(
+                        "duplicate-consume",
+                        format!(
+                            "`{}` is consumed twice by `{service_name}`",
+                            reference.get_ref()
+                        ),
+                        Some(reference.span()),
+                        Some("list each scope once".to_owned()),
+                    );
+                    continue;
+                }
+                consumes.push(scope_ref);
+            }
+        }
+
+        let client = self.client(name, raw, declared, &consumes, default_validity, external);
+        if resource_server.is_none() && raw.consumes.is_none() && raw.client.is_none() {
+            self.report(
+                "empty-service",
+                format!("service `{service_name}` declares neither scopes nor consumes"),
+                Some(name.span()),
+                Some("a service either owns scopes (`scopes = { ... }`), consumes others' (`consumes = [...]`), or both".to_owned()),
+            );
+        }
+        let routes = self.routes(name, raw);
+        Service {
+            name: service_name.clone(),
+            external,
+            resource_server,
+            client,
+            consumes,
+            routes,
+        }
+    }
+
+    fn resource_server(
+        &mut self,
+        name: &Spanned<String>,
+        raw: &RawService,
+        scopes: &Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
+        external: bool,
+    ) -> ResourceServer {
+        let (identifier, identifier_span) = match &raw.identifier {
+            Some(identifier) => (identifier.get_ref().clone(), identifier.span()),
+            None => (name.get_ref().clone(), name.span()),
+        };
+        self.name(
+            rules::identifier(&identifier),
+            &format!("the identifier `{identifier}`"),
+            identifier_span,
+            "identifiers are 1 to 256 printable ASCII characters without spaces, `\"` or `\\`, for example `https://api.example.com` or `orders-v1`",
+        );
+        let (display_name, name_span) = match &raw.name {
+            Some(display) => (display.get_ref().clone(), display.span()),
+            None => (name.get_ref().clone(), name.span()),
+        };
+        self.name(
+            rules::resource_server_name(&display_name),
+            &format!("the resource-server name `{display_name}`"),
+            name_span,
+            "resource-server names use letters, digits, spaces and `+=,.@-`, at most 256 characters",
+        );
+        if scopes.get_ref().is_empty() {
+            self.report(
+                "empty-scopes",
+                format!("service `{}` declares an empty scope list", name.get_ref()),
+                Some(scopes.span()),
+                Some(
+                    "declare at least one scope: scopes = { \"orders.read\" = \"Read orders\" }"
+                        .to_owned(),
+                ),
+            );
+        }
+        if scopes.get_ref().len() > rules::MAX_SCOPES_PER_RESOURCE_SERVER {
+            self.report(
+                "too-many-scopes",
+                format!(
+                    "service `{}` declares {} scopes, more than Cognito's {} per resource server",
+                    name.get_ref(),
+                    scopes.get_ref().len(),
+                    rules::MAX_SCOPES_PER_RESOURCE_SERVER
+                ),
+                Some(scopes.span()),
+                Some("split the API into two services with their own identifiers".to_owned()),
+            );
+        }
+        let mut checked = BTreeMap::new();
+        for (scope, description) in scopes.get_ref() {
+            self.name(
+                rules::scope_name(scope.get_ref()),
+                &format!("the scope name `{}`", scope.get_ref()),
+                scope.span(),
+                "scope names are 1 to 256 printable ASCII characters without spaces, `\"`, `/` or `\\`, for example `orders.read`",
+            );
+            let length = description.get_ref().chars().count();
+            if !external && (length == 0 || length > rules::MAX_SCOPE_DESCRIPTION) {
+                self.report(
+                    "scope-description",
+                    format!(
+                        "the description of scope `{}` is {length} characters long",
+                        scope.get_ref()
+                    ),
+                    Some(description.span()),
+                    Some(format!(
+                        "Cognito requires 1 to {} characters, for example \"Read orders\"",
+                        rules::MAX_SCOPE_DESCRIPTION
+                    )),
+                );
+            }
+            checked.insert(scope.get_ref().clone(), description.get_ref().clone());
+        }
+        ResourceServer {
+            identifier,
+            name: display_name,
+            scopes: checked,
+        }
+    }
+
+    /// Resolves `<service>/<scope>`, splitting at the last `/` since scope names never hold one.
+    fn scope_ref(&mut self, reference: &Spanned<String>, declared: &Declared) -> Option<ScopeRef> {
+        let text = reference.get_ref();
+        let span = reference.span();
+        let Some((service, scope)) = text
+            .rsplit_once('/')
+            .filter(|(service, scope)| !service.is_empty() && !scope.is_empty())
+        else {
+            let guess = declared
+                .all_scope_refs()
+                .into_iter()
+                .find(|candidate| candidate.ends_with(&format!("/{text}")))
+                .map(|candidate| format!("write `<service>/<scope>`: did you mean `{candidate}`?"))
+                .unwrap_or_else(|| {
+                    "write `<service>/<scope>`, for example `customers-v1/customer.read`".to_owned()
+                });
+            self.report(
+                "bad-reference",
+                format!("`{text}` is not a `<service>/<scope>` reference"),
+                Some(span),
+                Some(guess),
+            );
+            return None;
+        };
+        if declared.unparsed.iter().any(|unparsed| unparsed == service) {
+            return None;
+        }
+        let Some(scopes) = declared.services.get(service) else {
+            let hint = match suggest::closest(service, declared.services.keys().map(String::as_str))
+            {
+                Some(guess) => format!("did you mean `{guess}/{scope}`?"),
+                None if declared.by_identifier.contains_key(service) => format!(
+                    "consumes names services, not identifiers: write `{}/{scope}`",
+                    declared.by_identifier[service]
+                ),
+                None => format!(
+                    "declare it as [services.{service}], with `external = true` if another tool manages it"
+                ),
+            };
+            self.report(
+                "unknown-service",
+                format!("`{text}` names service `{service}`, which is not declared"),
+                Some(span),
+                Some(hint),
+            );
+            return None;
+        };
+        if !scopes.iter().any(|known| known == scope) {
+            let hint = match suggest::closest(scope, scopes.iter().map(String::as_str)) {
+                Some(guess) => format!("did you mean `{service}/{guess}`?"),
+                None if scopes.is_empty() => format!("service `{service}` declares no scopes"),
+                None => format!(
+                    "service `{service}` declares {}",
+                    scopes
+                        .iter()
+                        .map(|known| format!("`{known}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.report(
+                "unknown-scope",
+                format!("service `{service}` has no scope `{scope}`"),
+                Some(span),
+                Some(hint),
+            );
+            return None;
+        }
+        Some(ScopeRef {
+            service: service.to_owned(),
+            scope: scope.to_owned(),
+        })
+    }
+
+    fn client(
+        &mut self,
+        name: &Spanned<String>,
+        raw: &RawService,
+        declared: &Declared,
+        consumes: &[ScopeRef],
+        default_validity: Seconds,
+        external: bool,
+    ) -> Option<Client> {
+        let client_section = raw.client.as_ref();
+        if raw.consumes.is_none() {
+            if let Some(section) = client_section {
+                self.report(
+                    "client-without-consumes",
+                    format!("service `{}` configures a client but consumes no scopes", name.get_ref()),
+                    Some(section.span()),
+                    Some("a client-credentials client needs at least one scope: add `consumes = [\"<service>/<scope>\"]`".to_owned()),
+                );
+            }
+            return None;
+        }
+        if external {
+            return None;
+        }
+        let consumes_span = raw.consumes.as_ref().map(Spanned::span);
+        if raw
+            .consumes
+            .as_ref()
+            .is_some_and(|list| list.get_ref().is_empty())
+        {
+            self.report(
+                "client-without-consumes",
+                format!("service `{}` consumes an empty list", name.get_ref()),
+                consumes_span.clone(),
+                Some("a client-credentials client needs at least one scope; remove `consumes` if the service calls no one".to_owned()),
+            );
+        }
+        let (client_name, client_name_span) =
+            match client_section.and_then(|section| section.get_ref().name.as_ref()) {
+                Some(client_name) => (client_name.get_ref().clone(), client_name.span()),
+                None => (format!("{}-app-client", name.get_ref()), name.span()),
+            };
+        self.name(
+            rules::client_name(&client_name),
+            &format!("the client name `{client_name}`"),
+            client_name_span,
+            "client names use letters, digits, spaces and `+=,.@-`, at most 128 characters",
+        );
+        let validity = client_section
+            .and_then(|section| self.validity(section.get_ref().access_token_validity.as_ref()))
+            .unwrap_or(default_validity);
+        let scopes: BTreeSet<String> = consumes
+            .iter()
+            .filter_map(|reference| {
+                declared
+                    .identifiers
+                    .get(&reference.service)
+                    .map(|identifier| format!("{identifier}/{}", reference.scope))
+            })
+            .collect();
+        if scopes.len() > rules::MAX_SCOPES_PER_CLIENT {
+            self.report(
+                "too-many-scopes",
+                format!(
+                    "service `{}` consumes {} scopes, more than Cognito's {} per app client",
+                    name.get_ref(),
+                    scopes.len(),
+                    rules::MAX_SCOPES_PER_CLIENT
+                ),
+                consumes_span,
+                Some("consume fewer, broader scopes".to_owned()),
+            );
+        }
+        Some(Client {
+            name: client_name,
+            access_token_validity: validity,
+            scopes,
+        })
+    }
+
+    fn routes(&mut self, name: &Spanned<String>, raw: &RawService) -> Vec<Route> {
+        let Some(routes) = &raw.routes else {
+            return Vec::new();
+        };
+        let own_scopes: Vec<&str> = raw
+            .scopes
+            .as_ref()
+            .map(|scopes| {
+                scopes
+                    .get_ref()
+                    .keys()
+                    .map(|scope| scope.get_ref().as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut checked = Vec::new();
+        for route in routes {
+            let route = route.get_ref();
+            let method = route.method.get_ref().to_ascii_uppercase();
+            if !HTTP_METHODS.contains(&method.as_str()) {
+                self.report(
+                    "route-method",
+                    format!("`{}` is not an HTTP method", route.method.get_ref()),
+                    Some(route.method.span()),
+                    Some(format!("use one of {}", HTTP_METHODS.join(", "))),
+                );
+            }
+            if !route.path.get_ref().starts_with('/') {
+                self.report(
+                    "route-path",
+                    format!(
+                        "route path `{}` does not begin with `/`",
+                        route.path.get_ref()
+                    ),
+                    Some(route.path.span()),
+                    Some(format!(
+                        "write it from the root: `/{}`",
+                        route.path.get_ref()
+                    )),
+                );
+            }
+            let scope = route.scope.get_ref();
+            if !own_scopes.contains(&scope.as_str()) {
+                let hint = match suggest::closest(scope, own_scopes.iter().copied()) {
+                    Some(guess) => format!("did you mean `{guess}`?"),
+                    None => format!(
+                        "a route is guarded by one of service `{}`'s own scopes",
+                        name.get_ref()
+                    ),
+                };
+                self.report(
+                    "unknown-scope",
+                    format!(
+                        "route scope `{scope}` is not a scope of service `{}`",
+                        name.get_ref()
+                    ),
+                    Some(route.scope.span()),
+                    Some(hint),
+                );
+            }
+            let body = route
+                .body
+                .as_ref()
+                .and_then(|body| serde_json::to_value(body).ok());
+            checked.push(Route {
+                method,
+                path: route.path.get_ref().clone(),
+                scope: scope.clone(),
+                body,
+            });
+        }
+        checked
+    }
+
+    fn unique_names(&mut self, raw: &RawConfig, services: &BTreeMap<String, Service>) {
+        let mut identifiers: HashMap<&str, &str> = HashMap::new();
+        let mut client_names: HashMap<&str, &str> = HashMap::new();
+        for (name, raw_service) in &raw.services {
+            let Some(service) = services.get(name.get_ref()) else {
+                continue;
+            };
+            if let Some(server) = &service.resource_server
+                && let Some(first) = identifiers.insert(&server.identifier, name.get_ref())
+            {
+                let span = raw_service
+                    .identifier
+                    .as_ref()
+                    .map_or(name.span(), Spanned::span);
+                self.report(
+                        "duplicate-identifier",
+                        format!("services `{first}` and `{}` both use the identifier `{}`", name.get_ref(), server.identifier),
+                        Some(span),
+                        Some("each resource server needs its own identifier: set `identifier = \"...\"` on one of them".to_owned()),
+                    );
+            }
+            if let Some(client) = &service.client
+                && let Some(first) = client_names.insert(&client.name, name.get_ref())
+            {
+                let span = raw_service
+                    .client
+                    .as_ref()
+                    .and_then(|section| section.get_ref().name.as_ref())
+                    .map_or(name.span(), Spanned::span);
+                self.report(
+                        "duplicate-client-name",
+                        format!("services `{first}` and `{}` both name their client `{}`", name.get_ref(), client.name),
+                        Some(span),
+                        Some("cogwire knows clients by name: give one of them `[services.<name>.client] name = \"...\"`".to_owned()),
+                    );
+            }
+        }
+    }
+
+    fn pool_quotas(&mut self, raw: &RawConfig, pool: &Pool, services: &BTreeMap<String, Service>) {
+        let servers = services
+            .values()
+            .filter(|service| service.resource_server.is_some())
+            .count() as u64;
+        let clients = services
+            .values()
+            .filter(|service| service.client.is_some())
+            .count() as u64;
+        let span = raw.services.last().map(|(name, _)| name.span());
+        if servers > pool.max_resource_servers {
+            self.report(
+                "too-many-resource-servers",
+                format!("{servers} resource servers are declared, more than the pool's quota of {}", pool.max_resource_servers),
+                span.clone(),
+                Some("Cognito allows 25 per pool unless AWS raised the quota; then set `[pool] max_resource_servers`".to_owned()),
+            );
+        }
+        if clients > pool.max_clients {
+            self.report(
+                "too-many-clients",
+                format!("{clients} app clients are declared, more than the pool's quota of {}", pool.max_clients),
+                span,
+                Some("Cognito allows 1,000 per pool unless AWS raised the quota; then set `[pool] max_clients`".to_owned()),
+            );
+        }
+    }
+
+    fn secrets(
+        &mut self,
+        raw: &RawConfig,
+        pool_id: Option<&str>,
+        services: &BTreeMap<String, Service>,
+    ) -> SecretsSettings {
+        let store = match &raw.secrets.store {
+            None => SecretStore::Ssm,
+            Some(store) => match store.get_ref().as_str() {
+                "ssm" => SecretStore::Ssm,
+                "secretsmanager" => SecretStore::SecretsManager,
+                other => {
+                    let guess = suggest::closest(other, ["ssm", "secretsmanager"])
+                        .map_or(String::new(), |guess| format!("did you mean `{guess}`? "));
+                    self.report(
+                        "invalid-value",
+                        format!("unknown secrets store `{other}`"),
+                        Some(store.span()),
+                        Some(format!("{guess}use \"ssm\" (Parameter Store, the default) or \"secretsmanager\"")),
+                    );
+                    SecretStore::Ssm
+                }
+            },
+        };
+        let layout = match &raw.secrets.layout {
+            None => SecretLayout::Json,
+            Some(layout) => {
+                match layout.get_ref().as_str() {
+                    "json" => SecretLayout::Json,
+                    "split" if store == SecretStore::Ssm => SecretLayout::Split,
+                    "split" => {
+                        self.report(
+                        "invalid-value",
+                        "the split layout is for SSM Parameter Store only",
+                        Some(layout.span()),
+                        Some("Secrets Manager keeps one JSON secret per service; remove `layout`".to_owned()),
+                    );
+                        SecretLayout::Json
+                    }
+                    other => {
+                        self.report(
+                            "invalid-value",
+                            format!("unknown secrets layout `{other}`"),
+                            Some(layout.span()),
+                            Some(
+                                "use \"json\" (one entry per service, the default) or \"split\""
+                                    .to_owned(),
+                            ),
+                        );
+                        SecretLayout::Json
+                    }
+                }
+            }
+        };
+        let (path_template, path_span) = match &raw.secrets.path {
+            Some(path) => (path.get_ref().clone(), Some(path.span())),
+            None => (DEFAULT_SECRETS_PATH.to_owned(), None),
+        };
+        let settings = SecretsSettings {
+            store,
+            path_template,
+            kms_key_id: raw
+                .secrets
+                .kms_key_id
+                .as_ref()
+                .map(|key| key.get_ref().clone()),
+            layout,
+        };
+        self.secrets_path(&settings, path_span, pool_id, services);
+        settings
+    }
+
+    fn secrets_path(
+        &mut self,
+        settings: &SecretsSettings,
+        span: Option<Range<usize>>,
+        pool_id: Option<&str>,
+        services: &BTreeMap<String, Service>,
+    ) {
+        let template = &settings.path_template;
+        let mut rest = template.as_str();
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let placeholder = after.find('}').map_or(after, |close| &after[..close]);
+            if placeholder != "service" && placeholder != "pool" {
+                self.report(
+                    "secrets-path",
+                    format!("unknown placeholder `{{{placeholder}}}` in the secrets path"),
+                    span.clone(),
+                    Some("the path may use `{service}` and `{pool}`".to_owned()),
+                );
+                return;
+            }
+            rest = &after[placeholder.len().min(after.len())..];
+        }
+        let clients = services
+            .values()
+            .filter(|service| service.client.is_some())
+            .count();
+        if !template.contains("{service}") && clients > 1 {
+            self.report(
+                "secrets-path",
+                "the secrets path has no `{service}`, so every service would share one entry",
+                span.clone(),
+                Some("for example \"/cogwire/{service}\"".to_owned()),
+            );
+            return;
+        }
+        let pool = pool_id.unwrap_or(PLACEHOLDER_POOL_ID);
+        for service in services.values().filter(|service| service.client.is_some()) {
+            let expanded = settings.path_for(&service.name, pool);
+            let names = match settings.layout {
+                SecretLayout::Json => vec![expanded],
+                SecretLayout::Split => vec![
+                    format!("{expanded}/client_id"),
+                    format!("{expanded}/client_secret"),
+                ],
+            };
+            for name in names {
+                let checked = match settings.store {
+                    SecretStore::Ssm => rules::ssm_parameter_name(&name),
+                    SecretStore::SecretsManager => rules::secret_name(&name),
+                };
+                if let Err(problem) = checked {
+                    self.report(
+                        "secrets-path",
+                        format!("the secrets path expands to `{name}` for service `{}`: {problem}", service.name),
+                        span.clone(),
+                        Some("SSM names use `a-zA-Z0-9_.-/`, begin with `/`, have at most 15 levels and 1,011 characters".to_owned()),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What the file declares, gathered before any service is checked so references can be resolved
+/// in any order.
+#[derive(Default)]
+struct Declared {
+    /// Service name to its scope names.
+    services: BTreeMap<String, Vec<String>>,
+    /// Service name to its resource-server identifier.
+    identifiers: BTreeMap<String, String>,
+    by_identifier: BTreeMap<String, String>,
+    unparsed: Vec<String>,
+}
+
+impl Declared {
+    fn collect(raw: &RawConfig) -> Self {
+        let mut declared = Self {
+            unparsed: raw.unparsed_services.clone(),
+            ..Self::default()
+        };
+        for (name, service) in &raw.services {
+            let scopes = service
+                .scopes
+                .as_ref()
+                .map(|scopes| {
+                    scopes
+                        .get_ref()
+                        .keys()
+                        .map(|scope| scope.get_ref().clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            declared.services.insert(name.get_ref().clone(), scopes);
+            if service.scopes.is_some() {
+                let identifier = service.identifier.as_ref().map_or_else(
+                    || name.get_ref().clone(),
+                    |identifier| identifier.get_ref().clone(),
+                );
+                declared
+                    .by_identifier
+                    .insert(identifier.clone(), name.get_ref().clone());
+                declared
+                    .identifiers
+                    .insert(name.get_ref().clone(), identifier);
+            }
+        }
+        declared
+    }
+
+    fn all_scope_refs(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .flat_map(|(service, scopes)| {
+                scopes.iter().map(move |scope| format!("{service}/{scope}"))
+            })
+            .collect()
+    }
+}
+
+/// Reads and checks a services.toml from text: both stages, all diagnostics.
+pub fn load(text: &str, pool_id: Option<&str>) -> Result<Model, Vec<Diagnostic>> {
+    let (raw, mut problems) = crate::config::parse(text)?;
+    match analyze(&raw, pool_id) {
+        Ok(model) if problems.is_empty() => Ok(model),
+        Ok(_) => Err(problems),
+        Err(meaning) => {
+            problems.extend(meaning);
+            problems.sort_by_key(|problem| problem.span.as_ref().map(|span| span.start));
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<(&'static str, String)> {
+        match load(text, None) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .map(|problem| (problem.code, problem.hint.unwrap_or_default()))
+                .collect(),
+        }
+    }
+
+    const TWO: &str = r#"
+[services.customers-v1]
+identifier = "customers-v1-resource-server"
+scopes = { "customer.read" = "Read", "customer.write" = "Write" }
+
+[services.accounts-v1]
+consumes = ["customers-v1/customer.read"]
+[services.accounts-v1.client]
+access_token_validity = "30m"
+"#;
+
+    #[test]
+    fn builds_resource_servers_and_clients() {
+        let model = load(TWO, None).expect("valid");
+        let client = model.services["accounts-v1"]
+            .client
+            .as_ref()
+            .expect("client");
+        assert_eq!(client.name, "accounts-v1-app-client");
+        assert_eq!(client.access_token_validity, Seconds(1_800));
+        assert_eq!(
+            client.scopes.iter().collect::<Vec<_>>(),
+            vec!["customers-v1-resource-server/customer.read"]
+        );
+        assert_eq!(model.resource_server_count(), 1);
+        assert_eq!(model.client_count(), 1);
+        assert_eq!(model.scope_count(), 2);
+        assert_eq!(
+            model.secrets.path_for("accounts-v1", "p"),
+            "/cogwire/accounts-v1"
+        );
+    }
+
+    #[test]
+    fn unknown_scope_suggests_the_closest() {
+        let text = TWO.replace("customer.read\"]", "customer.reed\"]");
+        assert_eq!(
+            problems(&text),
+            vec![(
+                "unknown-scope",
+                "did you mean `customers-v1/customer.read`?".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn unknown_service_suggests_the_closest() {
+        let text = TWO.replace("[\"customers-v1/", "[\"customer-v1/");
+        assert_eq!(
+            problems(&text),
+            vec![(
+                "unknown-service",
+                "did you mean `customers-v1/customer.read`?".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn identifiers_in_consumes_are_redirected_to_service_names() {
+        let text = TWO.replace("[\"customers-v1/", "[\"customers-v1-resource-server/");
+        assert_eq!(
+            problems(&text)[0].1,
+            "consumes names services, not identifiers: write `customers-v1/customer.read`"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = format!(
+            "{TWO}\n[services.b]\nconsumes = [\"nope/x\", \"customer.read\"]\n[services.c]\n"
+        );
+        let codes: Vec<_> = problems(&text).into_iter().map(|(code, _)| code).collect();
+        assert_eq!(
+            codes,
+            vec!["unknown-service", "bad-reference", "empty-service"]
+        );
+    }
+}
