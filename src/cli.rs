@@ -76,6 +76,85 @@ and are named as a cycle. `apply` itself never depends on this order: it creates
 client that needs it."
     )]
     Graph(GraphArgs),
+    /// Show what apply would change in the user pool, like `terraform plan`
+    #[command(
+        long_about = "Read the user pool and show what `apply` would change: resource servers and \
+clients to create (+), update (~), destroy (-) or import (<=, adopt an existing resource), with \
+scope-level detail and the callers that lose access. Nothing is written."
+    )]
+    Plan(PlanArgs),
+    /// Create and update resource servers and app clients so the pool matches services.toml
+    #[command(
+        long_about = "Make the user pool match services.toml: scopes are created before any client that \
+needs them, clients drop scopes before resource servers remove them, and independent operations run \
+at once within Cognito's quotas. Takes a lock per pool. Asks for 'yes' on a terminal; use \
+--auto-approve in CI, or apply a plan saved with `plan --out`."
+    )]
+    Apply(ApplyArgs),
+    /// Remove the apply lock of a user pool left behind by a run that died
+    ForceUnlock,
+}
+
+/// How hard cogwire may press on AWS's request quotas.
+#[derive(Debug, Clone, Args)]
+pub struct PaceArgs {
+    /// The share of Cognito's request quotas to use, in (0, 1]; lower it when other tools call
+    /// Cognito in the same account at the same time
+    #[arg(
+        long,
+        env = "COGWIRE_QUOTA_SHARE",
+        default_value_t = 1.0,
+        value_name = "SHARE"
+    )]
+    pub quota_share: f64,
+}
+
+impl Default for PaceArgs {
+    fn default() -> Self {
+        Self { quota_share: 1.0 }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Save the plan as JSON, for `cogwire apply FILE` to execute exactly
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also list resource servers and clients that cogwire neither declares nor manages
+    #[arg(long)]
+    pub show_unmanaged: bool,
+    /// Limit the plan to this service and the resource servers it consumes from (repeatable)
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Print API calls per operation, retries and elapsed time on stderr
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `cogwire plan --out`; it is executed exactly, or refused if the pool changed
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for approval (for CI)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Limit the apply to this service and the resource servers it consumes from (repeatable)
+    #[arg(long = "service", value_name = "NAME", conflicts_with = "plan_file")]
+    pub services: Vec<String>,
+    /// How long to wait for another run's lock on the pool, e.g. 5m; 0 fails at once
+    #[arg(long, default_value = "0", value_name = "DURATION")]
+    pub lock_timeout: String,
+    /// Print API calls per operation, retries and elapsed time on stderr
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub pace: PaceArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,11 @@
 //! The binary's edge: each subcommand wires the pure stages to files, terminals and AWS, and turns
 //! the outcome into an exit status. `anyhow` lives here and nowhere deeper.
 
+mod apply;
 mod graph;
+mod plan;
+mod pool;
+mod unlock;
 mod validate;
 
 use std::path::Path;
@@ -16,6 +20,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Validate => validate::run(&cli.global),
         Command::Graph(args) => graph::run(&cli.global, args),
+        Command::Plan(args) => plan::run(&cli.global, args).await,
+        Command::Apply(args) => apply::run(&cli.global, args).await,
+        Command::ForceUnlock => unlock::run(&cli.global).await,
     }
 }
 

@@ -1,0 +1,1 @@
+"""localaws: moto's server extended for cogwire's tests (see README.md)."""

@@ -1,0 +1,586 @@
+//! Executes a plan as a graph of operations: new scopes exist before any client is granted them,
+//! clients drop a scope before its resource server removes it, clients go before the resource
+//! servers they used, and everything independent runs at once (the limiter in `pace` sets the
+//! rate). The ownership record is written before anything is created and after it is done, so a
+//! crash at any point loses nothing and the next run converges.
+
+use std::collections::BTreeSet;
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::cloud::{
+    ClientSpec, ClientState, CloudError, Parameters, ResourceServerState, UserPool,
+};
+use crate::observed::Observed;
+use crate::pace::Caller;
+use crate::plan::{Change, Plan, Resource};
+use crate::record::{RecordError, RecordStore, RecordedClient};
+
+/// Operations in flight at once; the limiter keeps them within Cognito's quotas.
+const CONCURRENCY: usize = 32;
+
+#[derive(Debug, Clone)]
+enum Operation {
+    CreateResourceServer(ResourceServerState),
+    UpdateResourceServer(ResourceServerState),
+    DeleteResourceServer(String),
+    CreateClient { service: String, spec: ClientSpec },
+    UpdateClient(Box<ClientState>),
+    DeleteClient { id: String, name: String },
+}
+
+impl Operation {
+    fn describe_done(&self) -> String {
+        match self {
+            Self::CreateResourceServer(server) => {
+                format!("created resource server {}", server.identifier)
+            }
+            Self::UpdateResourceServer(server) => {
+                format!("updated resource server {}", server.identifier)
+            }
+            Self::DeleteResourceServer(identifier) => {
+                format!("destroyed resource server {identifier}")
+            }
+            Self::CreateClient { spec, .. } => format!("created client {}", spec.name),
+            Self::UpdateClient(client) => format!("updated client {} ({})", client.name, client.id),
+            Self::DeleteClient { id, name } => format!("destroyed client {name} ({id})"),
+        }
+    }
+}
+
+/// A node of the operation graph, with what it means for scopes.
+struct Step {
+    operation: Operation,
+    /// Identifiers of resource servers whose scopes this step needs to exist.
+    grants_from: BTreeSet<String>,
+    /// Identifiers of resource servers whose scopes this step stops using.
+    drops_from: BTreeSet<String>,
+    /// This resource-server step adds scopes (clients granting them wait for it).
+    adds_scopes: bool,
+    /// This resource-server step removes scopes (it waits for clients dropping them).
+    removes_scopes: bool,
+    identifier: Option<String>,
+}
+
+fn identifiers_of<'a>(scopes: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+    scopes
+        .into_iter()
+        .filter_map(|scope| {
+            scope
+                .rsplit_once('/')
+                .map(|(identifier, _)| identifier.to_owned())
+        })
+        .collect()
+}
+
+fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
+    let mut steps = Vec::new();
+    for action in plan.actions.iter().filter(|action| action.writes()) {
+        match (&action.resource, action.change) {
+            (
+                Resource::ResourceServer {
+                    after: Some(after),
+                    before: None,
+                    ..
+                },
+                _,
+            ) => steps.push((
+                Step {
+                    operation: Operation::CreateResourceServer(after.clone()),
+                    grants_from: BTreeSet::new(),
+                    drops_from: BTreeSet::new(),
+                    adds_scopes: true,
+                    removes_scopes: false,
+                    identifier: Some(after.identifier.clone()),
+                },
+                None,
+            )),
+            (
+                Resource::ResourceServer {
+                    after: Some(after),
+                    before: Some(before),
+                    ..
+                },
+                _,
+            ) => {
+                let adds = after
+                    .scopes
+                    .keys()
+                    .any(|scope| !before.scopes.contains_key(scope));
+                let removes = before
+                    .scopes
+                    .keys()
+                    .any(|scope| !after.scopes.contains_key(scope));
+                let step = |server: ResourceServerState, adds_scopes, removes_scopes| Step {
+                    operation: Operation::UpdateResourceServer(server),
+                    grants_from: BTreeSet::new(),
+                    drops_from: BTreeSet::new(),
+                    adds_scopes,
+                    removes_scopes,
+                    identifier: Some(after.identifier.clone()),
+                };
+                if adds && removes {
+                    // Two phases: the union first, so granted scopes exist before clients move.
+                    let mut union = after.clone();
+                    for (scope, description) in &before.scopes {
+                        union
+                            .scopes
+                            .entry(scope.clone())
+                            .or_insert_with(|| description.clone());
+                    }
+                    let first = steps.len();
+                    steps.push((step(union, true, false), None));
+                    steps.push((step(after.clone(), false, true), Some(first)));
+                } else {
+                    steps.push((step(after.clone(), adds, removes), None));
+                }
+            }
+            (
+                Resource::ResourceServer {
+                    identifier,
+                    after: None,
+                    ..
+                },
+                Change::Delete,
+            ) => steps.push((
+                Step {
+                    operation: Operation::DeleteResourceServer(identifier.clone()),
+                    grants_from: BTreeSet::new(),
+                    drops_from: BTreeSet::new(),
+                    adds_scopes: false,
+                    removes_scopes: true,
+                    identifier: Some(identifier.clone()),
+                },
+                None,
+            )),
+            (
+                Resource::Client {
+                    spec: Some(spec), ..
+                },
+                Change::Create,
+            ) => steps.push((
+                Step {
+                    operation: Operation::CreateClient {
+                        service: action.service.clone(),
+                        spec: spec.clone(),
+                    },
+                    grants_from: identifiers_of(&spec.scopes),
+                    drops_from: BTreeSet::new(),
+                    adds_scopes: false,
+                    removes_scopes: false,
+                    identifier: None,
+                },
+                None,
+            )),
+            (
+                Resource::Client {
+                    after: Some(after),
+                    before,
+                    ..
+                },
+                _,
+            ) => {
+                let before_scopes = before
+                    .as_ref()
+                    .map(|before| before.scopes.clone())
+                    .unwrap_or_default();
+                steps.push((
+                    Step {
+                        operation: Operation::UpdateClient(after.clone()),
+                        grants_from: identifiers_of(after.scopes.difference(&before_scopes)),
+                        drops_from: identifiers_of(before_scopes.difference(&after.scopes)),
+                        adds_scopes: false,
+                        removes_scopes: false,
+                        identifier: None,
+                    },
+                    None,
+                ));
+            }
+            (
+                Resource::Client {
+                    id: Some(id),
+                    name,
+                    before,
+                    ..
+                },
+                Change::Delete,
+            ) => {
+                // Without a description, assume it may use any scope: it goes before every removal.
+                let drops_from = match before {
+                    Some(before) => identifiers_of(&before.scopes),
+                    None => plan
+                        .actions
+                        .iter()
+                        .filter_map(|action| match &action.resource {
+                            Resource::ResourceServer { identifier, .. } => Some(identifier.clone()),
+                            Resource::Client { .. } => None,
+                        })
+                        .collect(),
+                };
+                steps.push((
+                    Step {
+                        operation: Operation::DeleteClient {
+                            id: id.clone(),
+                            name: name.clone(),
+                        },
+                        grants_from: BTreeSet::new(),
+                        drops_from,
+                        adds_scopes: false,
+                        removes_scopes: false,
+                        identifier: None,
+                    },
+                    None,
+                ));
+            }
+            _ => {}
+        }
+    }
+    steps
+}
+
+/// The dependency graph of a plan's operations; an edge runs from a step to one that must wait
+/// for it.
+fn graph(plan: &Plan) -> DiGraph<Step, ()> {
+    let mut graph = DiGraph::new();
+    let mut nodes = Vec::new();
+    for (step, after) in steps(plan) {
+        let node = graph.add_node(step);
+        if let Some(first) = after {
+            graph.add_edge(nodes[first], node, ());
+        }
+        nodes.push(node);
+    }
+    for &server in &nodes {
+        let Some(identifier) = graph[server].identifier.clone() else {
+            continue;
+        };
+        for &client in &nodes {
+            if graph[client].identifier.is_some() {
+                continue;
+            }
+            if graph[server].adds_scopes && graph[client].grants_from.contains(&identifier) {
+                graph.add_edge(server, client, ());
+            }
+            if graph[server].removes_scopes && graph[client].drops_from.contains(&identifier) {
+                graph.add_edge(client, server, ());
+            }
+        }
+    }
+    graph
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    pub imported: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{failed} of {total} operations failed; the first: {first}")]
+    Failed {
+        failed: usize,
+        total: usize,
+        first: CloudError,
+    },
+    #[error("{count} clients named `{name}` exist after a failed create; cogwire will not guess which is its own (ids {})", ids.join(", "))]
+    Duplicate {
+        name: String,
+        count: usize,
+        ids: Vec<String>,
+    },
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Reports progress on stderr; the command decides how.
+pub trait Progress: Sync {
+    fn start(&self, total: usize);
+    fn done(&self, message: &str);
+}
+
+pub async fn apply<P: UserPool, S: Parameters>(
+    plan: &Plan,
+    observed: &Observed,
+    pool: &P,
+    parameters: &S,
+    caller: &Caller,
+    progress: &dyn Progress,
+) -> Result<Outcome, ApplyError> {
+    let store = RecordStore::new(parameters, caller, pool.pool_id());
+    let mut record = observed.record.clone();
+    let mut slot = observed.record_slot.clone();
+    let mut outcome = Outcome::default();
+
+    // Write intent first: what is about to be created or adopted is cogwire's from now on.
+    for action in &plan.actions {
+        match (&action.resource, action.change) {
+            (Resource::ResourceServer { identifier, .. }, Change::Create | Change::Import) => {
+                record
+                    .resource_servers
+                    .insert(identifier.clone(), action.service.clone());
+            }
+            (Resource::Client { name, .. }, Change::Create) => {
+                record
+                    .pending_clients
+                    .insert(name.clone(), action.service.clone());
+            }
+            (
+                Resource::Client {
+                    name, id: Some(id), ..
+                },
+                Change::Import,
+            ) => {
+                record.clients.insert(
+                    id.clone(),
+                    RecordedClient {
+                        service: action.service.clone(),
+                        name: name.clone(),
+                    },
+                );
+            }
+            (Resource::ResourceServer { identifier, .. }, Change::Forget) => {
+                record.resource_servers.remove(identifier);
+            }
+            _ => {}
+        }
+        if action.change == Change::Import {
+            outcome.imported += 1;
+        }
+    }
+    if record != observed.record {
+        slot = Some(store.save(&record, slot.as_deref()).await?);
+    }
+    let saved = record.clone();
+
+    let mut graph = graph(plan);
+    let total = graph.node_count();
+    progress.start(total);
+    let mut waiting: Vec<usize> = graph
+        .node_indices()
+        .map(|node| graph.neighbors_directed(node, Direction::Incoming).count())
+        .collect();
+    let mut ready: Vec<NodeIndex> = graph
+        .node_indices()
+        .filter(|node| waiting[node.index()] == 0)
+        .collect();
+    let operations: Vec<Operation> = graph
+        .node_weights()
+        .map(|step| step.operation.clone())
+        .collect();
+    let mut running = FuturesUnordered::new();
+    let mut failures: Vec<CloudError> = Vec::new();
+    let mut duplicate = None;
+
+    loop {
+        while failures.is_empty() && duplicate.is_none() && running.len() < CONCURRENCY {
+            let Some(node) = ready.pop() else { break };
+            let operation = &operations[node.index()];
+            running.push(async move { (node, execute(operation, pool, caller).await) });
+        }
+        let Some((node, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(Executed::Done) => {}
+            Ok(Executed::CreatedClient { id }) => {
+                if let Operation::CreateClient { service, spec } = &operations[node.index()] {
+                    record.pending_clients.remove(&spec.name);
+                    record.clients.insert(
+                        id,
+                        RecordedClient {
+                            service: service.clone(),
+                            name: spec.name.clone(),
+                        },
+                    );
+                }
+            }
+            Err(Failure::Cloud(error)) => {
+                failures.push(error);
+                continue;
+            }
+            Err(Failure::Duplicate { name, ids }) => {
+                duplicate = Some((name, ids));
+                continue;
+            }
+        }
+        let operation = &operations[node.index()];
+        match operation {
+            Operation::CreateResourceServer(_) | Operation::CreateClient { .. } => {
+                outcome.added += 1
+            }
+            Operation::UpdateResourceServer(_) | Operation::UpdateClient(_) => outcome.changed += 1,
+            Operation::DeleteResourceServer(identifier) => {
+                record.resource_servers.remove(identifier);
+                outcome.destroyed += 1;
+            }
+            Operation::DeleteClient { id, .. } => {
+                record.clients.remove(id);
+                outcome.destroyed += 1;
+            }
+        }
+        progress.done(&operation.describe_done());
+        let dependents: Vec<NodeIndex> = graph
+            .neighbors_directed(node, Direction::Outgoing)
+            .collect();
+        for dependent in dependents {
+            waiting[dependent.index()] -= 1;
+            if waiting[dependent.index()] == 0 {
+                ready.push(dependent);
+            }
+        }
+    }
+    graph.clear();
+
+    if record != saved {
+        store.save(&record, slot.as_deref()).await?;
+    }
+    if let Some((name, ids)) = duplicate {
+        return Err(ApplyError::Duplicate {
+            count: ids.len(),
+            name,
+            ids,
+        });
+    }
+    if let Some(first) = failures.first() {
+        return Err(ApplyError::Failed {
+            failed: failures.len(),
+            total,
+            first: first.clone(),
+        });
+    }
+    Ok(outcome)
+}
+
+enum Executed {
+    Done,
+    CreatedClient { id: String },
+}
+
+enum Failure {
+    Cloud(CloudError),
+    Duplicate { name: String, ids: Vec<String> },
+}
+
+impl From<CloudError> for Failure {
+    fn from(error: CloudError) -> Self {
+        Self::Cloud(error)
+    }
+}
+
+async fn execute<P: UserPool>(
+    operation: &Operation,
+    pool: &P,
+    caller: &Caller,
+) -> Result<Executed, Failure> {
+    match operation {
+        Operation::CreateResourceServer(server) => {
+            match caller
+                .call("CreateResourceServer", || {
+                    pool.create_resource_server(server)
+                })
+                .await
+            {
+                // A retry after a lost reply finds its own earlier success.
+                Ok(()) | Err(CloudError::AlreadyExists { .. }) => {}
+                Err(CloudError::Rejected { code, .. })
+                    if code == "InvalidParameterException"
+                        && exists(pool, caller, server).await? => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Operation::UpdateResourceServer(server) => {
+            caller
+                .call("UpdateResourceServer", || {
+                    pool.update_resource_server(server)
+                })
+                .await?;
+        }
+        Operation::DeleteResourceServer(identifier) => {
+            match caller
+                .call("DeleteResourceServer", || {
+                    pool.delete_resource_server(identifier)
+                })
+                .await
+            {
+                Ok(()) | Err(CloudError::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Operation::CreateClient { spec, .. } => return create_client(spec, pool, caller).await,
+        Operation::UpdateClient(client) => {
+            caller
+                .call("UpdateUserPoolClient", || pool.update_client(client))
+                .await?;
+        }
+        Operation::DeleteClient { id, .. } => match caller
+            .call("DeleteUserPoolClient", || pool.delete_client(id))
+            .await
+        {
+            Ok(()) | Err(CloudError::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        },
+    }
+    Ok(Executed::Done)
+}
+
+async fn exists<P: UserPool>(
+    pool: &P,
+    caller: &Caller,
+    server: &ResourceServerState,
+) -> Result<bool, CloudError> {
+    let servers = caller
+        .call("ListResourceServers", || pool.list_resource_servers())
+        .await?;
+    Ok(servers.iter().any(|existing| existing == server))
+}
+
+/// Creates a client without ever making a second one of the same name: after any failure that may
+/// have happened after Cognito acted (a 5xx, a time-out, a dropped connection), it looks the name
+/// up before trying again.
+async fn create_client<P: UserPool>(
+    spec: &ClientSpec,
+    pool: &P,
+    caller: &Caller,
+) -> Result<Executed, Failure> {
+    let mut attempt = 0;
+    loop {
+        let error = match caller
+            .attempt("CreateUserPoolClient", || pool.create_client(spec))
+            .await
+        {
+            Ok(created) => return Ok(Executed::CreatedClient { id: created.id }),
+            Err(error) => error,
+        };
+        if !error.is_retryable() || attempt + 1 >= caller.max_attempts() {
+            return Err(error.into());
+        }
+        caller.back_off(attempt).await;
+        attempt += 1;
+        if matches!(error, CloudError::Transient { .. }) {
+            let clients = caller
+                .call("ListUserPoolClients", || pool.list_clients())
+                .await?;
+            let ids: Vec<String> = clients
+                .into_iter()
+                .filter(|client| client.name == spec.name)
+                .map(|client| client.id)
+                .collect();
+            match ids.as_slice() {
+                [] => {}
+                [id] => return Ok(Executed::CreatedClient { id: id.clone() }),
+                _ => {
+                    return Err(Failure::Duplicate {
+                        name: spec.name.clone(),
+                        ids,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The edge to AWS: narrow traits the engine depends on, cogwire's own view of the resources, and
+//! one error type. `aws` implements the traits with the official SDK; `fake` is an in-memory pool
+//! for unit tests of the engine.
+
+pub mod aws;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Seconds;
+use crate::secret::Secret;
+
+/// A resource server as Cognito holds it. Scope order is Cognito's business: scopes are a map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceServerState {
+    pub identifier: String,
+    pub name: String,
+    pub scopes: BTreeMap<String, String>,
+}
+
+/// What ListUserPoolClients tells: enough to find clients by name without describing them all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSummary {
+    pub id: String,
+    pub name: String,
+}
+
+/// An app client as DescribeUserPoolClient tells it, minus its secret. The fields cogwire manages
+/// are named; everything else is carried in `extras` so an update can send it back unchanged
+/// (UpdateUserPoolClient resets every field it is not sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientState {
+    pub id: String,
+    pub name: String,
+    pub has_secret: bool,
+    pub allowed_oauth_flows: BTreeSet<String>,
+    pub allowed_oauth_flows_user_pool_client: bool,
+    pub scopes: BTreeSet<String>,
+    /// `None`: Cognito's default (one hour).
+    pub access_token_validity: Option<Seconds>,
+    pub extras: ClientExtras,
+}
+
+impl ClientState {
+    pub fn effective_access_token_validity(&self) -> Seconds {
+        self.access_token_validity.unwrap_or(Seconds::HOUR)
+    }
+}
+
+/// The settings of a client that cogwire does not manage but must preserve.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientExtras {
+    pub refresh_token_validity: Option<i32>,
+    pub refresh_token_unit: Option<String>,
+    pub id_token_validity: Option<i32>,
+    pub id_token_unit: Option<String>,
+    pub read_attributes: Option<Vec<String>>,
+    pub write_attributes: Option<Vec<String>>,
+    pub explicit_auth_flows: Option<Vec<String>>,
+    pub supported_identity_providers: Option<Vec<String>>,
+    pub callback_urls: Option<Vec<String>>,
+    pub logout_urls: Option<Vec<String>>,
+    pub default_redirect_uri: Option<String>,
+    pub prevent_user_existence_errors: Option<String>,
+    pub enable_token_revocation: Option<bool>,
+    pub enable_propagate_additional_user_context_data: Option<bool>,
+    pub auth_session_validity: Option<i32>,
+    pub analytics: Option<AnalyticsSettings>,
+    pub refresh_token_rotation: Option<RefreshTokenRotation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyticsSettings {
+    pub application_id: Option<String>,
+    pub application_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub user_data_shared: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenRotation {
+    pub feature: String,
+    pub retry_grace_period_seconds: Option<i32>,
+}
+
+/// A new client-credentials client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSpec {
+    pub name: String,
+    pub scopes: BTreeSet<String>,
+    pub access_token_validity: Seconds,
+}
+
+/// What CreateUserPoolClient returns: the only moment Cognito hands out a new client's secret
+/// unasked.
+#[derive(Debug, Clone)]
+pub struct CreatedClient {
+    pub id: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloudError {
+    #[error("{operation}: {what} does not exist")]
+    NotFound {
+        operation: &'static str,
+        what: String,
+    },
+    #[error("{operation}: {what} already exists")]
+    AlreadyExists {
+        operation: &'static str,
+        what: String,
+    },
+    #[error("{operation}: throttled by AWS ({code})")]
+    Throttled {
+        operation: &'static str,
+        code: String,
+    },
+    #[error("{operation}: access denied: {message}")]
+    AccessDenied {
+        operation: &'static str,
+        action: String,
+        message: String,
+    },
+    #[error("{operation}: the AWS credentials were rejected or are missing: {message}")]
+    Credentials {
+        operation: &'static str,
+        message: String,
+    },
+    /// A 5xx, a time-out or a dropped connection: the request may or may not have taken effect.
+    #[error("{operation}: {message}")]
+    Transient {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: {code}: {message}")]
+    Rejected {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+}
+
+impl CloudError {
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::NotFound { operation, .. }
+            | Self::AlreadyExists { operation, .. }
+            | Self::Throttled { operation, .. }
+            | Self::AccessDenied { operation, .. }
+            | Self::Credentials { operation, .. }
+            | Self::Transient { operation, .. }
+            | Self::Rejected { operation, .. } => operation,
+        }
+    }
+
+    /// Worth trying again after a pause: throttling, or a failure that may be gone next time.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::Transient { .. })
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::AccessDenied { action, .. } => Some(format!(
+                "the AWS identity in use may not call `{action}`: add it to its IAM policy (the README lists the least-privilege policy)"
+            )),
+            Self::Credentials { .. } => Some(
+                "set AWS_PROFILE (run `aws sso login` if it uses SSO), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+            ),
+            Self::Throttled { .. } => Some(
+                "AWS kept throttling after every retry: other traffic shares Cognito's quotas; lower --quota-share or try again later"
+                    .to_owned(),
+            ),
+            Self::Transient { .. } => Some("AWS or the network failed after every retry; try again".to_owned()),
+            Self::NotFound { .. } | Self::AlreadyExists { .. } | Self::Rejected { .. } => None,
+        }
+    }
+}
+
+pub type CloudResult<T> = Result<T, CloudError>;
+
+/// One user pool's resource servers and app clients.
+pub trait UserPool: Send + Sync + 'static {
+    fn pool_id(&self) -> &str;
+    /// Checks that the pool exists, before anything else is read.
+    fn describe_pool(&self) -> impl Future<Output = CloudResult<()>> + Send;
+    fn list_resource_servers(
+        &self,
+    ) -> impl Future<Output = CloudResult<Vec<ResourceServerState>>> + Send;
+    fn list_clients(&self) -> impl Future<Output = CloudResult<Vec<ClientSummary>>> + Send;
+    fn describe_client(&self, id: &str) -> impl Future<Output = CloudResult<ClientState>> + Send;
+    /// The current secret of a client, for recovering one whose creation reply was lost.
+    fn client_secret(&self, id: &str) -> impl Future<Output = CloudResult<Option<Secret>>> + Send;
+    fn create_resource_server(
+        &self,
+        server: &ResourceServerState,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn update_resource_server(
+        &self,
+        server: &ResourceServerState,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_resource_server(
+        &self,
+        identifier: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn create_client(
+        &self,
+        spec: &ClientSpec,
+    ) -> impl Future<Output = CloudResult<CreatedClient>> + Send;
+    /// Sends the whole client: UpdateUserPoolClient resets what it is not sent.
+    fn update_client(&self, client: &ClientState) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_client(&self, id: &str) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// SSM Parameter Store, as far as cogwire's own bookkeeping (ownership record, lock) needs it.
+pub trait Parameters: Send + Sync + 'static {
+    /// Values of the names that exist; at most 10 names a call.
+    fn get(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = CloudResult<BTreeMap<String, String>>> + Send;
+    /// `overwrite = false` fails with `AlreadyExists` when the name exists: the basis of the lock.
+    fn put(
+        &self,
+        name: &str,
+        value: &str,
+        overwrite: bool,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Deleting a name that does not exist is not an error.
+    fn delete(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+}

@@ -1,0 +1,195 @@
+//! `cogwire apply [PLANFILE]`: plan (or load a saved plan), ask, take the lock, execute, report.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use super::hinted;
+use super::plan::make_plan;
+use super::pool::{LineProgress, PoolContext, connect, explain, parse_timeout};
+use crate::apply::{Outcome, apply};
+use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::exit::ExitStatus;
+use crate::lock::Lock;
+use crate::observed::read;
+use crate::plan::{FORMAT_VERSION, Plan};
+use crate::render;
+use crate::style::Style;
+
+pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    let timeout = parse_timeout(&args.lock_timeout)?;
+    let saved = args
+        .plan_file
+        .as_ref()
+        .map(|path| load_plan(path))
+        .transpose()?;
+    let context = match connect(global, &args.pace).await? {
+        Ok(context) => context,
+        Err(status) => return Ok(status),
+    };
+    if let Some(saved) = &saved
+        && saved.pool_id != context.pool_id
+    {
+        return Err(hinted(
+            format!(
+                "the saved plan is for user pool {}, not {}",
+                saved.pool_id, context.pool_id
+            ),
+            "apply a saved plan against the pool it was made for",
+        ));
+    }
+
+    // As terraform does: lock, then plan, so what is shown is what is executed.
+    let lock = Lock::acquire(
+        &context.parameters,
+        &context.caller,
+        &context.pool_id,
+        timeout,
+    )
+    .await
+    .map_err(explain)?;
+    let result = plan_and_apply(&context, saved.as_ref(), global, args).await;
+    let released = lock
+        .release(&context.parameters, &context.caller, &context.pool_id)
+        .await;
+    let Some((outcome, plan)) = result? else {
+        return Ok(ExitStatus::Success);
+    };
+    released.map_err(explain)?;
+    let stdout_style = Style::for_stdout();
+
+    let report = context.caller.report();
+    let line = format!(
+        "Apply complete: {}{} added, {} changed, {} destroyed ({} API calls, {:.1} s).",
+        if outcome.imported > 0 {
+            format!("{} imported, ", outcome.imported)
+        } else {
+            String::new()
+        },
+        outcome.added,
+        outcome.changed,
+        outcome.destroyed,
+        report.total_calls(),
+        report.elapsed_seconds
+    );
+    if global.json {
+        let summary = serde_json::json!({
+            "format_version": FORMAT_VERSION,
+            "applied": true,
+            "pool_id": context.pool_id,
+            "summary": plan.summary,
+            "outcome": {"imported": outcome.imported, "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed},
+            "api_calls": report.total_calls(),
+            "seconds": report.elapsed_seconds,
+        });
+        println!("{summary:#}");
+    } else {
+        println!("\n{}", stdout_style.bold(&stdout_style.green(&line)));
+    }
+    if args.stats {
+        eprint!("{}", report.render());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Under the lock: a saved plan must still match the pool; otherwise plan now, show it and ask.
+/// `None` when there is nothing to do or the user declined.
+async fn plan_and_apply(
+    context: &PoolContext,
+    saved: Option<&Plan>,
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+) -> anyhow::Result<Option<(Outcome, Plan)>> {
+    let style = Style::for_stdout();
+    let (plan, observed) = match saved {
+        Some(saved) => {
+            let observed = read(
+                &context.pool,
+                &context.parameters,
+                &context.caller,
+                &saved.described_client_names,
+            )
+            .await
+            .map_err(explain)?;
+            if observed.digest() != saved.observed_digest {
+                return Err(hinted(
+                    "the user pool changed since this plan was made",
+                    "run `cogwire plan --out FILE` again and review the new plan",
+                ));
+            }
+            (saved.clone(), observed)
+        }
+        None => make_plan(context, &args.services).await?,
+    };
+    if plan.actions.is_empty() {
+        if global.json {
+            println!(
+                "{}",
+                serde_json::json!({"format_version": FORMAT_VERSION, "applied": false, "summary": plan.summary})
+            );
+        } else {
+            print!("{}", render::human(&plan, style, false));
+        }
+        return Ok(None);
+    }
+    if saved.is_none() {
+        if !global.json {
+            print!("{}", render::human(&plan, style, false));
+        }
+        if !args.auto_approve && !confirm()? {
+            return Err(hinted(
+                "apply cancelled: nothing was changed",
+                "only 'yes' approves",
+            ));
+        }
+    }
+    let outcome = apply(
+        &plan,
+        &observed,
+        &context.pool,
+        &context.parameters,
+        &context.caller,
+        &LineProgress::new(),
+    )
+    .await
+    .map_err(explain)?;
+    Ok(Some((outcome, plan)))
+}
+
+fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        anyhow::Error::new(error).context(format!("cannot read the plan {}", path.display()))
+    })?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|error| {
+        hinted(
+            format!("{} is not a cogwire plan: {error}", path.display()),
+            "make one with `cogwire plan --out FILE`",
+        )
+    })?;
+    if plan.format_version != FORMAT_VERSION {
+        return Err(hinted(
+            format!(
+                "{} has plan format {}, this cogwire reads {FORMAT_VERSION}",
+                path.display(),
+                plan.format_version
+            ),
+            "make the plan with the same cogwire version that applies it",
+        ));
+    }
+    Ok(plan)
+}
+
+/// Asks on the terminal, as terraform does; refuses without one.
+fn confirm() -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(hinted(
+            "apply needs approval, and there is no terminal to ask on",
+            "review the plan, then run `cogwire apply --auto-approve` (as CI does), or apply a saved plan: `cogwire plan --out plan.json` then `cogwire apply plan.json`",
+        ));
+    }
+    print!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,59 @@
+//! `cogwire plan`: read the pool, compute the plan, show it; optionally save it.
+
+use super::pool::{PoolContext, connect, explain};
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::diff::{Selection, diff, wanted_client_names};
+use crate::exit::ExitStatus;
+use crate::observed::{Observed, read};
+use crate::plan::Plan;
+use crate::render;
+use crate::style::Style;
+
+/// Reads the pool and plans; shared with `apply`.
+pub async fn make_plan(
+    context: &PoolContext,
+    services: &[String],
+) -> anyhow::Result<(Plan, Observed)> {
+    let selection = Selection::of(&context.model, services).map_err(explain)?;
+    let wanted = wanted_client_names(&context.model);
+    let observed = read(&context.pool, &context.parameters, &context.caller, &wanted)
+        .await
+        .map_err(explain)?;
+    let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    Ok((plan, observed))
+}
+
+pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let context = match connect(global, &args.pace).await? {
+        Ok(context) => context,
+        Err(status) => return Ok(status),
+    };
+    let (plan, _) = make_plan(&context, &args.services).await?;
+    if global.json {
+        println!("{}", render::json(&plan));
+    } else {
+        print!(
+            "{}",
+            render::human(&plan, Style::for_stdout(), args.show_unmanaged)
+        );
+    }
+    if let Some(path) = &args.out {
+        std::fs::write(path, render::json(&plan)).map_err(|error| {
+            anyhow::Error::new(error)
+                .context(format!("cannot write the plan to {}", path.display()))
+        })?;
+        eprintln!(
+            "Saved the plan to {}. To perform exactly these actions, run: cogwire apply {}",
+            path.display(),
+            path.display()
+        );
+    }
+    if args.stats {
+        eprint!("{}", context.caller.report().render());
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}

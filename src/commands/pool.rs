@@ -1,0 +1,206 @@
+//! What every command that talks to a pool needs: the checked config, the pool id and region in
+//! force, the AWS adapters and one `Caller` that paces and counts every call.
+
+use std::time::Duration;
+
+use super::{hinted, load_valid};
+use crate::apply::{ApplyError, Progress};
+use crate::cli::{GlobalArgs, PaceArgs};
+use crate::cloud::CloudError;
+use crate::cloud::aws::{AwsParameters, AwsSettings, AwsUserPool, load_config};
+use crate::diff::DiffError;
+use crate::exit::ExitStatus;
+use crate::lock::LockError;
+use crate::model::Model;
+use crate::observed::ReadError;
+use crate::pace::{Caller, PaceSettings};
+use crate::record::RecordError;
+use crate::style::Style;
+
+pub struct PoolContext {
+    pub model: Model,
+    pub pool: AwsUserPool,
+    pub parameters: AwsParameters,
+    pub caller: Caller,
+    pub pool_id: String,
+}
+
+pub async fn connect(
+    global: &GlobalArgs,
+    pace: &PaceArgs,
+) -> anyhow::Result<Result<PoolContext, ExitStatus>> {
+    let (_, model) = match load_valid(&global.config_path(), global.user_pool_id.as_deref())? {
+        Ok(loaded) => loaded,
+        Err(status) => return Ok(Err(status)),
+    };
+    let Some(pool_id) = global
+        .user_pool_id
+        .clone()
+        .or_else(|| model.pool.id.clone())
+    else {
+        return Err(hinted(
+            "no user pool is named",
+            "set `[pool] id` in services.toml, pass --user-pool-id, or set COGWIRE_USER_POOL_ID",
+        ));
+    };
+    let settings = AwsSettings {
+        region: global.region.clone().or_else(|| model.pool.region.clone()),
+        profile: global.profile.clone(),
+    };
+    let config = load_config(&settings).await;
+    if config.region().is_none() {
+        return Err(hinted(
+            "no AWS region is set",
+            "set `[pool] region` in services.toml, pass --region, or set AWS_REGION",
+        ));
+    }
+    if !(pace.quota_share > 0.0 && pace.quota_share <= 1.0) {
+        return Err(hinted(
+            "--quota-share must be above 0 and at most 1",
+            "for example --quota-share 0.5 to leave half of Cognito's quotas to other traffic",
+        ));
+    }
+    Ok(Ok(PoolContext {
+        model,
+        pool: AwsUserPool::new(&config, &pool_id),
+        parameters: AwsParameters::new(&config),
+        caller: Caller::new(PaceSettings {
+            quota_share: pace.quota_share,
+            ..PaceSettings::default()
+        }),
+        pool_id,
+    }))
+}
+
+/// Turns the engine's errors into ones for people, with the hint each one carries.
+pub fn explain(error: impl Into<Explained>) -> anyhow::Error {
+    let Explained { message, hint } = error.into();
+    match hint {
+        Some(hint) => hinted(message, hint),
+        None => anyhow::anyhow!(message),
+    }
+}
+
+pub struct Explained {
+    message: String,
+    hint: Option<String>,
+}
+
+impl From<CloudError> for Explained {
+    fn from(error: CloudError) -> Self {
+        Self {
+            message: error.to_string(),
+            hint: error.hint(),
+        }
+    }
+}
+
+impl From<RecordError> for Explained {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Cloud(cloud) => cloud.into(),
+            other => Self {
+                message: other.to_string(),
+                hint: Some(
+                    "upgrade cogwire, or restore the parameter from its version history in SSM"
+                        .to_owned(),
+                ),
+            },
+        }
+    }
+}
+
+impl From<ReadError> for Explained {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::PoolNotFound { pool_id } => Self {
+                message: format!("user pool {pool_id} was not found"),
+                hint: Some("check --user-pool-id (or `[pool] id`) and that the region is the pool's: it is the part before `_`".to_owned()),
+            },
+            ReadError::Cloud(cloud) => cloud.into(),
+            ReadError::Record(record) => record.into(),
+        }
+    }
+}
+
+impl From<DiffError> for Explained {
+    fn from(error: DiffError) -> Self {
+        Self {
+            hint: Some(error.hint()),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<LockError> for Explained {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::Held(_) => Self {
+                hint: Some("wait for it (--lock-timeout 10m), or if that run is dead: cogwire force-unlock".to_owned()),
+                message: error.to_string(),
+            },
+            LockError::Cloud(cloud) => cloud.into(),
+        }
+    }
+}
+
+impl From<ApplyError> for Explained {
+    fn from(error: ApplyError) -> Self {
+        let hint = match &error {
+            ApplyError::Failed { first, .. } => first
+                .hint()
+                .map(|hint| format!("{hint}; what succeeded is recorded, so running apply again continues from there")),
+            ApplyError::Duplicate { .. } => Some("delete the extra client in the Cognito console, then apply again".to_owned()),
+            ApplyError::Record(_) => None,
+        };
+        Self {
+            message: error.to_string(),
+            hint: hint
+                .or_else(|| Some("run apply again: it continues from what succeeded".to_owned())),
+        }
+    }
+}
+
+/// Progress as plain lines on stderr: `[3/12] created client orders-v1-app-client`.
+pub struct LineProgress {
+    total: std::sync::atomic::AtomicUsize,
+    done: std::sync::atomic::AtomicUsize,
+    style: Style,
+}
+
+impl LineProgress {
+    pub fn new() -> Self {
+        Self {
+            total: 0.into(),
+            done: 0.into(),
+            style: Style::for_stderr(),
+        }
+    }
+}
+
+impl Progress for LineProgress {
+    fn start(&self, total: usize) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn done(&self, message: &str) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("{} {message}", self.style.dim(&format!("[{done}/{total}]")));
+    }
+}
+
+pub fn parse_timeout(text: &str) -> anyhow::Result<Duration> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    crate::duration::parse(text)
+        .map(|seconds| Duration::from_secs(seconds.0))
+        .ok_or_else(|| {
+            hinted(
+                format!("`{text}` is not a duration"),
+                "for example --lock-timeout 5m",
+            )
+        })
+}

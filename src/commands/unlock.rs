@@ -1,0 +1,34 @@
+//! `cogwire force-unlock`: remove the apply lock of a pool left by a run that died.
+
+use super::pool::{connect, explain};
+use crate::cli::{GlobalArgs, PaceArgs};
+use crate::exit::ExitStatus;
+use crate::lock::Lock;
+use crate::record::lock_name;
+
+pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let context = match connect(global, &PaceArgs::default()).await? {
+        Ok(context) => context,
+        Err(status) => return Ok(status),
+    };
+    let held = Lock::read(&context.parameters, &context.caller, &context.pool_id)
+        .await
+        .map_err(explain)?;
+    let Some(held) = held else {
+        println!("User pool {} is not locked.", context.pool_id);
+        return Ok(ExitStatus::Success);
+    };
+    use crate::cloud::Parameters as _;
+    let name = lock_name(&context.pool_id);
+    context
+        .caller
+        .call("DeleteParameter", || context.parameters.delete(&name))
+        .await
+        .map_err(explain)?;
+    println!(
+        "Removed the lock on user pool {} held by {}.",
+        context.pool_id,
+        held.describe()
+    );
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,579 @@
+//! Desired x observed -> plan. Pure: no I/O, so every rule about ownership, adoption and deletion
+//! is tested here without AWS.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cloud::{ClientSpec, ClientState, ResourceServerState};
+use crate::model::{Model, Service};
+use crate::observed::Observed;
+use crate::plan::{
+    Action, Change, FORMAT_VERSION, FieldChange, LostAccess, Plan, Resource, Summary, Unmanaged,
+};
+
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiffError {
+    #[error("{} clients in the pool are named `{name}` (ids {}); cogwire knows clients by name and will not guess", ids.len(), ids.join(", "))]
+    DuplicateClientName { name: String, ids: Vec<String> },
+    #[error(
+        "external service `{service}`: resource server `{identifier}` does not exist in the pool"
+    )]
+    ExternalMissing { service: String, identifier: String },
+    #[error("external service `{service}`: resource server `{identifier}` has no scope `{scope}`")]
+    ExternalScopeMissing {
+        service: String,
+        identifier: String,
+        scope: String,
+    },
+    #[error(
+        "client `{name}` ({id}) uses the {flows} flow; cogwire manages client-credentials clients only"
+    )]
+    NotClientCredentials {
+        name: String,
+        id: String,
+        flows: String,
+    },
+    #[error("client `{name}` ({id}) has no secret, which the client-credentials flow needs")]
+    NoSecret { name: String, id: String },
+    #[error("unknown service `{name}` in --service")]
+    UnknownService { name: String },
+}
+
+impl DiffError {
+    pub fn hint(&self) -> String {
+        match self {
+            Self::DuplicateClientName { .. } => {
+                "delete or rename the duplicate in the Cognito console (keep the id your callers use), then plan again".to_owned()
+            }
+            Self::ExternalMissing { .. } | Self::ExternalScopeMissing { .. } => {
+                "external services are owned by another tool: create the resource server there first, or remove `external = true` to let cogwire manage it".to_owned()
+            }
+            Self::NotClientCredentials { .. } | Self::NoSecret { .. } => {
+                "give this service another client name (`[services.<name>.client] name = \"...\"`) so cogwire creates its own".to_owned()
+            }
+            Self::UnknownService { .. } => "name a service declared in services.toml".to_owned(),
+        }
+    }
+}
+
+/// Which services a run covers: all, or some and the resource servers they consume from.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    only: Option<BTreeSet<String>>,
+    providers: BTreeSet<String>,
+}
+
+impl Selection {
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    pub fn of(model: &Model, names: &[String]) -> Result<Self, DiffError> {
+        if names.is_empty() {
+            return Ok(Self::all());
+        }
+        let mut only = BTreeSet::new();
+        let mut providers = BTreeSet::new();
+        for name in names {
+            let service = model
+                .services
+                .get(name)
+                .ok_or_else(|| DiffError::UnknownService { name: name.clone() })?;
+            only.insert(name.clone());
+            providers.extend(
+                service
+                    .consumes
+                    .iter()
+                    .map(|reference| reference.service.clone()),
+            );
+        }
+        Ok(Self {
+            only: Some(only),
+            providers,
+        })
+    }
+
+    fn client(&self, service: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(service))
+    }
+
+    fn resource_server(&self, service: &str) -> bool {
+        self.client(service) || self.providers.contains(service)
+    }
+
+    fn is_all(&self) -> bool {
+        self.only.is_none()
+    }
+}
+
+/// The client names whose clients must be described for this model.
+pub fn wanted_client_names(model: &Model) -> BTreeSet<String> {
+    model
+        .services
+        .values()
+        .filter(|service| !service.external)
+        .filter_map(|service| service.client.as_ref().map(|client| client.name.clone()))
+        .collect()
+}
+
+pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result<Plan, DiffError> {
+    let mut actions = Vec::new();
+    let mut lost = BTreeSet::new();
+
+    for service in model
+        .services
+        .values()
+        .filter(|service| selection.resource_server(&service.name))
+    {
+        resource_server_action(service, observed, &mut actions)?;
+    }
+
+    let mut matched_clients = BTreeSet::new();
+    for service in model
+        .services
+        .values()
+        .filter(|service| selection.client(&service.name))
+    {
+        if let Some(id) = client_action(service, model, observed, &mut actions, &mut lost)? {
+            matched_clients.insert(id);
+        }
+    }
+
+    if selection.is_all() {
+        let declared: BTreeSet<&str> = model
+            .services
+            .values()
+            .filter_map(|service| service.resource_server.as_ref())
+            .map(|server| server.identifier.as_str())
+            .collect();
+        for (identifier, service) in &observed.record.resource_servers {
+            if declared.contains(identifier.as_str()) {
+                continue;
+            }
+            let Some(before) = observed.resource_servers.get(identifier) else {
+                continue;
+            };
+            actions.push(Action {
+                service: service.clone(),
+                change: Change::Delete,
+                resource: Resource::ResourceServer {
+                    identifier: identifier.clone(),
+                    after: None,
+                    before: Some(before.clone()),
+                },
+                fields: Vec::new(),
+            });
+        }
+        for (id, recorded) in &observed.record.clients {
+            if matched_clients.contains(id) {
+                continue;
+            }
+            let before = observed.described.get(id).cloned().map(Box::new);
+            if let Some(before) = &before {
+                lost.extend(before.scopes.iter().map(|scope| LostAccess {
+                    caller: recorded.service.clone(),
+                    scope: scope.clone(),
+                }));
+            }
+            actions.push(Action {
+                service: recorded.service.clone(),
+                change: Change::Delete,
+                resource: Resource::Client {
+                    name: recorded.name.clone(),
+                    id: Some(id.clone()),
+                    spec: None,
+                    after: None,
+                    before,
+                },
+                fields: Vec::new(),
+            });
+        }
+    }
+
+    lose_access_through_removed_scopes(&actions, model, observed, &mut lost);
+    actions.sort_by(|left, right| {
+        (
+            left.service.as_str(),
+            !left.is_resource_server(),
+            left.label(),
+        )
+            .cmp(&(
+                right.service.as_str(),
+                !right.is_resource_server(),
+                right.label(),
+            ))
+    });
+    Ok(Plan {
+        format_version: FORMAT_VERSION.to_owned(),
+        pool_id: observed.pool_id.clone(),
+        summary: Summary::of(&actions),
+        actions,
+        unmanaged: unmanaged(model, observed),
+        lost_access: lost.into_iter().collect(),
+        observed_digest: observed.digest(),
+        described_client_names: wanted_client_names(model),
+    })
+}
+
+fn resource_server_action(
+    service: &Service,
+    observed: &Observed,
+    actions: &mut Vec<Action>,
+) -> Result<(), DiffError> {
+    let Some(server) = &service.resource_server else {
+        return Ok(());
+    };
+    let current = observed.resource_servers.get(&server.identifier);
+    let recorded = observed
+        .record
+        .resource_servers
+        .contains_key(&server.identifier);
+    if service.external {
+        let current = current.ok_or_else(|| DiffError::ExternalMissing {
+            service: service.name.clone(),
+            identifier: server.identifier.clone(),
+        })?;
+        if let Some(scope) = server
+            .scopes
+            .keys()
+            .find(|scope| !current.scopes.contains_key(*scope))
+        {
+            return Err(DiffError::ExternalScopeMissing {
+                service: service.name.clone(),
+                identifier: server.identifier.clone(),
+                scope: scope.clone(),
+            });
+        }
+        if recorded {
+            actions.push(Action {
+                service: service.name.clone(),
+                change: Change::Forget,
+                resource: Resource::ResourceServer {
+                    identifier: server.identifier.clone(),
+                    after: None,
+                    before: Some(current.clone()),
+                },
+                fields: Vec::new(),
+            });
+        }
+        return Ok(());
+    }
+    let desired = ResourceServerState {
+        identifier: server.identifier.clone(),
+        name: server.name.clone(),
+        scopes: server.scopes.clone(),
+    };
+    let (change, fields) = match current {
+        None => (Change::Create, resource_server_fields(None, &desired)),
+        Some(current) => {
+            let fields = resource_server_fields(Some(current), &desired);
+            match (recorded, fields.is_empty()) {
+                (true, true) => return Ok(()),
+                (true, false) => (Change::Update, fields),
+                (false, _) => (Change::Import, fields),
+            }
+        }
+    };
+    actions.push(Action {
+        service: service.name.clone(),
+        change,
+        resource: Resource::ResourceServer {
+            identifier: server.identifier.clone(),
+            after: Some(desired),
+            before: current.cloned(),
+        },
+        fields,
+    });
+    Ok(())
+}
+
+fn resource_server_fields(
+    before: Option<&ResourceServerState>,
+    after: &ResourceServerState,
+) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    let before_name = before.map(|server| server.name.clone());
+    if before_name.as_deref() != Some(after.name.as_str()) {
+        fields.push(field("name", before_name, Some(after.name.clone())));
+    }
+    let empty = BTreeMap::new();
+    let before_scopes = before.map_or(&empty, |server| &server.scopes);
+    let names: BTreeSet<&String> = before_scopes.keys().chain(after.scopes.keys()).collect();
+    for name in names {
+        let (old, new) = (before_scopes.get(name), after.scopes.get(name));
+        if old != new {
+            fields.push(field(&format!("scope {name}"), old.cloned(), new.cloned()));
+        }
+    }
+    fields
+}
+
+/// Plans the client of a service; returns the id of the existing client it matched.
+fn client_action(
+    service: &Service,
+    model: &Model,
+    observed: &Observed,
+    actions: &mut Vec<Action>,
+    lost: &mut BTreeSet<LostAccess>,
+) -> Result<Option<String>, DiffError> {
+    let Some(client) = &service.client else {
+        return Ok(None);
+    };
+    if service.external {
+        return Ok(None);
+    }
+    let named: Vec<_> = observed.clients_named(&client.name).collect();
+    let current_id = match named.as_slice() {
+        [] => observed
+            .record
+            .client_of_service(&service.name)
+            .filter(|id| observed.described.contains_key(*id))
+            .filter(|id| {
+                // A rename, unless the recorded client's current name is another service's.
+                let name = &observed.described[*id].name;
+                !wanted_client_names(model).contains(name)
+            })
+            .map(str::to_owned),
+        [only] => Some(only.id.clone()),
+        several => {
+            return Err(DiffError::DuplicateClientName {
+                name: client.name.clone(),
+                ids: several.iter().map(|summary| summary.id.clone()).collect(),
+            });
+        }
+    };
+    let Some(id) = current_id else {
+        let spec = ClientSpec {
+            name: client.name.clone(),
+            scopes: client.scopes.clone(),
+            access_token_validity: client.access_token_validity,
+        };
+        let mut fields = vec![field("name", None, Some(client.name.clone()))];
+        fields.extend(
+            client
+                .scopes
+                .iter()
+                .map(|scope| field(&format!("scope {scope}"), None, Some("granted".to_owned()))),
+        );
+        fields.push(field(
+            "access_token_validity",
+            None,
+            Some(client.access_token_validity.to_string()),
+        ));
+        actions.push(Action {
+            service: service.name.clone(),
+            change: Change::Create,
+            resource: Resource::Client {
+                name: client.name.clone(),
+                id: None,
+                spec: Some(spec),
+                after: None,
+                before: None,
+            },
+            fields,
+        });
+        return Ok(None);
+    };
+    let Some(current) = observed.described.get(&id) else {
+        return Ok(Some(id));
+    };
+    if !current.has_secret {
+        return Err(DiffError::NoSecret {
+            name: current.name.clone(),
+            id: id.clone(),
+        });
+    }
+    if let Some(flow) = current
+        .allowed_oauth_flows
+        .iter()
+        .find(|flow| *flow != CLIENT_CREDENTIALS)
+    {
+        return Err(DiffError::NotClientCredentials {
+            name: current.name.clone(),
+            id: id.clone(),
+            flows: flow.clone(),
+        });
+    }
+    let mut after = current.clone();
+    after.name.clone_from(&client.name);
+    after.allowed_oauth_flows = BTreeSet::from([CLIENT_CREDENTIALS.to_owned()]);
+    after.allowed_oauth_flows_user_pool_client = true;
+    after.scopes.clone_from(&client.scopes);
+    after.access_token_validity = Some(client.access_token_validity);
+    let fields = client_fields(current, &after);
+    lost.extend(
+        current
+            .scopes
+            .difference(&after.scopes)
+            .map(|scope| LostAccess {
+                caller: service.name.clone(),
+                scope: scope.clone(),
+            }),
+    );
+    let recorded = observed.record.clients.contains_key(&id);
+    let change = match (recorded, fields.is_empty()) {
+        (true, true) => return Ok(Some(id)),
+        (true, false) => Change::Update,
+        (false, _) => Change::Import,
+    };
+    actions.push(Action {
+        service: service.name.clone(),
+        change,
+        resource: Resource::Client {
+            name: client.name.clone(),
+            id: Some(id.clone()),
+            spec: None,
+            after: Some(Box::new(after)),
+            before: Some(Box::new(current.clone())),
+        },
+        fields,
+    });
+    Ok(Some(id))
+}
+
+fn client_fields(before: &ClientState, after: &ClientState) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    if before.name != after.name {
+        fields.push(field(
+            "name",
+            Some(before.name.clone()),
+            Some(after.name.clone()),
+        ));
+    }
+    for scope in before.scopes.union(&after.scopes) {
+        let (had, has) = (before.scopes.contains(scope), after.scopes.contains(scope));
+        if had != has {
+            let granted = || Some("granted".to_owned());
+            fields.push(field(
+                &format!("scope {scope}"),
+                had.then(granted).flatten(),
+                has.then(granted).flatten(),
+            ));
+        }
+    }
+    if before.allowed_oauth_flows != after.allowed_oauth_flows {
+        fields.push(field(
+            "allowed_oauth_flows",
+            Some(join(&before.allowed_oauth_flows)),
+            Some(join(&after.allowed_oauth_flows)),
+        ));
+    }
+    if before.allowed_oauth_flows_user_pool_client != after.allowed_oauth_flows_user_pool_client {
+        fields.push(field(
+            "allowed_oauth_flows_user_pool_client",
+            Some(before.allowed_oauth_flows_user_pool_client.to_string()),
+            Some(after.allowed_oauth_flows_user_pool_client.to_string()),
+        ));
+    }
+    if before.effective_access_token_validity() != after.effective_access_token_validity() {
+        fields.push(field(
+            "access_token_validity",
+            Some(before.effective_access_token_validity().to_string()),
+            Some(after.effective_access_token_validity().to_string()),
+        ));
+    }
+    fields
+}
+
+/// Every described client that holds a scope a resource-server change removes loses it.
+fn lose_access_through_removed_scopes(
+    actions: &[Action],
+    model: &Model,
+    observed: &Observed,
+    lost: &mut BTreeSet<LostAccess>,
+) {
+    let service_of_client: BTreeMap<&str, &str> = observed
+        .record
+        .clients
+        .iter()
+        .map(|(id, recorded)| (id.as_str(), recorded.service.as_str()))
+        .collect();
+    let declared_names: BTreeMap<&str, &str> = model
+        .services
+        .values()
+        .filter_map(|service| {
+            service
+                .client
+                .as_ref()
+                .map(|client| (client.name.as_str(), service.name.as_str()))
+        })
+        .collect();
+    for action in actions {
+        let Resource::ResourceServer {
+            identifier,
+            after,
+            before: Some(before),
+        } = &action.resource
+        else {
+            continue;
+        };
+        let removed: Vec<String> = before
+            .scopes
+            .keys()
+            .filter(|scope| {
+                after
+                    .as_ref()
+                    .is_none_or(|after| !after.scopes.contains_key(*scope))
+            })
+            .map(|scope| format!("{identifier}/{scope}"))
+            .collect();
+        for client in observed.described.values() {
+            let caller = service_of_client
+                .get(client.id.as_str())
+                .or_else(|| declared_names.get(client.name.as_str()))
+                .map_or_else(|| client.name.clone(), |service| (*service).to_owned());
+            for scope in removed
+                .iter()
+                .filter(|scope| client.scopes.contains(*scope))
+            {
+                lost.insert(LostAccess {
+                    caller: caller.clone(),
+                    scope: scope.clone(),
+                });
+            }
+        }
+    }
+}
+
+fn unmanaged(model: &Model, observed: &Observed) -> Unmanaged {
+    let declared_identifiers: BTreeSet<&str> = model
+        .services
+        .values()
+        .filter_map(|service| service.resource_server.as_ref())
+        .map(|server| server.identifier.as_str())
+        .collect();
+    let declared_names = wanted_client_names(model);
+    Unmanaged {
+        resource_servers: observed
+            .resource_servers
+            .keys()
+            .filter(|identifier| {
+                !declared_identifiers.contains(identifier.as_str())
+                    && !observed.record.resource_servers.contains_key(*identifier)
+            })
+            .cloned()
+            .collect(),
+        clients: observed
+            .clients
+            .iter()
+            .filter(|client| {
+                !declared_names.contains(&client.name)
+                    && !observed.record.clients.contains_key(&client.id)
+            })
+            .cloned()
+            .collect(),
+    }
+}
+
+fn field(name: &str, before: Option<String>, after: Option<String>) -> FieldChange {
+    FieldChange {
+        field: name.to_owned(),
+        before,
+        after,
+    }
+}
+
+fn join(values: &BTreeSet<String>) -> String {
+    values.iter().cloned().collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,161 @@
+//! The apply lock: one SSM parameter per pool, created with Overwrite=false, so two applies against
+//! one pool never interleave. It names its holder and expires, so a killed run cannot block the
+//! next one forever; `cogwire force-unlock` removes it at once.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::{CloudError, Parameters};
+use crate::pace::Caller;
+use crate::record::lock_name;
+
+/// A lock older than this is taken to belong to a run that died.
+pub const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Unique to one run, so a run releases only its own lock.
+    pub id: String,
+    pub holder: String,
+    pub acquired_at: u64,
+    pub expires_at: u64,
+}
+
+impl LockInfo {
+    pub fn describe(&self) -> String {
+        let now = now_seconds();
+        format!(
+            "{} since {} s ago (expires in {} s)",
+            self.holder,
+            now.saturating_sub(self.acquired_at),
+            self.expires_at.saturating_sub(now)
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another cogwire run holds the lock on this pool: {}", .0.describe())]
+    Held(LockInfo),
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+fn holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!("{user}@{host} pid {}", std::process::id())
+}
+
+pub struct Lock {
+    name: String,
+    info: LockInfo,
+}
+
+impl Lock {
+    /// Takes the lock, waiting up to `timeout` for a holder to let go.
+    pub async fn acquire<S: Parameters>(
+        parameters: &S,
+        caller: &Caller,
+        pool_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, LockError> {
+        let name = lock_name(pool_id);
+        let acquired_at = now_seconds();
+        let info = LockInfo {
+            id: format!(
+                "{}-{}-{:x}",
+                std::process::id(),
+                acquired_at,
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.subsec_nanos())
+            ),
+            holder: holder(),
+            acquired_at,
+            expires_at: acquired_at + LOCK_TTL.as_secs(),
+        };
+        let value = serde_json::to_string(&info).unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match caller
+                .call("PutParameter", || parameters.put(&name, &value, false))
+                .await
+            {
+                Ok(()) => return Ok(Self { name, info }),
+                Err(CloudError::AlreadyExists { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+            let current = Self::read(parameters, caller, pool_id).await?;
+            match current {
+                Some(held) if held.expires_at <= now_seconds() => {
+                    // A run that died left it; remove it and race for it like anyone else.
+                    caller
+                        .call("DeleteParameter", || parameters.delete(&name))
+                        .await?;
+                    continue;
+                }
+                Some(held) if tokio::time::Instant::now() >= deadline => {
+                    return Err(LockError::Held(held));
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(1_000)).await,
+                // Released between our put and our read: try again at once.
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    pub async fn read<S: Parameters>(
+        parameters: &S,
+        caller: &Caller,
+        pool_id: &str,
+    ) -> Result<Option<LockInfo>, CloudError> {
+        let name = lock_name(pool_id);
+        let values = caller
+            .call("GetParameters", || {
+                parameters.get(std::slice::from_ref(&name))
+            })
+            .await?;
+        Ok(values.get(&name).map(|value| {
+            serde_json::from_str(value).unwrap_or_else(|_| LockInfo {
+                id: String::new(),
+                holder: "an unreadable lock (remove it with `cogwire force-unlock`)".to_owned(),
+                acquired_at: 0,
+                expires_at: u64::MAX,
+            })
+        }))
+    }
+
+    /// Releases the lock if it is still this run's.
+    pub async fn release<S: Parameters>(
+        self,
+        parameters: &S,
+        caller: &Caller,
+        pool_id: &str,
+    ) -> Result<(), CloudError> {
+        if let Some(current) = Self::read(parameters, caller, pool_id).await?
+            && current.id == self.info.id
+        {
+            caller
+                .call("DeleteParameter", || parameters.delete(&self.name))
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The live state of a pool, read with as few calls as possible: every resource server and every
+//! client's name from the list calls, and full descriptions only of the clients cogwire manages or
+//! is about to adopt.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{StreamExt as _, TryStreamExt as _, stream};
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::{
+    ClientState, ClientSummary, CloudError, Parameters, ResourceServerState, UserPool,
+};
+use crate::pace::Caller;
+use crate::record::{Record, RecordError, RecordStore};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    pub pool_id: String,
+    pub resource_servers: BTreeMap<String, ResourceServerState>,
+    pub clients: Vec<ClientSummary>,
+    /// Full descriptions, by client id, of the clients that matter to this run.
+    pub described: BTreeMap<String, ClientState>,
+    pub record: Record,
+    /// The record's slot in SSM, to save the next version beside it.
+    #[serde(skip)]
+    pub record_slot: Option<String>,
+}
+
+impl Observed {
+    pub fn clients_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ClientSummary> + 'a {
+        self.clients
+            .iter()
+            .filter(move |client| client.name == name)
+    }
+
+    /// A stable fingerprint of what was read, so that `apply PLANFILE` can tell whether the pool
+    /// changed since the plan was made (FNV-1a over the canonical JSON).
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_string(self).unwrap_or_default();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in canonical.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("user pool {pool_id} was not found")]
+    PoolNotFound { pool_id: String },
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// How many descriptions may be in flight at once; the limiter sets the actual rate.
+const CONCURRENCY: usize = 16;
+
+/// Reads the pool. `wanted_names` are the client names the desired state declares; those clients,
+/// and every client the record says cogwire manages, are described.
+pub async fn read<P: UserPool, S: Parameters>(
+    pool: &P,
+    parameters: &S,
+    caller: &Caller,
+    wanted_names: &BTreeSet<String>,
+) -> Result<Observed, ReadError> {
+    let store = RecordStore::new(parameters, caller, pool.pool_id());
+    let (servers, clients, record) = tokio::join!(
+        caller.call("ListResourceServers", || pool.list_resource_servers()),
+        caller.call("ListUserPoolClients", || pool.list_clients()),
+        store.load(),
+    );
+    let servers = servers.map_err(|error| match error {
+        CloudError::NotFound { .. } => ReadError::PoolNotFound {
+            pool_id: pool.pool_id().to_owned(),
+        },
+        other => ReadError::Cloud(other),
+    })?;
+    let clients = clients?;
+    let (mut record, record_slot) = record?;
+    let identifiers: Vec<String> = servers
+        .iter()
+        .map(|server| server.identifier.clone())
+        .collect();
+    record.reconcile(&identifiers, &clients);
+
+    let to_describe: Vec<String> = clients
+        .iter()
+        .filter(|client| {
+            wanted_names.contains(&client.name) || record.clients.contains_key(&client.id)
+        })
+        .map(|client| client.id.clone())
+        .collect();
+    let described: BTreeMap<String, ClientState> = stream::iter(to_describe)
+        .map(|id| async move {
+            let state = caller
+                .call("DescribeUserPoolClient", || pool.describe_client(&id))
+                .await?;
+            Ok::<_, CloudError>((id, state))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+
+    Ok(Observed {
+        pool_id: pool.pool_id().to_owned(),
+        resource_servers: servers
+            .into_iter()
+            .map(|server| (server.identifier.clone(), server))
+            .collect(),
+        clients,
+        described,
+        record,
+        record_slot,
+    })
+}

@@ -1,0 +1,269 @@
+//! The ownership record: which resource servers and clients of a pool cogwire manages, kept in the
+//! account itself (SSM Parameter Store) so that every CI runner agrees and no local file matters.
+//!
+//! Layout, under the reserved prefix `/cogwire/<pool-id>/`:
+//! - `state`: a pointer, `{"format_version":1,"slot":"a","chunks":N}`;
+//! - `state/<slot>/<n>`: the record's JSON, cut into chunks that fit a standard parameter.
+//!
+//! A save writes the chunks of the slot not in use, then flips the pointer, so a crash half way
+//! through a save leaves the previous record whole.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::{ClientSummary, CloudError, CloudResult, Parameters};
+use crate::pace::Caller;
+
+/// SSM's standard tier holds 4 KiB a parameter; a little is left over.
+const CHUNK_BYTES: usize = 4_000;
+const FORMAT_VERSION: u32 = 1;
+
+pub fn prefix(pool_id: &str) -> String {
+    format!("/cogwire/{pool_id}")
+}
+
+pub fn state_name(pool_id: &str) -> String {
+    format!("{}/state", prefix(pool_id))
+}
+
+pub fn lock_name(pool_id: &str) -> String {
+    format!("{}/lock", prefix(pool_id))
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Resource-server identifier to the service that declared it.
+    #[serde(default)]
+    pub resource_servers: BTreeMap<String, String>,
+    /// Client id to what cogwire knows of it.
+    #[serde(default)]
+    pub clients: BTreeMap<String, RecordedClient>,
+    /// Client names about to be created: written before the create calls, so that a client whose
+    /// creation reply was lost in a crash is still known to be cogwire's on the next run.
+    #[serde(default)]
+    pub pending_clients: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedClient {
+    pub service: String,
+    pub name: String,
+}
+
+impl Record {
+    /// Brings the record in line with the pool: forgets what no longer exists and turns pending
+    /// names into ids where exactly one client of that name exists.
+    pub fn reconcile(&mut self, resource_servers: &[String], clients: &[ClientSummary]) {
+        self.resource_servers
+            .retain(|identifier, _| resource_servers.contains(identifier));
+        self.clients
+            .retain(|id, _| clients.iter().any(|client| &client.id == id));
+        for (id, recorded) in &mut self.clients {
+            if let Some(client) = clients.iter().find(|client| &client.id == id) {
+                recorded.name.clone_from(&client.name);
+            }
+        }
+        let pending = std::mem::take(&mut self.pending_clients);
+        for (name, service) in pending {
+            let mut named = clients.iter().filter(|client| client.name == name);
+            match (named.next(), named.next()) {
+                (Some(client), None) => {
+                    self.clients
+                        .entry(client.id.clone())
+                        .or_insert(RecordedClient { service, name });
+                }
+                (Some(_), Some(_)) => {
+                    self.pending_clients.insert(name, service);
+                }
+                (None, _) => {}
+            }
+        }
+    }
+
+    pub fn client_of_service(&self, service: &str) -> Option<&str> {
+        self.clients
+            .iter()
+            .find(|(_, recorded)| recorded.service == service)
+            .map(|(id, _)| id.as_str())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Pointer {
+    format_version: u32,
+    slot: String,
+    chunks: usize,
+}
+
+/// Reads and writes the record of one pool.
+pub struct RecordStore<'a, P> {
+    parameters: &'a P,
+    caller: &'a Caller,
+    pool_id: String,
+}
+
+impl<'a, P: Parameters> RecordStore<'a, P> {
+    pub fn new(parameters: &'a P, caller: &'a Caller, pool_id: &str) -> Self {
+        Self {
+            parameters,
+            caller,
+            pool_id: pool_id.to_owned(),
+        }
+    }
+
+    async fn get(&self, names: &[String]) -> CloudResult<BTreeMap<String, String>> {
+        let mut values = BTreeMap::new();
+        for batch in names.chunks(10) {
+            values.extend(
+                self.caller
+                    .call("GetParameters", || self.parameters.get(batch))
+                    .await?,
+            );
+        }
+        Ok(values)
+    }
+
+    pub async fn load(&self) -> Result<(Record, Option<String>), RecordError> {
+        let pointer_name = state_name(&self.pool_id);
+        let found = self.get(std::slice::from_ref(&pointer_name)).await?;
+        let Some(pointer) = found.get(&pointer_name) else {
+            return Ok((Record::default(), None));
+        };
+        let pointer: Pointer =
+            serde_json::from_str(pointer).map_err(|error| RecordError::Corrupt {
+                name: pointer_name.clone(),
+                reason: error.to_string(),
+            })?;
+        if pointer.format_version > FORMAT_VERSION {
+            return Err(RecordError::Newer {
+                name: pointer_name,
+                version: pointer.format_version,
+            });
+        }
+        let names: Vec<String> = (0..pointer.chunks)
+            .map(|index| self.chunk_name(&pointer.slot, index))
+            .collect();
+        let chunks = self.get(&names).await?;
+        let mut text = String::new();
+        for name in &names {
+            let chunk = chunks.get(name).ok_or_else(|| RecordError::Corrupt {
+                name: name.clone(),
+                reason: "a chunk of the record is missing".to_owned(),
+            })?;
+            text.push_str(chunk);
+        }
+        let record = serde_json::from_str(&text).map_err(|error| RecordError::Corrupt {
+            name: pointer_name,
+            reason: error.to_string(),
+        })?;
+        Ok((record, Some(pointer.slot)))
+    }
+
+    fn chunk_name(&self, slot: &str, index: usize) -> String {
+        format!("{}/{slot}/{index}", state_name(&self.pool_id))
+    }
+
+    /// Writes the record into the slot not in use, then points at it. Returns the new slot.
+    pub async fn save(
+        &self,
+        record: &Record,
+        current_slot: Option<&str>,
+    ) -> Result<String, RecordError> {
+        let slot = if current_slot == Some("a") { "b" } else { "a" };
+        let text = serde_json::to_string(record).map_err(|error| RecordError::Corrupt {
+            name: state_name(&self.pool_id),
+            reason: error.to_string(),
+        })?;
+        let chunks = split(&text, CHUNK_BYTES);
+        for (index, chunk) in chunks.iter().enumerate() {
+            let name = self.chunk_name(slot, index);
+            self.caller
+                .call("PutParameter", || self.parameters.put(&name, chunk, true))
+                .await?;
+        }
+        let pointer = serde_json::json!({"format_version": FORMAT_VERSION, "slot": slot, "chunks": chunks.len()}).to_string();
+        let pointer_name = state_name(&self.pool_id);
+        self.caller
+            .call("PutParameter", || {
+                self.parameters.put(&pointer_name, &pointer, true)
+            })
+            .await?;
+        Ok(slot.to_owned())
+    }
+}
+
+/// Cuts text into pieces of at most `size` bytes, at character boundaries.
+fn split(text: &str, size: usize) -> Vec<&str> {
+    let mut chunks = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(size);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        chunks.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    if chunks.is_empty() {
+        chunks.push("");
+    }
+    chunks
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("cogwire's ownership record {name} is unreadable: {reason}")]
+    Corrupt { name: String, reason: String },
+    #[error("cogwire's ownership record {name} was written by a newer cogwire (format {version})")]
+    Newer { name: String, version: u32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: &str, name: &str) -> ClientSummary {
+        ClientSummary {
+            id: id.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    #[test]
+    fn split_keeps_characters_whole() {
+        assert_eq!(split("abcdef", 4), vec!["abcd", "ef"]);
+        assert_eq!(split("ééé", 3), vec!["é", "é", "é"]);
+        assert_eq!(split("", 4), vec![""]);
+    }
+
+    #[test]
+    fn reconcile_forgets_the_gone_and_adopts_pending_names() {
+        let mut record = Record::default();
+        record.resource_servers.insert("gone".into(), "a".into());
+        record.resource_servers.insert("kept".into(), "b".into());
+        record.clients.insert(
+            "old-id".into(),
+            RecordedClient {
+                service: "a".into(),
+                name: "a-app-client".into(),
+            },
+        );
+        record
+            .pending_clients
+            .insert("b-app-client".into(), "b".into());
+        record
+            .pending_clients
+            .insert("never-made".into(), "c".into());
+        record.reconcile(&["kept".into()], &[summary("new-id", "b-app-client")]);
+        assert_eq!(
+            record.resource_servers.keys().collect::<Vec<_>>(),
+            vec!["kept"]
+        );
+        assert_eq!(record.clients.keys().collect::<Vec<_>>(), vec!["new-id"]);
+        assert_eq!(record.client_of_service("b"), Some("new-id"));
+        assert!(record.pending_clients.is_empty());
+    }
+}
