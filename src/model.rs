@@ -1029,3 +1029,62 @@ access_token_validity = "30m"
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::load;
+    use crate::diagnostic::Source;
+    use crate::style::Style;
+
+    const EXAMPLE: &str = include_str!("../services.toml");
+
+    /// Loading and rendering every diagnostic of `text` must not panic.
+    fn check(text: &str) {
+        let source = Source::new("services.toml", text);
+        if let Err(problems) = load(text, None) {
+            assert!(!problems.is_empty());
+            for problem in &problems {
+                let _ = problem.render(&source, &Style::plain());
+                let _ = problem.report(&source);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn random_text_never_panics(text in "\\PC{0,400}") {
+            check(&text);
+        }
+
+        #[test]
+        fn garbled_examples_never_panic(edits in prop::collection::vec((0usize..4_000, "\\PC{0,3}", 0usize..6), 1..8)) {
+            let mut text = EXAMPLE.to_owned();
+            for (position, insert, remove) in edits {
+                let mut start = position.min(text.len());
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (start + remove).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(start..end, &insert);
+            }
+            check(&text);
+        }
+
+        #[test]
+        fn toml_shaped_noise_never_panics(
+            key in "[a-z_.\"-]{1,12}",
+            value in prop_oneof![Just("1".to_owned()), Just("[]".to_owned()), Just("{}".to_owned()), "\"\\PC{0,12}\"", Just("true".to_owned())],
+            section in prop_oneof![Just("pool"), Just("secrets"), Just("defaults"), Just("services.a"), Just("services.a.client"), Just("services")],
+        ) {
+            check(&format!("[{section}]\n{key} = {value}\n"));
+            check(&format!("{EXAMPLE}\n[{section}]\n{key} = {value}\n"));
+        }
+    }
+}

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::Serialize;
 
@@ -137,7 +139,7 @@ impl Caller {
             }
             slot
         };
-        tokio::time::sleep_until(wait_until.into()).await;
+        tokio::time::sleep_until(wait_until).await;
     }
 
     /// One paced, counted attempt.

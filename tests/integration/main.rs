@@ -1,5 +1,8 @@
 //! The one integration test binary: drives the real `cogwire` executable and the AWS SDK against
 //! the local AWS (moto's server extended by `localaws/`).
 
+mod graph;
 mod localaws;
+mod plan_apply;
 mod support;
+mod validate;

@@ -10,8 +10,10 @@
 #![allow(dead_code, unused_imports)]
 
 mod account;
+mod cli;
 mod http;
 mod server;
 
 pub use account::{TestAccount, error_code};
+pub use cli::{Output, Workdir};
 pub use server::{Exclusive, LocalAws, exclusive, local_aws};

@@ -1,0 +1,496 @@
+//! `plan`, `apply` and `force-unlock` through the binary against the local AWS.
+
+use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, OAuthFlowType};
+
+use crate::support::{TestAccount, Workdir, local_aws};
+
+const SERVICES: &str = r#"
+[services.customers-v1]
+identifier = "customers-v1-resource-server"
+scopes = { "customer.read" = "Customer Read Scope", "customer.write" = "Customer Write Scope" }
+
+[services.accounts-v1]
+consumes = ["customers-v1/customer.read"]
+[services.accounts-v1.client]
+access_token_validity = "30m"
+
+[services.orders-v1]
+scopes = { "order.read" = "Read orders" }
+consumes = ["customers-v1/customer.read", "customers-v1/customer.write"]
+"#;
+
+struct Setup {
+    account: TestAccount,
+    pool: String,
+    workdir: Workdir,
+    env: Vec<(String, String)>,
+}
+
+async fn setup(text: &str) -> Setup {
+    let account = local_aws().account();
+    let pool = account.new_pool("plan-apply").await;
+    let mut env = account.env();
+    env.push(("COGWIRE_USER_POOL_ID".to_owned(), pool.clone()));
+    Setup {
+        account,
+        pool,
+        workdir: Workdir::new(text),
+        env,
+    }
+}
+
+impl Setup {
+    fn cogwire(&self, args: &[&str]) -> crate::support::Output {
+        self.workdir.run(args, &self.env)
+    }
+
+    async fn client_named(
+        &self,
+        name: &str,
+    ) -> aws_sdk_cognitoidentityprovider::types::UserPoolClientType {
+        let cognito = self.account.cognito().await;
+        let list = cognito
+            .list_user_pool_clients()
+            .user_pool_id(&self.pool)
+            .max_results(60)
+            .send()
+            .await
+            .expect("ListUserPoolClients");
+        let id = list
+            .user_pool_clients()
+            .iter()
+            .find(|client| client.client_name() == Some(name))
+            .and_then(|client| client.client_id())
+            .unwrap_or_else(|| panic!("no client named {name}"))
+            .to_owned();
+        cognito
+            .describe_user_pool_client()
+            .user_pool_id(&self.pool)
+            .client_id(id)
+            .send()
+            .await
+            .expect("DescribeUserPoolClient")
+            .user_pool_client()
+            .expect("client")
+            .clone()
+    }
+
+    async fn client_count(&self) -> usize {
+        let cognito = self.account.cognito().await;
+        let list = cognito
+            .list_user_pool_clients()
+            .user_pool_id(&self.pool)
+            .max_results(60)
+            .send()
+            .await
+            .expect("ListUserPoolClients");
+        list.user_pool_clients().len()
+    }
+}
+
+#[tokio::test]
+async fn apply_creates_everything_then_plan_says_no_changes() {
+    let setup = setup(SERVICES).await;
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .contains("+ resource server customers-v1-resource-server"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 4 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+
+    let apply = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 4 added, 0 changed, 0 destroyed"),
+        "{}",
+        apply.stdout
+    );
+
+    let client = setup.client_named("orders-v1-app-client").await;
+    let mut scopes = client.allowed_o_auth_scopes().to_vec();
+    scopes.sort();
+    assert_eq!(
+        scopes,
+        vec![
+            "customers-v1-resource-server/customer.read",
+            "customers-v1-resource-server/customer.write"
+        ]
+    );
+    assert_eq!(
+        client.allowed_o_auth_flows(),
+        &[OAuthFlowType::ClientCredentials]
+    );
+    let accounts = setup.client_named("accounts-v1-app-client").await;
+    assert!(accounts.client_secret().is_some());
+
+    let again = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+
+    // No secret of any client reaches any output.
+    for name in ["accounts-v1-app-client", "orders-v1-app-client"] {
+        let secret = setup
+            .client_named(name)
+            .await
+            .client_secret()
+            .expect("secret")
+            .to_owned();
+        for output in [&plan, &apply, &again] {
+            assert!(
+                !output.all().contains(&secret),
+                "a client secret was printed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn apply_refuses_without_a_terminal_or_approval() {
+    let setup = setup(SERVICES).await;
+    let apply = setup.cogwire(&["apply"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.stderr.contains("--auto-approve"), "{}", apply.stderr);
+    assert_eq!(setup.client_count().await, 0);
+}
+
+#[tokio::test]
+async fn drift_is_shown_and_corrected() {
+    let setup = setup(SERVICES).await;
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    let client = setup.client_named("orders-v1-app-client").await;
+    // A console edit: drop a scope and change the validity.
+    let cognito = setup.account.cognito().await;
+    cognito
+        .update_user_pool_client()
+        .user_pool_id(&setup.pool)
+        .client_id(client.client_id().expect("id"))
+        .client_name("orders-v1-app-client")
+        .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
+        .allowed_o_auth_flows_user_pool_client(true)
+        .allowed_o_auth_scopes("customers-v1-resource-server/customer.read")
+        .send()
+        .await
+        .expect("UpdateUserPoolClient");
+
+    let plan = setup.cogwire(&["plan"]);
+    assert!(
+        plan.stdout.contains("~ client orders-v1-app-client"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("+ scope customers-v1-resource-server/customer.write"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    let again = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+}
+
+#[tokio::test]
+async fn adopted_clients_keep_their_other_settings() {
+    let setup = setup(SERVICES).await;
+    setup
+        .account
+        .new_resource_server(
+            &setup.pool,
+            "customers-v1-resource-server",
+            &["customer.read"],
+        )
+        .await;
+    let cognito = setup.account.cognito().await;
+    let created = cognito
+        .create_user_pool_client()
+        .user_pool_id(&setup.pool)
+        .client_name("accounts-v1-app-client")
+        .generate_secret(true)
+        .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
+        .allowed_o_auth_flows_user_pool_client(true)
+        .allowed_o_auth_scopes("customers-v1-resource-server/customer.read")
+        .callback_urls("https://app.example.com/callback")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("CreateUserPoolClient");
+    let id = created
+        .user_pool_client()
+        .and_then(|client| client.client_id())
+        .expect("id")
+        .to_owned();
+
+    let plan = setup.cogwire(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains(&format!("<= client accounts-v1-app-client ({id})")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("<= resource server customers-v1-resource-server"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+
+    let client = setup.client_named("accounts-v1-app-client").await;
+    assert_eq!(
+        client.client_id(),
+        Some(id.as_str()),
+        "the client id survives adoption"
+    );
+    assert_eq!(
+        client.callback_urls(),
+        &["https://app.example.com/callback".to_owned()]
+    );
+    assert_eq!(
+        client.explicit_auth_flows(),
+        &[ExplicitAuthFlowsType::AllowRefreshTokenAuth]
+    );
+    assert_eq!(client.access_token_validity(), Some(30));
+    assert_eq!(setup.cogwire(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[tokio::test]
+async fn removing_a_service_deletes_only_what_cogwire_manages() {
+    let setup = setup(SERVICES).await;
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    setup
+        .account
+        .new_resource_server(&setup.pool, "someone-elses", &["x"])
+        .await;
+    let (unmanaged_id, _) = setup
+        .account
+        .new_client(
+            &setup.pool,
+            "someone-elses-client",
+            &["customers-v1-resource-server/customer.read"],
+        )
+        .await;
+
+    let unmanaged = setup.cogwire(&["plan", "--show-unmanaged"]);
+    assert!(
+        unmanaged
+            .stdout
+            .contains(&format!("client someone-elses-client ({unmanaged_id})")),
+        "{}",
+        unmanaged.stdout
+    );
+    assert!(
+        unmanaged.stdout.contains("resource server someone-elses"),
+        "{}",
+        unmanaged.stdout
+    );
+
+    // orders-v1 goes away: its resource server and client are destroyed, and callers lose access.
+    let remaining = SERVICES
+        .split("[services.orders-v1]")
+        .next()
+        .unwrap_or_default();
+    setup.workdir.write(remaining);
+    let plan = setup.cogwire(&["plan"]);
+    assert!(
+        plan.stdout.contains("- resource server orders-v1"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("- client orders-v1-app-client"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("orders-v1 loses customers-v1-resource-server/customer.write"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 2 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+
+    let client = setup.client_named("someone-elses-client").await;
+    assert_eq!(client.client_id(), Some(unmanaged_id.as_str()));
+    assert_eq!(setup.client_count().await, 2);
+    let servers = setup
+        .account
+        .cognito()
+        .await
+        .list_resource_servers()
+        .user_pool_id(&setup.pool)
+        .max_results(50)
+        .send()
+        .await
+        .expect("ListResourceServers");
+    let mut identifiers: Vec<_> = servers
+        .resource_servers()
+        .iter()
+        .filter_map(|server| server.identifier())
+        .collect();
+    identifiers.sort();
+    assert_eq!(
+        identifiers,
+        vec!["customers-v1-resource-server", "someone-elses"]
+    );
+}
+
+#[tokio::test]
+async fn duplicate_client_names_are_refused() {
+    let setup = setup(SERVICES).await;
+    setup
+        .account
+        .new_resource_server(
+            &setup.pool,
+            "customers-v1-resource-server",
+            &["customer.read"],
+        )
+        .await;
+    let scope = ["customers-v1-resource-server/customer.read"];
+    let (first, _) = setup
+        .account
+        .new_client(&setup.pool, "accounts-v1-app-client", &scope)
+        .await;
+    let (second, _) = setup
+        .account
+        .new_client(&setup.pool, "accounts-v1-app-client", &scope)
+        .await;
+    for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+        let output = setup.cogwire(command);
+        assert_eq!(output.code, 1, "{}", output.all());
+        assert!(
+            output.stderr.contains(&first) && output.stderr.contains(&second),
+            "{}",
+            output.stderr
+        );
+    }
+    assert_eq!(setup.client_count().await, 2);
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_applied_exactly_or_refused_after_a_change() {
+    let setup = setup(SERVICES).await;
+    let plan_path = setup.workdir.path().join("plan.json");
+    let plan_file = plan_path.to_str().expect("path");
+    let plan = setup.cogwire(&["plan", "--out", plan_file]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("plan")).expect("JSON");
+    assert_eq!(saved["format_version"], "1");
+    assert_eq!(saved["summary"]["add"], 4);
+
+    // Someone changes the pool between plan and apply.
+    setup
+        .account
+        .new_resource_server(&setup.pool, "surprise", &["x"])
+        .await;
+    let refused = setup.cogwire(&["apply", plan_file]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("changed since this plan was made"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(setup.client_count().await, 0);
+
+    let fresh = setup.cogwire(&["plan", "--out", plan_file]);
+    assert_eq!(fresh.code, 0);
+    let applied = setup.cogwire(&["apply", plan_file]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert_eq!(setup.client_count().await, 2);
+}
+
+#[tokio::test]
+async fn a_held_lock_names_its_holder_and_force_unlock_removes_it() {
+    let setup = setup(SERVICES).await;
+    let lock = serde_json::json!({"id": "other", "holder": "ci@runner-7 pid 42", "acquired_at": 1, "expires_at": u64::MAX / 2});
+    setup
+        .account
+        .ssm()
+        .await
+        .put_parameter()
+        .name(format!("/cogwire/{}/lock", setup.pool))
+        .value(lock.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("PutParameter");
+    let blocked = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(blocked.code, 1, "{}", blocked.all());
+    assert!(
+        blocked.stderr.contains("ci@runner-7 pid 42"),
+        "{}",
+        blocked.stderr
+    );
+    assert!(
+        blocked.stderr.contains("force-unlock"),
+        "{}",
+        blocked.stderr
+    );
+    assert_eq!(setup.client_count().await, 0);
+
+    let unlock = setup.cogwire(&["force-unlock"]);
+    assert_eq!(unlock.code, 0, "{}", unlock.all());
+    assert!(
+        unlock.stdout.contains("ci@runner-7 pid 42"),
+        "{}",
+        unlock.stdout
+    );
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+}
+
+#[tokio::test]
+async fn a_missing_pool_is_one_clear_error() {
+    let setup = setup(SERVICES).await;
+    let mut env = setup.env.clone();
+    env.push((
+        "COGWIRE_USER_POOL_ID".to_owned(),
+        "us-east-1_doesnotexist".to_owned(),
+    ));
+    let output = setup.workdir.run(&["plan"], &env);
+    assert_eq!(output.code, 1);
+    assert!(
+        output
+            .stderr
+            .contains("user pool us-east-1_doesnotexist was not found"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("hint:"), "{}", output.stderr);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_the_pool_is_as_declared() {
+    let setup = setup(SERVICES).await;
+    setup
+        .account
+        .set_faults(serde_json::json!({"seed": 7, "throttle_share": 0.3, "error_share": 0.1}));
+    let apply = setup.cogwire(&["apply", "--auto-approve", "--stats"]);
+    setup.account.clear_faults();
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(!apply.stderr.contains("panicked"), "{}", apply.stderr);
+    assert_eq!(setup.client_count().await, 2, "no duplicate client");
+    assert_eq!(setup.cogwire(&["plan", "--detailed-exitcode"]).code, 0);
+}

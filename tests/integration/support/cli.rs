@@ -1,0 +1,72 @@
+//! Runs the real `cogwire` executable in a scratch folder, with a clean environment: nothing of
+//! the developer's AWS setup leaks in, colour is off, and the account's variables are added.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// A scratch folder holding a services.toml.
+pub struct Workdir {
+    path: PathBuf,
+}
+
+impl Workdir {
+    pub fn new(services_toml: &str) -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let index = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("cogwire-test-{}-{index}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("scratch folder");
+        std::fs::write(path.join("services.toml"), services_toml).expect("services.toml");
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write(&self, services_toml: &str) {
+        std::fs::write(self.path.join("services.toml"), services_toml).expect("services.toml");
+    }
+
+    pub fn run(&self, args: &[&str], env: &[(String, String)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cogwire"));
+        command
+            .current_dir(&self.path)
+            .args(args)
+            .stdin(Stdio::null());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("AWS_") || name.starts_with("COGWIRE_") || name == "RUST_LOG" {
+                command.env_remove(name);
+            }
+        }
+        command.env("NO_COLOR", "1");
+        command.envs(
+            env.iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        );
+        let output = command.output().expect("cogwire runs");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

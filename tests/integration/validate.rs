@@ -1,0 +1,185 @@
+//! `cogwire validate` through the binary: one test per class of problem, with the rendered
+//! diagnostics snapshotted, and the JSON form.
+
+use crate::support::Workdir;
+
+fn validate(text: &str) -> (i32, String) {
+    let workdir = Workdir::new(text);
+    let output = workdir.run(&["validate"], &[]);
+    (output.code, output.stderr)
+}
+
+fn assert_invalid(name: &str, text: &str) {
+    let (code, stderr) = validate(text);
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!(name, stderr);
+}
+
+const PROVIDER: &str = "[services.customers-v1]\nscopes = { \"customer.read\" = \"Read\", \"customer.write\" = \"Write\" }\n";
+
+#[test]
+fn the_worked_example_is_valid() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/services.toml"))
+        .expect("services.toml");
+    let workdir = Workdir::new(&text);
+    let output = workdir.run(&["validate"], &[]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert_eq!(
+        output.stdout,
+        "services.toml: 9 services, 5 resource servers, 8 scopes, 6 clients: valid\n"
+    );
+}
+
+#[test]
+fn toml_syntax() {
+    assert_invalid("syntax", "[services.a\nscopes = {}\n");
+}
+
+#[test]
+fn wrong_types() {
+    assert_invalid(
+        "types",
+        "[pool]\nid = 7\n[services.a]\nscopes = { \"r\" = 1 }\n",
+    );
+}
+
+#[test]
+fn unknown_keys_list_the_known_ones() {
+    assert_invalid(
+        "unknown_keys",
+        &format!(
+            "{PROVIDER}[services.b]\nconsume = [\"customers-v1/customer.read\"]\n[servises.c]\n"
+        ),
+    );
+}
+
+#[test]
+fn unknown_scope_and_service_suggest_the_closest() {
+    assert_invalid(
+        "unknown_references",
+        &format!(
+            "{PROVIDER}[services.accounts-v1]\nconsumes = [\"customers-v1/customer.reed\", \"customer-v1/customer.read\", \"customer.read\"]\n"
+        ),
+    );
+}
+
+#[test]
+fn duplicate_identifiers_client_names_and_scopes() {
+    assert_invalid(
+        "duplicates",
+        &format!(
+            "{PROVIDER}[services.other]\nidentifier = \"customers-v1\"\nscopes = {{ \"x\" = \"X\" }}\n\
+             [services.a]\nconsumes = [\"customers-v1/customer.read\"]\n[services.a.client]\nname = \"shared\"\n\
+             [services.b]\nconsumes = [\"customers-v1/customer.read\"]\n[services.b.client]\nname = \"shared\"\n"
+        ),
+    );
+    let (code, stderr) = validate("[services.a]\nscopes = { \"r\" = \"R\", \"r\" = \"again\" }\n");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("duplicate_scope", stderr);
+}
+
+#[test]
+fn cognito_naming_rules() {
+    let long_client = "c".repeat(129);
+    assert_invalid(
+        "naming_rules",
+        &format!(
+            "[services.a]\nidentifier = \"has space\"\nscopes = {{ \"a/b\" = \"slash\", \"ok\" = \"\" }}\n\
+             [services.b]\nconsumes = [\"a/ok\"]\n[services.b.client]\nname = \"{long_client}\"\n"
+        ),
+    );
+}
+
+#[test]
+fn names_at_exactly_cognitos_limits_are_valid() {
+    let identifier = "i".repeat(256);
+    let scope = "s".repeat(256);
+    let client = "c".repeat(128);
+    let text = format!(
+        "[services.a]\nidentifier = \"{identifier}\"\nscopes = {{ \"{scope}\" = \"{}\" }}\n[services.b]\nconsumes = [\"a/{scope}\"]\n[services.b.client]\nname = \"{client}\"\n",
+        "d".repeat(256)
+    );
+    let (code, stderr) = validate(&text);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn cognito_count_limits() {
+    let scopes: Vec<String> = (0..101)
+        .map(|index| format!("\"s{index}\" = \"S\""))
+        .collect();
+    let mut text = format!("[services.big]\nscopes = {{ {} }}\n", scopes.join(", "));
+    let consumed: Vec<String> = (0..51).map(|index| format!("\"big/s{index}\"")).collect();
+    text.push_str(&format!(
+        "[services.greedy]\nconsumes = [{}]\n",
+        consumed.join(", ")
+    ));
+    for index in 0..25 {
+        text.push_str(&format!(
+            "[services.rs{index}]\nscopes = {{ \"r\" = \"R\" }}\n"
+        ));
+    }
+    assert_invalid("count_limits", &text);
+    // The adjustable quotas can be raised in [pool].
+    let raised = format!(
+        "[pool]\nmax_resource_servers = 30\n{}",
+        text.replace(", \"s100\" = \"S\"", "")
+            .replace(", \"big/s50\"", "")
+    );
+    let (code, stderr) = validate(&raised);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn token_validity_bounds() {
+    assert_invalid(
+        "token_validity",
+        &format!(
+            "[defaults]\naccess_token_validity = \"4m\"\n{PROVIDER}[services.a]\nconsumes = [\"customers-v1/customer.read\"]\n[services.a.client]\naccess_token_validity = \"soon\"\n"
+        ),
+    );
+}
+
+#[test]
+fn secrets_paths_must_be_valid_ssm_names() {
+    assert_invalid(
+        "secrets_path",
+        &format!(
+            "[secrets]\npath = \"/aws/{{service}}\"\n{PROVIDER}[services.a]\nconsumes = [\"customers-v1/customer.read\"]\n"
+        ),
+    );
+    let (code, stderr) = validate(&format!("[secrets]\npath = \"/x/{{team}}\"\n{PROVIDER}"));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("unknown placeholder `{team}`"), "{stderr}");
+}
+
+#[test]
+fn json_diagnostics_carry_positions_and_hints() {
+    let workdir = Workdir::new(&format!(
+        "{PROVIDER}[services.a]\nconsumes = [\"customers-v1/customer.reed\"]\n"
+    ));
+    let output = workdir.run(&["validate", "--json"], &[]);
+    assert_eq!(output.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON");
+    let diagnostic = &report["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "unknown-scope");
+    assert_eq!(diagnostic["line"], 4);
+    assert_eq!(diagnostic["column"], 13);
+    assert_eq!(
+        diagnostic["hint"],
+        "did you mean `customers-v1/customer.read`?"
+    );
+}
+
+#[test]
+fn a_missing_file_says_where_it_looked() {
+    let workdir = Workdir::new("");
+    let output = workdir.run(&["--config", "nope.toml", "validate"], &[]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output.stderr.contains("nope.toml does not exist"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("hint:"), "{}", output.stderr);
+}
