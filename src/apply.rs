@@ -584,3 +584,114 @@ async fn create_client<P: UserPool>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{Selection, diff};
+    use crate::model::load;
+    use crate::observed::Observed;
+
+    fn execution_order(plan: &Plan) -> Vec<String> {
+        let graph = graph(plan);
+        petgraph::algo::toposort(&graph, None)
+            .expect("acyclic")
+            .into_iter()
+            .map(|node| graph[node].operation.describe_done())
+            .collect()
+    }
+
+    fn position(order: &[String], wanted: &str) -> usize {
+        order
+            .iter()
+            .position(|done| done == wanted)
+            .unwrap_or_else(|| panic!("{wanted} not in {order:?}"))
+    }
+
+    #[test]
+    fn scopes_exist_before_clients_are_granted_them() {
+        let model = load(
+            "[services.a]\nscopes = { \"r\" = \"R\" }\n[services.b]\nconsumes = [\"a/r\"]\n",
+            None,
+        )
+        .expect("valid");
+        let plan = diff(&model, &Observed::default(), &Selection::all()).expect("plan");
+        let order = execution_order(&plan);
+        assert!(
+            position(&order, "created resource server a")
+                < position(&order, "created client b-app-client")
+        );
+    }
+
+    #[test]
+    fn clients_let_go_before_resource_servers_go() {
+        let before = load("[services.a]\nscopes = { \"r\" = \"R\", \"w\" = \"W\" }\n[services.b]\nconsumes = [\"a/r\", \"a/w\"]\n", None).expect("valid");
+        let empty = diff(&before, &Observed::default(), &Selection::all()).expect("plan");
+        // Build the observed pool as if `empty` had been applied.
+        let mut observed = Observed::default();
+        for action in &empty.actions {
+            match &action.resource {
+                Resource::ResourceServer {
+                    after: Some(after),
+                    identifier,
+                    ..
+                } => {
+                    observed
+                        .resource_servers
+                        .insert(identifier.clone(), after.clone());
+                    observed
+                        .record
+                        .resource_servers
+                        .insert(identifier.clone(), action.service.clone());
+                }
+                Resource::Client {
+                    spec: Some(spec), ..
+                } => {
+                    let state = crate::cloud::ClientState {
+                        id: "c1".into(),
+                        name: spec.name.clone(),
+                        has_secret: true,
+                        allowed_oauth_flows: ["client_credentials".to_owned()].into(),
+                        allowed_oauth_flows_user_pool_client: true,
+                        scopes: spec.scopes.clone(),
+                        access_token_validity: Some(spec.access_token_validity),
+                        extras: Default::default(),
+                    };
+                    observed.clients.push(crate::cloud::ClientSummary {
+                        id: "c1".into(),
+                        name: spec.name.clone(),
+                    });
+                    observed.described.insert("c1".into(), state);
+                    observed.record.clients.insert(
+                        "c1".into(),
+                        RecordedClient {
+                            service: action.service.clone(),
+                            name: spec.name.clone(),
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        // `w` is replaced by `x`: the server first gains `x`, the client moves, then `w` goes.
+        let after = load("[services.a]\nscopes = { \"r\" = \"R\", \"x\" = \"X\" }\n[services.b]\nconsumes = [\"a/r\", \"a/x\"]\n", None).expect("valid");
+        let plan = diff(&after, &observed, &Selection::all()).expect("plan");
+        let order = execution_order(&plan);
+        assert_eq!(order.len(), 3, "{order:?}");
+        assert_eq!(order[1], "updated client b-app-client (c1)");
+        let Operation::UpdateResourceServer(first) = &graph(&plan)[NodeIndex::new(0)].operation
+        else {
+            panic!("{order:?}")
+        };
+        assert_eq!(first.scopes.len(), 3, "the first phase holds the union");
+
+        // Removing service b and a: the client goes before the server.
+        let gone = load("[services.z]\nscopes = { \"z\" = \"Z\" }\n", None).expect("valid");
+        let plan = diff(&gone, &observed, &Selection::all()).expect("plan");
+        let order = execution_order(&plan);
+        assert!(
+            position(&order, "destroyed client b-app-client (c1)")
+                < position(&order, "destroyed resource server a")
+        );
+    }
+}

@@ -577,3 +577,257 @@ fn field(name: &str, before: Option<String>, after: Option<String>) -> FieldChan
 fn join(values: &BTreeSet<String>) -> String {
     values.iter().cloned().collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::{ClientExtras, ClientSummary};
+    use crate::duration::Seconds;
+    use crate::model::load;
+    use crate::record::RecordedClient;
+
+    const TEXT: &str = r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.accounts]
+consumes = ["customers/read"]
+"#;
+
+    fn model() -> Model {
+        load(TEXT, None).expect("valid")
+    }
+
+    fn server(scopes: &[(&str, &str)]) -> ResourceServerState {
+        ResourceServerState {
+            identifier: "customers".into(),
+            name: "customers".into(),
+            scopes: scopes
+                .iter()
+                .map(|(name, description)| ((*name).into(), (*description).into()))
+                .collect(),
+        }
+    }
+
+    fn client(id: &str, scopes: &[&str]) -> ClientState {
+        ClientState {
+            id: id.into(),
+            name: "accounts-app-client".into(),
+            has_secret: true,
+            allowed_oauth_flows: BTreeSet::from([CLIENT_CREDENTIALS.to_owned()]),
+            allowed_oauth_flows_user_pool_client: true,
+            scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+            access_token_validity: Some(Seconds::HOUR),
+            extras: ClientExtras::default(),
+        }
+    }
+
+    /// A pool holding both resources; `recorded` says whether cogwire's record knows them.
+    fn observed(recorded: bool, client_state: ClientState) -> Observed {
+        let mut observed = Observed {
+            pool_id: "pool".into(),
+            ..Observed::default()
+        };
+        observed.resource_servers.insert(
+            "customers".into(),
+            server(&[("write", "Write"), ("read", "Read")]),
+        );
+        observed.clients.push(ClientSummary {
+            id: client_state.id.clone(),
+            name: client_state.name.clone(),
+        });
+        if recorded {
+            observed
+                .record
+                .resource_servers
+                .insert("customers".into(), "customers".into());
+            observed.record.clients.insert(
+                client_state.id.clone(),
+                RecordedClient {
+                    service: "accounts".into(),
+                    name: client_state.name.clone(),
+                },
+            );
+        }
+        observed
+            .described
+            .insert(client_state.id.clone(), client_state);
+        observed
+    }
+
+    fn changes(plan: &Plan) -> Vec<(Change, String)> {
+        plan.actions
+            .iter()
+            .map(|action| (action.change, action.label()))
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_pool_gets_everything_created() {
+        let plan = diff(&model(), &Observed::default(), &Selection::all()).expect("plan");
+        assert_eq!(
+            changes(&plan),
+            vec![
+                (Change::Create, "client accounts-app-client".to_owned()),
+                (Change::Create, "resource server customers".to_owned()),
+            ]
+        );
+        assert_eq!(plan.summary.add, 2);
+    }
+
+    #[test]
+    fn recorded_and_equal_is_no_change_whatever_the_scope_order() {
+        let plan = diff(
+            &model(),
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert!(plan.actions.is_empty(), "{:?}", changes(&plan));
+        assert!(!plan.has_changes());
+    }
+
+    #[test]
+    fn existing_but_unrecorded_is_imported_with_its_id() {
+        let plan = diff(
+            &model(),
+            &observed(false, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&plan),
+            vec![
+                (Change::Import, "client accounts-app-client (c1)".to_owned()),
+                (Change::Import, "resource server customers".to_owned()),
+            ]
+        );
+        assert_eq!(
+            plan.summary,
+            Summary {
+                import: 2,
+                ..Summary::default()
+            }
+        );
+    }
+
+    #[test]
+    fn drift_on_a_managed_client_is_an_update_that_keeps_its_other_settings() {
+        let mut drifted = client("c1", &["customers/write"]);
+        drifted.extras.callback_urls = Some(vec!["https://app.example.com/cb".into()]);
+        let plan = diff(&model(), &observed(true, drifted), &Selection::all()).expect("plan");
+        let [action] = plan.actions.as_slice() else {
+            panic!("{:?}", changes(&plan))
+        };
+        assert_eq!(action.change, Change::Update);
+        let Resource::Client {
+            after: Some(after), ..
+        } = &action.resource
+        else {
+            panic!("not a client update")
+        };
+        assert_eq!(after.scopes, BTreeSet::from(["customers/read".to_owned()]));
+        assert_eq!(
+            after.extras.callback_urls,
+            Some(vec!["https://app.example.com/cb".to_owned()])
+        );
+        assert_eq!(
+            plan.lost_access,
+            vec![LostAccess {
+                caller: "accounts".into(),
+                scope: "customers/write".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn removed_services_are_deleted_only_if_recorded() {
+        let only_customers = load(
+            "[services.customers]\nscopes = { \"read\" = \"Read\", \"write\" = \"Write\" }\n",
+            None,
+        )
+        .expect("valid");
+        let managed = diff(
+            &only_customers,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&managed),
+            vec![(Change::Delete, "client accounts-app-client (c1)".to_owned())]
+        );
+        let unmanaged = diff(
+            &only_customers,
+            &observed(false, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&unmanaged),
+            vec![(Change::Import, "resource server customers".to_owned())]
+        );
+        assert_eq!(unmanaged.unmanaged.clients.len(), 1);
+    }
+
+    #[test]
+    fn two_clients_of_one_name_stop_the_plan() {
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.clients.push(ClientSummary {
+            id: "c2".into(),
+            name: "accounts-app-client".into(),
+        });
+        let error = diff(&model(), &pool, &Selection::all()).expect_err("duplicate");
+        assert_eq!(
+            error,
+            DiffError::DuplicateClientName {
+                name: "accounts-app-client".into(),
+                ids: vec!["c1".into(), "c2".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn clients_of_other_flows_or_without_a_secret_are_not_adopted() {
+        let mut code_flow = client("c1", &["customers/read"]);
+        code_flow.allowed_oauth_flows.insert("code".into());
+        assert!(matches!(
+            diff(&model(), &observed(false, code_flow), &Selection::all()),
+            Err(DiffError::NotClientCredentials { .. })
+        ));
+        let mut public = client("c1", &["customers/read"]);
+        public.has_secret = false;
+        assert!(matches!(
+            diff(&model(), &observed(false, public), &Selection::all()),
+            Err(DiffError::NoSecret { .. })
+        ));
+    }
+
+    #[test]
+    fn a_renamed_client_keeps_its_id() {
+        let renamed = load(
+            &format!("{TEXT}[services.accounts.client]\nname = \"accounts-v2\"\n"),
+            None,
+        )
+        .expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        let [action] = plan.actions.as_slice() else {
+            panic!("{:?}", changes(&plan))
+        };
+        assert_eq!(action.change, Change::Update);
+        assert_eq!(action.fields[0].after.as_deref(), Some("accounts-v2"));
+    }
+
+    #[test]
+    fn selection_limits_to_a_service_and_its_providers() {
+        let model = model();
+        let selection = Selection::of(&model, &["accounts".to_owned()]).expect("known");
+        assert!(selection.client("accounts") && !selection.client("customers"));
+        assert!(selection.resource_server("customers"));
+        assert!(Selection::of(&model, &["nope".to_owned()]).is_err());
+    }
+}

@@ -490,7 +490,176 @@ async fn throttling_is_retried_until_the_pool_is_as_declared() {
     let apply = setup.cogwire(&["apply", "--auto-approve", "--stats"]);
     setup.account.clear_faults();
     assert_eq!(apply.code, 0, "{}", apply.all());
+    let throttled: u64 = setup.account.calls()["operations"]
+        .as_object()
+        .map(|operations| {
+            operations
+                .values()
+                .filter_map(|operation| operation["throttled"].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    assert!(
+        throttled > 0,
+        "the fault plan throttled nothing: {}",
+        setup.account.calls()
+    );
     assert!(!apply.stderr.contains("panicked"), "{}", apply.stderr);
     assert_eq!(setup.client_count().await, 2, "no duplicate client");
     assert_eq!(setup.cogwire(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[tokio::test]
+async fn the_rendered_plan_reads_like_terraform() {
+    let setup = setup(SERVICES).await;
+    let plan = setup.cogwire(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    insta::assert_snapshot!("plan_create", plan.stdout.replace(&setup.pool, "[POOL]"));
+
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    let changed = SERVICES
+        .replace(
+            "\"customer.write\" = \"Customer Write Scope\"",
+            "\"customer.delete\" = \"Customer Delete Scope\"",
+        )
+        .replace(", \"customers-v1/customer.write\"", "")
+        .replace(
+            "access_token_validity = \"30m\"",
+            "access_token_validity = \"45m\"",
+        );
+    setup.workdir.write(&changed);
+    let update = setup.cogwire(&["plan"]);
+    assert_eq!(update.code, 0, "{}", update.all());
+    let mut shown = update.stdout.replace(&setup.pool, "[POOL]");
+    for name in ["accounts-v1-app-client", "orders-v1-app-client"] {
+        let id = setup
+            .client_named(name)
+            .await
+            .client_id()
+            .expect("id")
+            .to_owned();
+        shown = shown.replace(&id, "[CLIENT-ID]");
+    }
+    insta::assert_snapshot!("plan_update", shown);
+}
+
+/// Runs two applies against one pool at once. Latency makes each take seconds, so they overlap.
+#[tokio::test]
+async fn two_applies_at_once_never_both_write() {
+    let setup = setup(SERVICES).await;
+    setup
+        .account
+        .set_faults(serde_json::json!({"seed": 3, "latency_ms": 150}));
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| setup.cogwire(&["apply", "--auto-approve"]));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let second = scope.spawn(|| setup.cogwire(&["apply", "--auto-approve"]));
+        (first.join().expect("first"), second.join().expect("second"))
+    });
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert!(
+        first.stdout.contains("Apply complete: 4 added"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(second.code, 1, "{}", second.all());
+    assert!(
+        second.stderr.contains("holds the lock on this pool"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("--lock-timeout"),
+        "{}",
+        second.stderr
+    );
+
+    // With a lock timeout the second run waits its turn, then finds nothing to do.
+    setup.workdir.write(&SERVICES.replace("\"30m\"", "\"20m\""));
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| setup.cogwire(&["apply", "--auto-approve"]));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let second =
+            scope.spawn(|| setup.cogwire(&["apply", "--auto-approve", "--lock-timeout", "2m"]));
+        (first.join().expect("first"), second.join().expect("second"))
+    });
+    setup.account.clear_faults();
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert!(first.stdout.contains("1 changed"), "{}", first.stdout);
+    assert_eq!(second.code, 0, "{}", second.all());
+    assert!(second.stdout.contains("No changes."), "{}", second.stdout);
+    assert_eq!(setup.client_count().await, 2);
+}
+
+/// kill -9 at several points of an apply, then force-unlock and apply again: the pool converges
+/// with no duplicate client and the record knows every client (a later removal deletes them).
+#[tokio::test]
+async fn an_apply_killed_half_way_converges_on_the_next_run() {
+    for kill_after_ms in [250_u64, 600, 1_000, 1_600] {
+        let setup = setup(SERVICES).await;
+        setup
+            .account
+            .set_faults(serde_json::json!({"seed": kill_after_ms, "latency_ms": 120}));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cogwire"));
+        command
+            .current_dir(setup.workdir.path())
+            .args(["apply", "--auto-approve"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (name, _) in std::env::vars()
+            .filter(|(name, _)| name.starts_with("AWS_") || name.starts_with("COGWIRE_"))
+        {
+            command.env_remove(name);
+        }
+        command.envs(
+            setup
+                .env
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        );
+        let mut child = command.spawn().expect("cogwire starts");
+        std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        setup.account.clear_faults();
+
+        assert_eq!(setup.cogwire(&["force-unlock"]).code, 0);
+        let again = setup.cogwire(&["apply", "--auto-approve"]);
+        assert_eq!(
+            again.code,
+            0,
+            "killed after {kill_after_ms} ms: {}",
+            again.all()
+        );
+        assert_eq!(
+            setup.client_count().await,
+            2,
+            "killed after {kill_after_ms} ms: a duplicate client"
+        );
+        let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+        assert_eq!(
+            plan.code,
+            0,
+            "killed after {kill_after_ms} ms: {}",
+            plan.all()
+        );
+
+        // Everything is recorded as cogwire's: removing all services destroys all of it.
+        setup
+            .workdir
+            .write("[services.placeholder]\nscopes = { \"p\" = \"P\" }\n");
+        let teardown = setup.cogwire(&["apply", "--auto-approve"]);
+        assert!(
+            teardown.stdout.contains("2 destroyed") || teardown.stdout.contains("4 destroyed"),
+            "{}",
+            teardown.stdout
+        );
+        assert_eq!(
+            setup.client_count().await,
+            0,
+            "killed after {kill_after_ms} ms: {}",
+            teardown.all()
+        );
+    }
 }
