@@ -93,6 +93,35 @@ at once within Cognito's quotas. Takes a lock per pool. Asks for 'yes' on a term
     Apply(ApplyArgs),
     /// Remove the apply lock of a user pool left behind by a run that died
     ForceUnlock,
+    /// Write a services.toml that describes an existing user pool, to adopt it without recreating clients
+    #[command(
+        long_about = "Read a live user pool and write a services.toml that describes it: resource \
+servers become services with their scopes; client-credentials clients become services that consume \
+those scopes. A client and a resource server whose names follow the patterns become one service. \
+Other clients are listed in a comment with the reason. The first `plan` after an import only records \
+what exists; client ids never change."
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Write to this file instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace --output if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// How client names name their service
+    #[arg(long, default_value = "{service}-app-client", value_name = "PATTERN")]
+    pub client_pattern: String,
+    /// How resource-server identifiers name their service
+    #[arg(
+        long,
+        default_value = "{service}-resource-server",
+        value_name = "PATTERN"
+    )]
+    pub resource_server_pattern: String,
 }
 
 /// How hard cogwire may press on AWS's request quotas.
@@ -171,3 +200,4 @@ pub enum GraphFormat {
     Mermaid,
     Json,
 }
+

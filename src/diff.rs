@@ -259,10 +259,27 @@ fn resource_server_action(
         }
         return Ok(());
     }
+    // An empty description means "any": keep the pool's, or name a new scope after itself
+    // (Cognito requires one).
+    let scopes = server
+        .scopes
+        .iter()
+        .map(|(scope, description)| {
+            let effective = if description.is_empty() {
+                current
+                    .and_then(|current| current.scopes.get(scope))
+                    .cloned()
+                    .unwrap_or_else(|| scope.clone())
+            } else {
+                description.clone()
+            };
+            (scope.clone(), effective)
+        })
+        .collect();
     let desired = ResourceServerState {
         identifier: server.identifier.clone(),
         name: server.name.clone(),
-        scopes: server.scopes.clone(),
+        scopes,
     };
     let (change, fields) = match current {
         None => (Change::Create, resource_server_fields(None, &desired)),

@@ -16,6 +16,7 @@ pub mod diff;
 pub mod duration;
 pub mod exit;
 pub mod graph;
+pub mod import;
 pub mod lock;
 pub mod model;
 pub mod observed;

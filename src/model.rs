@@ -283,7 +283,7 @@ impl Analyzer {
         let resource_server = raw
             .scopes
             .as_ref()
-            .map(|scopes| self.resource_server(name, raw, scopes, external));
+            .map(|scopes| self.resource_server(name, raw, scopes));
         if raw.scopes.is_none() {
             for (field, span) in [
                 ("identifier", raw.identifier.as_ref().map(Spanned::span)),
@@ -356,7 +356,6 @@ impl Analyzer {
         name: &Spanned<String>,
         raw: &RawService,
         scopes: &Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
-        external: bool,
     ) -> ResourceServer {
         let (identifier, identifier_span) = match &raw.identifier {
             Some(identifier) => (identifier.get_ref().clone(), identifier.span()),
@@ -411,7 +410,7 @@ impl Analyzer {
                 "scope names are 1 to 256 printable ASCII characters without spaces, `\"`, `/` or `\\`, for example `orders.read`",
             );
             let length = description.get_ref().chars().count();
-            if !external && (length == 0 || length > rules::MAX_SCOPE_DESCRIPTION) {
+            if length > rules::MAX_SCOPE_DESCRIPTION {
                 self.report(
                     "scope-description",
                     format!(
@@ -420,7 +419,7 @@ impl Analyzer {
                     ),
                     Some(description.span()),
                     Some(format!(
-                        "Cognito requires 1 to {} characters, for example \"Read orders\"",
+                        "Cognito allows at most {} characters; shorten it",
                         rules::MAX_SCOPE_DESCRIPTION
                     )),
                 );

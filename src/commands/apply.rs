@@ -4,7 +4,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use super::hinted;
 use super::plan::make_plan;
-use super::pool::{LineProgress, PoolContext, connect, explain, parse_timeout};
+use super::pool::{PoolContext, StderrProgress, connect, explain, parse_timeout};
 use crate::apply::{Outcome, apply};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::exit::ExitStatus;
@@ -141,17 +141,18 @@ async fn plan_and_apply(
             ));
         }
     }
+    let progress = StderrProgress::new();
     let outcome = apply(
         &plan,
         &observed,
         &context.pool,
         &context.parameters,
         &context.caller,
-        &LineProgress::new(),
+        &progress,
     )
-    .await
-    .map_err(explain)?;
-    Ok(Some((outcome, plan)))
+    .await;
+    progress.finish();
+    Ok(Some((outcome.map_err(explain)?, plan)))
 }
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {

@@ -3,6 +3,7 @@
 
 mod apply;
 mod graph;
+mod import;
 mod plan;
 mod pool;
 mod unlock;
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::ForceUnlock => unlock::run(&cli.global).await,
+        Command::Import(args) => import::run(&cli.global, args).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! What every command that talks to a pool needs: the checked config, the pool id and region in
 //! force, the AWS adapters and one `Caller` that paces and counts every call.
 
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use super::{hinted, load_valid};
@@ -161,33 +162,64 @@ impl From<ApplyError> for Explained {
     }
 }
 
-/// Progress as plain lines on stderr: `[3/12] created client orders-v1-app-client`.
-pub struct LineProgress {
+/// Progress on stderr: a bar on a terminal, plain lines (`[3/12] created client x`) otherwise,
+/// so CI logs keep a record of every operation.
+pub struct StderrProgress {
+    bar: Option<indicatif::ProgressBar>,
     total: std::sync::atomic::AtomicUsize,
     done: std::sync::atomic::AtomicUsize,
     style: Style,
 }
 
-impl LineProgress {
+impl StderrProgress {
     pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let template =
+                indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(template);
+            bar
+        });
         Self {
+            bar,
             total: 0.into(),
             done: 0.into(),
             style: Style::for_stderr(),
         }
     }
+
+    /// Clears the bar so the summary that follows stands alone.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
-impl Progress for LineProgress {
+impl Progress for StderrProgress {
     fn start(&self, total: usize) {
         self.total
             .store(total, std::sync::atomic::Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+        }
     }
 
     fn done(&self, message: &str) {
         let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
-        eprintln!("{} {message}", self.style.dim(&format!("[{done}/{total}]")));
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(message.to_owned());
+                bar.inc(1);
+            }
+            None => eprintln!("{} {message}", self.style.dim(&format!("[{done}/{total}]"))),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! the local AWS (moto's server extended by `localaws/`).
 
 mod graph;
+mod import;
 mod localaws;
 mod plan_apply;
 mod support;
