@@ -102,6 +102,23 @@ Other clients are listed in a comment with the reason. The first `plan` after an
 what exists; client ids never change."
     )]
     Import(ImportArgs),
+    /// Store each managed client's credentials where its service reads them (SSM or Secrets Manager)
+    #[command(
+        long_about = "Store the credentials of every app client cogwire manages where its service reads \
+them, as `[secrets]` says: SSM Parameter Store (a SecureString of JSON, or client_id and client_secret \
+entries) or Secrets Manager. Only entries that differ are written; entries cogwire tagged for services \
+no longer declared are deleted. Values are never printed."
+    )]
+    SyncSecrets(SyncSecretsArgs),
+    /// Rotate client secrets without downtime: add a second secret and store it, then retire the old
+    #[command(
+        long_about = "Rotate the secret of each named service's app client without downtime, using \
+Cognito's two secrets per client. Without --finish: add a new secret and store it; the old one stays \
+valid for services that have not re-read it. With --finish: delete every secret but the newest, once \
+the store holds the newest. --grace 15m does both in one run, waiting in between. The client id never \
+changes, and running either step again after a crash is safe."
+    )]
+    RotateSecret(RotateSecretArgs),
 }
 
 #[derive(Debug, Args)]
@@ -201,3 +218,36 @@ pub enum GraphFormat {
     Json,
 }
 
+#[derive(Debug, Args)]
+pub struct SyncSecretsArgs {
+    /// Only this service's credentials (repeatable); nothing is deleted in such a run
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Name the services whose credentials would change, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print API calls per operation, retries and elapsed time on stderr
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateSecretArgs {
+    /// The services whose client secret to rotate
+    #[arg(value_name = "SERVICE", required = true)]
+    pub services: Vec<String>,
+    /// Retire every secret but the newest (the second step)
+    #[arg(long, conflicts_with = "grace")]
+    pub finish: bool,
+    /// Do both steps in one run, waiting this long in between for services to pick up the new
+    /// secret, e.g. 15m
+    #[arg(long, value_name = "DURATION")]
+    pub grace: Option<String>,
+    /// Print API calls per operation, retries and elapsed time on stderr
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+}

@@ -26,6 +26,7 @@ pub mod record;
 pub mod render;
 pub mod rules;
 pub mod secret;
+pub mod secrets;
 pub mod style;
 pub mod suggest;
 

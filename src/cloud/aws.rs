@@ -19,8 +19,9 @@ use cognito::types::{
 };
 
 use super::{
-    AnalyticsSettings, ClientExtras, ClientSpec, ClientState, ClientSummary, CloudError,
-    CloudResult, CreatedClient, Parameters, RefreshTokenRotation, ResourceServerState, UserPool,
+    AddedSecret, AnalyticsSettings, ClientExtras, ClientSecretInfo, ClientSpec, ClientState,
+    ClientSummary, CloudError, CloudResult, CreatedClient, Parameters, RefreshTokenRotation,
+    ResourceServerState, UserPool,
 };
 use crate::duration::Seconds;
 use crate::secret::Secret;
@@ -53,7 +54,7 @@ pub async fn load_config(settings: &AwsSettings) -> aws_config::SdkConfig {
 }
 
 /// Turns any SDK error into cogwire's, naming the operation and the IAM action it needs.
-fn classify<E>(
+pub(crate) fn classify<E>(
     operation: &'static str,
     service: &str,
     error: SdkError<E, HttpResponse>,
@@ -579,6 +580,102 @@ impl UserPool for AwsUserPool {
             .delete_user_pool_client()
             .user_pool_id(&self.pool_id)
             .client_id(id)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+        Ok(())
+    }
+
+    async fn describe_client_with_secret(
+        &self,
+        id: &str,
+    ) -> CloudResult<(ClientState, Option<Secret>)> {
+        const OPERATION: &str = "DescribeUserPoolClient";
+        let output = self
+            .client
+            .describe_user_pool_client()
+            .user_pool_id(&self.pool_id)
+            .client_id(id)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+        let client = output
+            .user_pool_client()
+            .ok_or_else(|| CloudError::NotFound {
+                operation: OPERATION,
+                what: format!("client {id}"),
+            })?;
+        let secret = client
+            .client_secret()
+            .filter(|secret| !secret.is_empty())
+            .map(Secret::new);
+        Ok((client_state(client), secret))
+    }
+
+    async fn list_client_secrets(&self, client_id: &str) -> CloudResult<Vec<ClientSecretInfo>> {
+        const OPERATION: &str = "ListUserPoolClientSecrets";
+        let mut secrets = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_user_pool_client_secrets()
+                .user_pool_id(&self.pool_id)
+                .client_id(client_id)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            secrets.extend(page.client_secrets().iter().filter_map(|secret| {
+                Some(ClientSecretInfo {
+                    id: secret.client_secret_id()?.to_owned(),
+                    created: secret
+                        .client_secret_create_date()
+                        .map_or(0, |date| date.secs()),
+                })
+            }));
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        secrets.sort_by(|left, right| (left.created, &left.id).cmp(&(right.created, &right.id)));
+        Ok(secrets)
+    }
+
+    async fn add_client_secret(&self, client_id: &str) -> CloudResult<AddedSecret> {
+        const OPERATION: &str = "AddUserPoolClientSecret";
+        let output = self
+            .client
+            .add_user_pool_client_secret()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+        let descriptor = output.client_secret_descriptor();
+        match (
+            descriptor.and_then(|secret| secret.client_secret_id()),
+            descriptor.and_then(|secret| secret.client_secret_value()),
+        ) {
+            (Some(id), Some(value)) if !value.is_empty() => Ok(AddedSecret {
+                id: id.to_owned(),
+                value: Secret::new(value),
+            }),
+            _ => Err(CloudError::Transient {
+                operation: OPERATION,
+                message: "the reply carried no secret id or value".to_owned(),
+            }),
+        }
+    }
+
+    async fn delete_client_secret(&self, client_id: &str, secret_id: &str) -> CloudResult<()> {
+        const OPERATION: &str = "DeleteUserPoolClientSecret";
+        self.client
+            .delete_user_pool_client_secret()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .client_secret_id(secret_id)
             .send()
             .await
             .map_err(|error| classify(OPERATION, COGNITO, error))?;

@@ -3,6 +3,7 @@
 //! for unit tests of the engine.
 
 pub mod aws;
+pub mod secrets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -214,6 +215,62 @@ pub trait UserPool: Send + Sync + 'static {
     /// Sends the whole client: UpdateUserPoolClient resets what it is not sent.
     fn update_client(&self, client: &ClientState) -> impl Future<Output = CloudResult<()>> + Send;
     fn delete_client(&self, id: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    /// One DescribeUserPoolClient: the client and the secret Cognito shows for it (with two
+    /// secrets, the oldest remaining one).
+    fn describe_client_with_secret(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = CloudResult<(ClientState, Option<Secret>)>> + Send {
+        let _ = id;
+        async { Err(unsupported("DescribeUserPoolClient")) }
+    }
+    /// The client's secrets, oldest first, without their values.
+    fn list_client_secrets(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = CloudResult<Vec<ClientSecretInfo>>> + Send {
+        let _ = client_id;
+        async { Err(unsupported("ListUserPoolClientSecrets")) }
+    }
+    /// Adds a generated secret; its value is only ever told here.
+    fn add_client_secret(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = CloudResult<AddedSecret>> + Send {
+        let _ = client_id;
+        async { Err(unsupported("AddUserPoolClientSecret")) }
+    }
+    fn delete_client_secret(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send {
+        let _ = (client_id, secret_id);
+        async { Err(unsupported("DeleteUserPoolClientSecret")) }
+    }
+}
+
+fn unsupported(operation: &'static str) -> CloudError {
+    CloudError::Rejected {
+        operation,
+        code: "Unsupported".to_owned(),
+        message: "this pool implementation does not support it".to_owned(),
+    }
+}
+
+/// One of a client's (at most two) secrets, as ListUserPoolClientSecrets tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSecretInfo {
+    pub id: String,
+    /// Seconds since the epoch; orders secrets oldest first.
+    pub created: i64,
+}
+
+/// What AddUserPoolClientSecret returns.
+#[derive(Debug, Clone)]
+pub struct AddedSecret {
+    pub id: String,
+    pub value: Secret,
 }
 
 /// SSM Parameter Store, as far as cogwire's own bookkeeping (ownership record, lock) needs it.

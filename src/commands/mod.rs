@@ -6,6 +6,7 @@ mod graph;
 mod import;
 mod plan;
 mod pool;
+mod secrets;
 mod unlock;
 mod validate;
 
@@ -25,6 +26,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::ForceUnlock => unlock::run(&cli.global).await,
         Command::Import(args) => import::run(&cli.global, args).await,
+        Command::SyncSecrets(args) => secrets::sync(&cli.global, args).await,
+        Command::RotateSecret(args) => secrets::rotate(&cli.global, args).await,
     }
 }
 

@@ -5,5 +5,6 @@ mod graph;
 mod import;
 mod localaws;
 mod plan_apply;
+mod secrets;
 mod support;
 mod validate;

@@ -1,0 +1,462 @@
+//! Where services read their credentials: SSM Parameter Store or Secrets Manager, behind one
+//! narrow trait so the sync engine is the same for both. Each method is one AWS call (a listing
+//! follows its pages), so the engine paces and retries every call through its `Caller` under the
+//! operation name the store reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use aws_sdk_secretsmanager as secretsmanager;
+use aws_sdk_ssm as ssm;
+
+use super::aws::classify;
+use super::{CloudError, CloudResult};
+use crate::secret::Secret;
+
+/// The tag that marks an entry as cogwire's: only entries carrying it are ever deleted.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "cogwire");
+/// The service an entry holds the credentials of.
+pub const SERVICE_TAG: &str = "cogwire:service";
+/// The user pool whose client the entry holds, so that two pools sharing a path template in one
+/// account never delete each other's entries.
+pub const POOL_TAG: &str = "cogwire:user-pool";
+
+/// How an entry is stored: SSM distinguishes plain strings from encrypted ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Plain,
+    Secure,
+}
+
+/// One value to store under one name.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryWrite<'a> {
+    pub name: &'a str,
+    pub value: &'a Secret,
+    pub kind: EntryKind,
+}
+
+/// The AWS operation behind each store method, for pacing, retries and `--stats`.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOperations {
+    pub read: &'static str,
+    /// At most this many names a `read`.
+    pub read_batch: usize,
+    pub list: &'static str,
+    pub create: &'static str,
+    /// `create` sets the tags itself; otherwise the engine calls `tag` after it.
+    pub create_tags: bool,
+    pub update: &'static str,
+    pub tag: &'static str,
+    pub delete: &'static str,
+}
+
+pub trait SecretStore: Send + Sync + 'static {
+    fn operations(&self) -> StoreOperations;
+    /// Current values of the names that exist (at most `read_batch` names).
+    fn read(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = CloudResult<BTreeMap<String, Secret>>> + Send;
+    /// Names under `path` tagged `managed-by=cogwire` and `cogwire:user-pool=<pool_id>`.
+    fn list_managed(
+        &self,
+        path: &str,
+        pool_id: &str,
+    ) -> impl Future<Output = CloudResult<BTreeSet<String>>> + Send;
+    /// Creates a new entry; fails with `AlreadyExists` if the name is taken.
+    fn create(
+        &self,
+        entry: EntryWrite<'_>,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Replaces the value of an existing entry.
+    fn update(&self, entry: EntryWrite<'_>) -> impl Future<Output = CloudResult<()>> + Send;
+    fn tag(
+        &self,
+        name: &str,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Deleting a name that does not exist is not an error.
+    fn delete(&self, name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// SSM Parameter Store: SecureStrings (and a plain String for a split layout's client id).
+#[derive(Debug, Clone)]
+pub struct AwsSsmStore {
+    client: ssm::Client,
+    kms_key_id: Option<String>,
+}
+
+impl AwsSsmStore {
+    pub fn new(config: &aws_config::SdkConfig, kms_key_id: Option<String>) -> Self {
+        Self {
+            client: ssm::Client::new(config),
+            kms_key_id,
+        }
+    }
+
+    async fn put(&self, entry: EntryWrite<'_>, overwrite: bool) -> CloudResult<()> {
+        const OPERATION: &str = "PutParameter";
+        let (kind, key) = match entry.kind {
+            EntryKind::Plain => (ssm::types::ParameterType::String, None),
+            EntryKind::Secure => (
+                ssm::types::ParameterType::SecureString,
+                self.kms_key_id.clone(),
+            ),
+        };
+        self.client
+            .put_parameter()
+            .name(entry.name)
+            .value(entry.value.expose())
+            .r#type(kind)
+            .set_key_id(key)
+            .overwrite(overwrite)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SSM, error))?;
+        Ok(())
+    }
+}
+
+const SSM: &str = "ssm";
+const SECRETS_MANAGER: &str = "secretsmanager";
+
+fn built<T, E: std::fmt::Display>(operation: &'static str, result: Result<T, E>) -> CloudResult<T> {
+    result.map_err(|error| CloudError::Rejected {
+        operation,
+        code: "InvalidRequest".to_owned(),
+        message: error.to_string(),
+    })
+}
+
+impl SecretStore for AwsSsmStore {
+    fn operations(&self) -> StoreOperations {
+        StoreOperations {
+            read: "GetParameters",
+            read_batch: 10,
+            list: "GetParametersByPath",
+            create: "PutParameter",
+            create_tags: false,
+            update: "PutParameter",
+            tag: "AddTagsToResource",
+            delete: "DeleteParameter",
+        }
+    }
+
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+        const OPERATION: &str = "GetParameters";
+        if names.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let output = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SSM, error))?;
+        Ok(output
+            .parameters()
+            .iter()
+            .filter_map(|parameter| {
+                Some((
+                    parameter.name()?.to_owned(),
+                    Secret::new(parameter.value()?),
+                ))
+            })
+            .collect())
+    }
+
+    async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
+        const OPERATION: &str = "GetParametersByPath";
+        let filter = |key: String, value: &str| {
+            built(
+                OPERATION,
+                ssm::types::ParameterStringFilter::builder()
+                    .key(key)
+                    .option("Equals")
+                    .values(value)
+                    .build(),
+            )
+        };
+        let filters = vec![
+            filter(format!("tag:{}", MANAGED_BY.0), MANAGED_BY.1)?,
+            filter(format!("tag:{POOL_TAG}"), pool_id)?,
+        ];
+        let mut names = BTreeSet::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            // Values are not needed to find entries, so none are decrypted.
+            let page = self
+                .client
+                .get_parameters_by_path()
+                .path(path)
+                .recursive(true)
+                .with_decryption(false)
+                .set_parameter_filters(Some(filters.clone()))
+                .max_results(10)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify(OPERATION, SSM, error))?;
+            names.extend(
+                page.parameters()
+                    .iter()
+                    .filter_map(|parameter| parameter.name().map(str::to_owned)),
+            );
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    /// SSM refuses tags together with `Overwrite`, so the engine tags a new parameter after
+    /// creating it.
+    async fn create(&self, entry: EntryWrite<'_>, _tags: &[(String, String)]) -> CloudResult<()> {
+        self.put(entry, false).await
+    }
+
+    async fn update(&self, entry: EntryWrite<'_>) -> CloudResult<()> {
+        self.put(entry, true).await
+    }
+
+    async fn tag(&self, name: &str, tags: &[(String, String)]) -> CloudResult<()> {
+        const OPERATION: &str = "AddTagsToResource";
+        let tags = tags
+            .iter()
+            .map(|(key, value)| {
+                built(
+                    OPERATION,
+                    ssm::types::Tag::builder().key(key).value(value).build(),
+                )
+            })
+            .collect::<CloudResult<Vec<_>>>()?;
+        self.client
+            .add_tags_to_resource()
+            .resource_type(ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SSM, error))?;
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> CloudResult<()> {
+        const OPERATION: &str = "DeleteParameter";
+        match self.client.delete_parameter().name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => match classify(OPERATION, SSM, error) {
+                CloudError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+/// Secrets Manager: one secret a name, its value a string.
+#[derive(Debug, Clone)]
+pub struct AwsSecretsManagerStore {
+    client: secretsmanager::Client,
+    kms_key_id: Option<String>,
+}
+
+impl AwsSecretsManagerStore {
+    pub fn new(config: &aws_config::SdkConfig, kms_key_id: Option<String>) -> Self {
+        Self {
+            client: secretsmanager::Client::new(config),
+            kms_key_id,
+        }
+    }
+}
+
+/// Days a deleted secret can still be restored; the shortest Secrets Manager allows.
+const RECOVERY_WINDOW_DAYS: i64 = 7;
+
+fn manager_tags(tags: &[(String, String)]) -> Vec<secretsmanager::types::Tag> {
+    tags.iter()
+        .map(|(key, value)| {
+            secretsmanager::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
+impl SecretStore for AwsSecretsManagerStore {
+    fn operations(&self) -> StoreOperations {
+        StoreOperations {
+            read: "BatchGetSecretValue",
+            read_batch: 20,
+            list: "ListSecrets",
+            create: "CreateSecret",
+            create_tags: true,
+            update: "PutSecretValue",
+            tag: "TagResource",
+            delete: "DeleteSecret",
+        }
+    }
+
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+        const OPERATION: &str = "BatchGetSecretValue";
+        if names.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let output = self
+            .client
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+        for error in output.errors() {
+            match error.error_code() {
+                // Missing, or scheduled for deletion: either way there is no current value.
+                Some("ResourceNotFoundException" | "InvalidRequestException") => {}
+                code => {
+                    return Err(CloudError::Rejected {
+                        operation: OPERATION,
+                        code: code.unwrap_or("Unknown").to_owned(),
+                        message: format!(
+                            "{}: {}",
+                            error.secret_id().unwrap_or_default(),
+                            error.message().unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(output
+            .secret_values()
+            .iter()
+            .filter_map(|entry| {
+                Some((
+                    entry.name()?.to_owned(),
+                    Secret::new(entry.secret_string()?),
+                ))
+            })
+            .collect())
+    }
+
+    async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
+        const OPERATION: &str = "ListSecrets";
+        use secretsmanager::types::{Filter, FilterNameStringType};
+        let mut names = BTreeSet::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_secrets()
+                .filters(
+                    Filter::builder()
+                        .key(FilterNameStringType::TagKey)
+                        .values(MANAGED_BY.0)
+                        .build(),
+                )
+                .filters(
+                    Filter::builder()
+                        .key(FilterNameStringType::TagKey)
+                        .values(POOL_TAG)
+                        .build(),
+                )
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+            // The filters match keys and values separately; the exact tags are checked here.
+            names.extend(page.secret_list().iter().filter_map(|secret| {
+                let tagged = |key: &str, value: &str| {
+                    secret
+                        .tags()
+                        .iter()
+                        .any(|tag| tag.key() == Some(key) && tag.value() == Some(value))
+                };
+                let name = secret.name()?;
+                (name.starts_with(path)
+                    && tagged(MANAGED_BY.0, MANAGED_BY.1)
+                    && tagged(POOL_TAG, pool_id))
+                .then(|| name.to_owned())
+            }));
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    /// A secret cogwire deleted earlier is only scheduled for deletion, and its name stays taken
+    /// until then: such a secret is restored and given the new value.
+    async fn create(&self, entry: EntryWrite<'_>, tags: &[(String, String)]) -> CloudResult<()> {
+        const OPERATION: &str = "CreateSecret";
+        let created = self
+            .client
+            .create_secret()
+            .name(entry.name)
+            .secret_string(entry.value.expose())
+            .set_kms_key_id(self.kms_key_id.clone())
+            .set_tags(Some(manager_tags(tags)))
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error));
+        match created {
+            Err(CloudError::Rejected { code, .. }) if code == "InvalidRequestException" => {
+                self.client
+                    .restore_secret()
+                    .secret_id(entry.name)
+                    .send()
+                    .await
+                    .map_err(|error| classify("RestoreSecret", SECRETS_MANAGER, error))?;
+                self.update(entry).await?;
+                self.tag(entry.name, tags).await
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn update(&self, entry: EntryWrite<'_>) -> CloudResult<()> {
+        const OPERATION: &str = "PutSecretValue";
+        self.client
+            .put_secret_value()
+            .secret_id(entry.name)
+            .secret_string(entry.value.expose())
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+        Ok(())
+    }
+
+    async fn tag(&self, name: &str, tags: &[(String, String)]) -> CloudResult<()> {
+        const OPERATION: &str = "TagResource";
+        self.client
+            .tag_resource()
+            .secret_id(name)
+            .set_tags(Some(manager_tags(tags)))
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> CloudResult<()> {
+        const OPERATION: &str = "DeleteSecret";
+        match self
+            .client
+            .delete_secret()
+            .secret_id(name)
+            .recovery_window_in_days(RECOVERY_WINDOW_DAYS)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match classify(OPERATION, SECRETS_MANAGER, error) {
+                CloudError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}

@@ -1,0 +1,697 @@
+//! `cogwire sync-secrets` and `cogwire rotate-secret`: read the managed clients and the store,
+//! let `secrets` decide, and execute its decision through the store adapters. No value is ever
+//! printed: credentials travel as `Secret`s, and AWS error messages are scrubbed of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{StreamExt as _, TryStreamExt as _, stream};
+
+use super::hinted;
+use super::pool::{PoolContext, connect, explain, parse_timeout};
+use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
+use crate::cloud::aws::{AwsSettings, load_config};
+use crate::cloud::secrets::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
+use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, UserPool};
+use crate::exit::ExitStatus;
+use crate::model::SecretStore as StoreKind;
+use crate::pace::Caller;
+use crate::record::RecordStore;
+use crate::secret::{REDACTED, Secret};
+use crate::secrets::{
+    Credential, Current, RotationStep, SyncPlan, ValueChange, decide, desired_entries, entry_names,
+    rotation_step, scan_path, stored_secret, tags, to_retire, token_url,
+};
+
+/// A managed client as one DescribeUserPoolClient tells it, with the secret Cognito shows.
+struct ManagedClient {
+    state: ClientState,
+    secret: Option<Secret>,
+}
+
+/// Runs `body` with the store `[secrets]` names.
+macro_rules! with_store {
+    ($context:expr, $config:expr, |$store:ident| $body:expr) => {{
+        let kms_key_id = $context.model.secrets.kms_key_id.clone();
+        match $context.model.secrets.store {
+            StoreKind::Ssm => {
+                let $store = AwsSsmStore::new(&$config, kms_key_id);
+                $body
+            }
+            StoreKind::SecretsManager => {
+                let $store = AwsSecretsManagerStore::new(&$config, kms_key_id);
+                $body
+            }
+        }
+    }};
+}
+
+async fn sdk_config(global: &GlobalArgs, context: &PoolContext) -> aws_config::SdkConfig {
+    load_config(&AwsSettings {
+        region: global
+            .region
+            .clone()
+            .or_else(|| context.model.pool.region.clone()),
+        profile: global.profile.clone(),
+    })
+    .await
+}
+
+pub async fn sync(global: &GlobalArgs, args: &SyncSecretsArgs) -> anyhow::Result<ExitStatus> {
+    let context = match connect(global, &args.pace).await? {
+        Ok(context) => context,
+        Err(status) => return Ok(status),
+    };
+    let config = sdk_config(global, &context).await;
+    let region = config.region().map(ToString::to_string);
+    let result = with_store!(context, config, |store| {
+        sync_with(global, args, &context, &store, region.as_deref()).await
+    });
+    if args.stats {
+        eprint!("{}", context.caller.report().render());
+    }
+    result
+}
+
+async fn sync_with<S: SecretStore>(
+    global: &GlobalArgs,
+    args: &SyncSecretsArgs,
+    context: &PoolContext,
+    store: &S,
+    region: Option<&str>,
+) -> anyhow::Result<ExitStatus> {
+    let declared = declared_services(context);
+    let selected = select(&declared, &args.services)?;
+    let clients = read_clients(context, &selected).await?;
+    let skipped: Vec<&String> = selected
+        .iter()
+        .filter(|service| !clients.contains_key(*service))
+        .collect();
+    for service in &skipped {
+        eprintln!("note: `{service}` has no app client in the pool yet; run `cogwire apply` first");
+    }
+    let values = read_values(context, store, clients.keys()).await?;
+    let mut secrets = BTreeMap::new();
+    for (service, client) in &clients {
+        if let Some(secret) = secret_to_store(context, service, client, &values).await? {
+            secrets.insert(service.clone(), secret);
+        }
+    }
+    let prune = args.services.is_empty().then_some(&declared);
+    let plan = plan_sync(context, store, &clients, &secrets, &values, prune, region).await?;
+    if !args.dry_run {
+        execute(context, store, &plan).await.map_err(explain)?;
+    }
+    if global.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "format_version": "1",
+                "dry_run": args.dry_run,
+                "changed": plan.changed,
+                "unchanged": plan.unchanged,
+                "deleted": plan.deleted,
+                "skipped": skipped,
+            })
+        );
+    } else {
+        print!("{}", render(&plan, args.dry_run));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Services declared with an app client that cogwire manages.
+fn declared_services(context: &PoolContext) -> BTreeSet<String> {
+    context
+        .model
+        .services
+        .values()
+        .filter(|service| service.client.is_some() && !service.external)
+        .map(|service| service.name.clone())
+        .collect()
+}
+
+fn select(declared: &BTreeSet<String>, names: &[String]) -> anyhow::Result<BTreeSet<String>> {
+    if names.is_empty() {
+        return Ok(declared.clone());
+    }
+    for name in names {
+        if !declared.contains(name) {
+            return Err(hinted(
+                format!("service `{name}` has no app client that cogwire manages"),
+                "name a service of services.toml that consumes scopes (and is not external)",
+            ));
+        }
+    }
+    Ok(names.iter().cloned().collect())
+}
+
+/// The record's clients of the selected services, each described once (secret included). A
+/// service whose client does not exist yet is left out.
+async fn read_clients(
+    context: &PoolContext,
+    selected: &BTreeSet<String>,
+) -> anyhow::Result<BTreeMap<String, ManagedClient>> {
+    let caller = &context.caller;
+    let pool = &context.pool;
+    let record_store = RecordStore::new(&context.parameters, caller, &context.pool_id);
+    let (record, clients) = tokio::join!(
+        record_store.load(),
+        caller.call("ListUserPoolClients", || pool.list_clients()),
+    );
+    let (mut record, _) = record.map_err(explain)?;
+    let clients = clients.map_err(explain)?;
+    let identifiers: Vec<String> = record.resource_servers.keys().cloned().collect();
+    record.reconcile(&identifiers, &clients);
+    let wanted: Vec<(String, String)> = selected
+        .iter()
+        .filter_map(|service| {
+            record
+                .client_of_service(service)
+                .map(|id| (service.clone(), id.to_owned()))
+        })
+        .collect();
+    let described: Vec<Option<(String, ManagedClient)>> = stream::iter(wanted)
+        .map(|(service, id)| async move {
+            match caller
+                .call("DescribeUserPoolClient", || {
+                    pool.describe_client_with_secret(&id)
+                })
+                .await
+            {
+                Ok((state, secret)) => Ok(Some((service, ManagedClient { state, secret }))),
+                Err(CloudError::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
+            }
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await
+        .map_err(explain)?;
+    Ok(described.into_iter().flatten().collect())
+}
+
+/// The stored values of every entry the services' credentials live under.
+async fn read_values<'a, S: SecretStore>(
+    context: &PoolContext,
+    store: &S,
+    services: impl Iterator<Item = &'a String>,
+) -> anyhow::Result<BTreeMap<String, Secret>> {
+    let settings = &context.model.secrets;
+    let names: Vec<String> = services
+        .flat_map(|service| entry_names(settings, &context.pool_id, service))
+        .map(|(name, _)| name)
+        .collect();
+    let operations = store.operations();
+    let mut values = BTreeMap::new();
+    for batch in names.chunks(operations.read_batch) {
+        values.extend(
+            context
+                .caller
+                .call(operations.read, || store.read(batch))
+                .await
+                .map_err(explain)?,
+        );
+    }
+    Ok(values)
+}
+
+/// The secret a sync stores: the one Cognito describes, except during a rotation (two secrets),
+/// when the store already holds the newer one, which Cognito does not describe.
+async fn secret_to_store(
+    context: &PoolContext,
+    service: &str,
+    client: &ManagedClient,
+    values: &BTreeMap<String, Secret>,
+) -> anyhow::Result<Option<Secret>> {
+    let Some(described) = &client.secret else {
+        eprintln!("note: the app client of `{service}` has no secret; nothing to store");
+        return Ok(None);
+    };
+    let stored = stored_secret(
+        &context.model.secrets,
+        &context.pool_id,
+        service,
+        &client.state.id,
+        values,
+    );
+    if let Some(stored) = stored
+        && &stored != described
+    {
+        let secrets = context
+            .caller
+            .call("ListUserPoolClientSecrets", || {
+                context.pool.list_client_secrets(&client.state.id)
+            })
+            .await
+            .map_err(explain)?;
+        if secrets.len() > 1 {
+            return Ok(Some(stored));
+        }
+    }
+    Ok(Some(described.clone()))
+}
+
+async fn plan_sync<S: SecretStore>(
+    context: &PoolContext,
+    store: &S,
+    clients: &BTreeMap<String, ManagedClient>,
+    secrets: &BTreeMap<String, Secret>,
+    values: &BTreeMap<String, Secret>,
+    prune: Option<&BTreeSet<String>>,
+    region: Option<&str>,
+) -> anyhow::Result<SyncPlan> {
+    let settings = &context.model.secrets;
+    let url = token_url(&context.model.pool, region);
+    let desired: Vec<_> = secrets
+        .iter()
+        .filter_map(|(service, secret)| {
+            let client = clients.get(service)?;
+            let credential = Credential {
+                client_id: client.state.id.clone(),
+                client_secret: secret.clone(),
+                token_url: url.clone(),
+                scopes: client.state.scopes.clone(),
+                user_pool_id: context.pool_id.clone(),
+            };
+            Some(desired_entries(settings, service, &credential))
+        })
+        .flatten()
+        .collect();
+    let operations = store.operations();
+    let path = scan_path(settings, &context.pool_id);
+    let managed = context
+        .caller
+        .call(operations.list, || {
+            store.list_managed(&path, &context.pool_id)
+        })
+        .await
+        .map_err(explain)?;
+    let current = Current {
+        values: values.clone(),
+        managed,
+    };
+    Ok(decide(
+        settings,
+        &context.pool_id,
+        &desired,
+        &current,
+        prune,
+    ))
+}
+
+/// Writes what the plan says, one entry at a time (SSM allows few writes a second anyway).
+async fn execute<S: SecretStore>(
+    context: &PoolContext,
+    store: &S,
+    plan: &SyncPlan,
+) -> CloudResult<()> {
+    let caller = &context.caller;
+    let operations = store.operations();
+    for write in &plan.writes {
+        let entry = EntryWrite {
+            name: &write.name,
+            value: &write.value,
+            kind: write.kind,
+        };
+        let tags = tags(&write.service, &context.pool_id);
+        let scrub = |error: CloudError| scrub(error, &write.value);
+        let mut tagged = false;
+        match write.change {
+            Some(ValueChange::Create) => {
+                match caller
+                    .call(operations.create, || store.create(entry, &tags))
+                    .await
+                {
+                    Ok(()) => tagged = operations.create_tags,
+                    // Created by a concurrent run, or by an attempt whose reply was lost.
+                    Err(CloudError::AlreadyExists { .. }) => caller
+                        .call(operations.update, || store.update(entry))
+                        .await
+                        .map_err(scrub)?,
+                    Err(error) => return Err(scrub(error)),
+                }
+            }
+            Some(ValueChange::Update) => caller
+                .call(operations.update, || store.update(entry))
+                .await
+                .map_err(scrub)?,
+            None => {}
+        }
+        if write.tag && !tagged {
+            caller
+                .call(operations.tag, || store.tag(&write.name, &tags))
+                .await?;
+        }
+    }
+    for delete in &plan.deletes {
+        caller
+            .call(operations.delete, || store.delete(&delete.name))
+            .await?;
+    }
+    Ok(())
+}
+
+/// AWS sometimes quotes a rejected value in its message; the value never reaches the user.
+fn scrub(error: CloudError, value: &Secret) -> CloudError {
+    let clean = |text: String| {
+        let mut text = text;
+        if !value.expose().is_empty() {
+            text = text.replace(value.expose(), REDACTED);
+        }
+        if let Ok(serde_json::Value::Object(fields)) =
+            serde_json::from_str::<serde_json::Value>(value.expose())
+            && let Some(serde_json::Value::String(inner)) = fields.get("client_secret")
+            && !inner.is_empty()
+        {
+            text = text.replace(inner.as_str(), REDACTED);
+        }
+        text
+    };
+    match error {
+        CloudError::NotFound { operation, what } => CloudError::NotFound {
+            operation,
+            what: clean(what),
+        },
+        CloudError::AlreadyExists { operation, what } => CloudError::AlreadyExists {
+            operation,
+            what: clean(what),
+        },
+        CloudError::AccessDenied {
+            operation,
+            action,
+            message,
+        } => CloudError::AccessDenied {
+            operation,
+            action,
+            message: clean(message),
+        },
+        CloudError::Credentials { operation, message } => CloudError::Credentials {
+            operation,
+            message: clean(message),
+        },
+        CloudError::Transient { operation, message } => CloudError::Transient {
+            operation,
+            message: clean(message),
+        },
+        CloudError::Rejected {
+            operation,
+            code,
+            message,
+        } => CloudError::Rejected {
+            operation,
+            code,
+            message: clean(message),
+        },
+        throttled @ CloudError::Throttled { .. } => throttled,
+    }
+}
+
+fn render(plan: &SyncPlan, dry_run: bool) -> String {
+    let mut out = String::new();
+    for write in &plan.writes {
+        let symbol = match write.change {
+            Some(ValueChange::Create) => "+",
+            Some(ValueChange::Update) | None => "~",
+        };
+        out.push_str(&format!("  {symbol} {}: {}\n", write.service, write.name));
+    }
+    for delete in &plan.deletes {
+        out.push_str(&format!("  - {}: {}\n", delete.service, delete.name));
+    }
+    let (changed, unchanged, deleted) =
+        (plan.changed.len(), plan.unchanged.len(), plan.deleted.len());
+    if dry_run {
+        out.push_str(&format!(
+            "Would change {changed}, delete {deleted}; {unchanged} unchanged (dry run: nothing was written).\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "Secrets: {changed} changed, {unchanged} unchanged, {deleted} deleted.\n"
+        ));
+    }
+    out
+}
+
+pub async fn rotate(global: &GlobalArgs, args: &RotateSecretArgs) -> anyhow::Result<ExitStatus> {
+    let grace = args.grace.as_deref().map(parse_timeout).transpose()?;
+    let context = match connect(global, &args.pace).await? {
+        Ok(context) => context,
+        Err(status) => return Ok(status),
+    };
+    let config = sdk_config(global, &context).await;
+    let region = config.region().map(ToString::to_string);
+    let result = with_store!(context, config, |store| {
+        rotate_with(global, args, grace, &context, &store, region.as_deref()).await
+    });
+    if args.stats {
+        eprint!("{}", context.caller.report().render());
+    }
+    result
+}
+
+async fn rotate_with<S: SecretStore>(
+    global: &GlobalArgs,
+    args: &RotateSecretArgs,
+    grace: Option<std::time::Duration>,
+    context: &PoolContext,
+    store: &S,
+    region: Option<&str>,
+) -> anyhow::Result<ExitStatus> {
+    let declared = declared_services(context);
+    let selected = select(&declared, &args.services)?;
+    let rotation = Rotation {
+        context,
+        store,
+        region,
+    };
+    let mut outcomes: BTreeMap<String, &'static str> = BTreeMap::new();
+    if !args.finish {
+        for service in &selected {
+            let outcome = rotation.start(service).await?;
+            eprintln!("{service}: {outcome}");
+            outcomes.insert(service.clone(), outcome);
+        }
+    }
+    if let Some(grace) = grace {
+        eprintln!(
+            "waiting {} for services to pick up the new secrets",
+            crate::duration::Seconds(grace.as_secs())
+        );
+        tokio::time::sleep(grace).await;
+    }
+    if args.finish || grace.is_some() {
+        for service in &selected {
+            let outcome = rotation.finish(service).await?;
+            eprintln!("{service}: {outcome}");
+            outcomes.insert(service.clone(), outcome);
+        }
+    }
+    if global.json {
+        println!(
+            "{}",
+            serde_json::json!({"format_version": "1", "services": outcomes})
+        );
+    } else {
+        for (service, outcome) in &outcomes {
+            println!("{service}: {outcome}");
+        }
+        if !args.finish && grace.is_none() {
+            println!(
+                "Once every service has read its new secret, retire the old: cogwire rotate-secret {} --finish",
+                selected.iter().cloned().collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// One rotation run: what it knows of a client is read afresh at every step, so a step repeated
+/// after a crash starts from what is really there.
+struct Rotation<'a, S> {
+    context: &'a PoolContext,
+    store: &'a S,
+    region: Option<&'a str>,
+}
+
+/// A client as a rotation step sees it.
+struct Inspected {
+    client: ManagedClient,
+    secret_ids: Vec<String>,
+    stored: Option<Secret>,
+    values: BTreeMap<String, Secret>,
+}
+
+impl<S: SecretStore> Rotation<'_, S> {
+    async fn inspect(&self, service: &str) -> anyhow::Result<Inspected> {
+        let context = self.context;
+        let selected = BTreeSet::from([service.to_owned()]);
+        let Some((_, client)) = read_clients(context, &selected).await?.pop_first() else {
+            return Err(hinted(
+                format!("`{service}` has no app client in the pool"),
+                "run `cogwire apply` first",
+            ));
+        };
+        let secret_ids = context
+            .caller
+            .call("ListUserPoolClientSecrets", || {
+                context.pool.list_client_secrets(&client.state.id)
+            })
+            .await
+            .map_err(explain)?
+            .into_iter()
+            .map(|secret| secret.id)
+            .collect();
+        let values = read_values(context, self.store, selected.iter()).await?;
+        let stored = stored_secret(
+            &context.model.secrets,
+            &context.pool_id,
+            service,
+            &client.state.id,
+            &values,
+        );
+        Ok(Inspected {
+            client,
+            secret_ids,
+            stored,
+            values,
+        })
+    }
+
+    /// Phase one: a second secret, stored; the first stays valid.
+    async fn start(&self, service: &str) -> anyhow::Result<&'static str> {
+        let inspected = self.inspect(service).await?;
+        match rotation_step(
+            &inspected.secret_ids,
+            inspected.client.secret.as_ref(),
+            inspected.stored.as_ref(),
+        ) {
+            RotationStep::NoSecret => Err(no_secret(service)),
+            RotationStep::Started => Ok("already rotating: the store holds the new secret"),
+            RotationStep::Add => {
+                self.add_and_store(service, &inspected).await?;
+                Ok("new secret added and stored; the old one stays valid")
+            }
+            RotationStep::Replace { unknown } => {
+                self.delete_secret(&inspected.client.state.id, &unknown)
+                    .await?;
+                self.add_and_store(service, &inspected).await?;
+                Ok(
+                    "replaced a new secret whose value was lost, and stored it; the old one stays valid",
+                )
+            }
+        }
+    }
+
+    /// Phase two: every secret but the newest is deleted, once the store holds the newest.
+    async fn finish(&self, service: &str) -> anyhow::Result<&'static str> {
+        let mut inspected = self.inspect(service).await?;
+        let client_id = inspected.client.state.id.clone();
+        match rotation_step(
+            &inspected.secret_ids,
+            inspected.client.secret.as_ref(),
+            inspected.stored.as_ref(),
+        ) {
+            RotationStep::NoSecret => return Err(no_secret(service)),
+            RotationStep::Add => {
+                // One secret: nothing to retire; make sure the store holds it.
+                if let Some(secret) = inspected.client.secret.clone() {
+                    self.store_secret(service, &inspected, secret).await?;
+                }
+                return Ok("one secret, stored; nothing to retire");
+            }
+            RotationStep::Started => {}
+            RotationStep::Replace { unknown } => {
+                // The newest secret's value is unknown, so it cannot be stored: replace it with
+                // one whose value is stored, then retire the rest.
+                self.delete_secret(&client_id, &unknown).await?;
+                self.add_and_store(service, &inspected).await?;
+                inspected = self.inspect(service).await?;
+            }
+        }
+        for secret_id in to_retire(&inspected.secret_ids) {
+            self.delete_secret(&client_id, secret_id).await?;
+        }
+        Ok("old secrets retired; the stored secret is the only one")
+    }
+
+    async fn add_and_store(&self, service: &str, inspected: &Inspected) -> anyhow::Result<()> {
+        let added = self.add_secret(&inspected.client.state.id).await?;
+        self.store_secret(service, inspected, added.value).await
+    }
+
+    /// AddUserPoolClientSecret is not safe to repeat (a repeat adds a third secret, which Cognito
+    /// refuses), so only throttling, which means it was not done, is retried. After any other
+    /// failure the run stops, and the next run replaces the secret it may have added.
+    async fn add_secret(&self, client_id: &str) -> anyhow::Result<AddedSecret> {
+        let caller: &Caller = &self.context.caller;
+        let mut attempt = 0;
+        loop {
+            match caller
+                .attempt("AddUserPoolClientSecret", || {
+                    self.context.pool.add_client_secret(client_id)
+                })
+                .await
+            {
+                Err(CloudError::Throttled { .. }) if attempt + 1 < caller.max_attempts() => {
+                    caller.back_off(attempt).await;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    return Err(explain(error).context(
+                        "adding a client secret failed; run the same command again: it replaces any secret this run may have added",
+                    ));
+                }
+                Ok(added) => return Ok(added),
+            }
+        }
+    }
+
+    async fn delete_secret(&self, client_id: &str, secret_id: &str) -> anyhow::Result<()> {
+        match self
+            .context
+            .caller
+            .call("DeleteUserPoolClientSecret", || {
+                self.context.pool.delete_client_secret(client_id, secret_id)
+            })
+            .await
+        {
+            Ok(()) | Err(CloudError::NotFound { .. }) => Ok(()),
+            Err(error) => Err(explain(error)),
+        }
+    }
+
+    async fn store_secret(
+        &self,
+        service: &str,
+        inspected: &Inspected,
+        secret: Secret,
+    ) -> anyhow::Result<()> {
+        let context = self.context;
+        let clients = BTreeMap::from([(
+            service.to_owned(),
+            ManagedClient {
+                state: inspected.client.state.clone(),
+                secret: inspected.client.secret.clone(),
+            },
+        )]);
+        let secrets = BTreeMap::from([(service.to_owned(), secret)]);
+        let plan = plan_sync(
+            context,
+            self.store,
+            &clients,
+            &secrets,
+            &inspected.values,
+            None,
+            self.region,
+        )
+        .await?;
+        execute(context, self.store, &plan).await.map_err(explain)
+    }
+}
+
+fn no_secret(service: &str) -> anyhow::Error {
+    hinted(
+        format!("the app client of `{service}` has no secret to rotate"),
+        "cogwire creates clients with a secret; a client made elsewhere without one cannot be rotated",
+    )
+}

@@ -1,0 +1,562 @@
+//! The last stage: credentials where services read them. Pure decisions only: which entries a
+//! service's credentials become (`desired_entries`), what to write and delete given what is
+//! stored (`decide`), and what a rotation step must do given a client's secrets
+//! (`rotation_step`). The commands read AWS, call these, and execute the result.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::cloud::secrets::{EntryKind, MANAGED_BY, POOL_TAG, SERVICE_TAG};
+use crate::model::{Pool, SecretLayout, SecretsSettings};
+use crate::secret::Secret;
+
+/// What a service needs to get a token: the JSON a `json` entry holds.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub token_url: Option<String>,
+    pub scopes: BTreeSet<String>,
+    pub user_pool_id: String,
+}
+
+impl Credential {
+    /// The stored JSON; wrapped as a secret because it holds one.
+    pub fn json(&self) -> Secret {
+        Secret::new(
+            serde_json::json!({
+                "client_id": self.client_id,
+                "client_secret": self.client_secret.expose(),
+                "token_url": self.token_url,
+                "scopes": self.scopes,
+                "user_pool_id": self.user_pool_id,
+            })
+            .to_string(),
+        )
+    }
+}
+
+/// `[pool] token_url`, else what `[pool] domain` implies: a prefix domain is Cognito's hosted
+/// one in the pool's region, a value with a dot is a custom domain's host.
+pub fn token_url(pool: &Pool, region: Option<&str>) -> Option<String> {
+    if let Some(url) = &pool.token_url {
+        return Some(url.clone());
+    }
+    let domain = pool.domain.as_deref()?;
+    if domain.contains('.') {
+        Some(format!("https://{domain}/oauth2/token"))
+    } else {
+        region
+            .map(|region| format!("https://{domain}.auth.{region}.amazoncognito.com/oauth2/token"))
+    }
+}
+
+/// One entry to hold, of one service.
+#[derive(Debug, Clone)]
+pub struct DesiredEntry {
+    pub service: String,
+    pub name: String,
+    pub value: Secret,
+    pub kind: EntryKind,
+}
+
+const CLIENT_ID: &str = "client_id";
+const CLIENT_SECRET: &str = "client_secret";
+
+/// The names a service's credentials live under, with how each is stored.
+pub fn entry_names(
+    settings: &SecretsSettings,
+    pool_id: &str,
+    service: &str,
+) -> Vec<(String, EntryKind)> {
+    let path = settings.path_for(service, pool_id);
+    match settings.layout {
+        SecretLayout::Json => vec![(path, EntryKind::Secure)],
+        SecretLayout::Split => vec![
+            (format!("{path}/{CLIENT_ID}"), EntryKind::Plain),
+            (format!("{path}/{CLIENT_SECRET}"), EntryKind::Secure),
+        ],
+    }
+}
+
+pub fn desired_entries(
+    settings: &SecretsSettings,
+    service: &str,
+    credential: &Credential,
+) -> Vec<DesiredEntry> {
+    let names = entry_names(settings, &credential.user_pool_id, service);
+    let values = match settings.layout {
+        SecretLayout::Json => vec![credential.json()],
+        SecretLayout::Split => vec![
+            Secret::new(credential.client_id.clone()),
+            credential.client_secret.clone(),
+        ],
+    };
+    names
+        .into_iter()
+        .zip(values)
+        .map(|((name, kind), value)| DesiredEntry {
+            service: service.to_owned(),
+            name,
+            value,
+            kind,
+        })
+        .collect()
+}
+
+/// What the store holds for a service, if it names `client_id`: its client secret.
+pub fn stored_secret(
+    settings: &SecretsSettings,
+    pool_id: &str,
+    service: &str,
+    client_id: &str,
+    values: &BTreeMap<String, Secret>,
+) -> Option<Secret> {
+    let names = entry_names(settings, pool_id, service);
+    match settings.layout {
+        SecretLayout::Json => {
+            let stored: serde_json::Value =
+                serde_json::from_str(values.get(&names[0].0)?.expose()).ok()?;
+            (stored.get(CLIENT_ID)?.as_str()? == client_id)
+                .then(|| stored.get(CLIENT_SECRET)?.as_str().map(Secret::new))?
+        }
+        SecretLayout::Split => (values.get(&names[0].0)?.expose() == client_id)
+            .then(|| values.get(&names[1].0).cloned())?,
+    }
+}
+
+/// The tags of every entry cogwire writes.
+pub fn tags(service: &str, pool_id: &str) -> Vec<(String, String)> {
+    vec![
+        (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
+        (SERVICE_TAG.to_owned(), service.to_owned()),
+        (POOL_TAG.to_owned(), pool_id.to_owned()),
+    ]
+}
+
+/// Where to look for entries cogwire wrote: the fixed part of the template, up to its last `/`
+/// before `{service}`.
+pub fn scan_path(settings: &SecretsSettings, pool_id: &str) -> String {
+    let template = settings.path_template.replace("{pool}", pool_id);
+    let fixed = template.split("{service}").next().unwrap_or_default();
+    match fixed.rfind('/') {
+        Some(0) | None => "/".to_owned(),
+        Some(end) => fixed[..end].to_owned(),
+    }
+}
+
+/// The service whose entry `name` is under the template, if any.
+pub fn service_of(settings: &SecretsSettings, pool_id: &str, name: &str) -> Option<String> {
+    let template = settings.path_template.replace("{pool}", pool_id);
+    let prefix = template.split("{service}").next()?;
+    let paths = [
+        Some(name),
+        name.strip_suffix(&format!("/{CLIENT_ID}")),
+        name.strip_suffix(&format!("/{CLIENT_SECRET}")),
+    ];
+    paths.into_iter().flatten().find_map(|path| {
+        let rest = path.strip_prefix(prefix)?;
+        let run = rest
+            .find(|character: char| {
+                !(character.is_ascii_alphanumeric() || matches!(character, '_' | '.' | '-'))
+            })
+            .unwrap_or(rest.len());
+        (1..=run).rev().map(|end| &rest[..end]).find_map(|service| {
+            let names = entry_names(settings, pool_id, service);
+            names
+                .iter()
+                .any(|(entry, _)| entry == name)
+                .then(|| service.to_owned())
+        })
+    })
+}
+
+/// What the store holds now: values of the desired names that exist, and which names under the
+/// template carry cogwire's tags for this pool.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    pub values: BTreeMap<String, Secret>,
+    pub managed: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueChange {
+    Create,
+    Update,
+}
+
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub service: String,
+    pub name: String,
+    pub value: Secret,
+    pub kind: EntryKind,
+    /// `None`: the value is right, only the tags are missing.
+    pub change: Option<ValueChange>,
+    /// Add cogwire's tags (a new entry, or one written before it was tagged).
+    pub tag: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delete {
+    pub service: String,
+    pub name: String,
+}
+
+/// What a sync does, and the services it touches; the lists are what `--json` shows.
+#[derive(Debug, Clone, Default)]
+pub struct SyncPlan {
+    pub writes: Vec<Write>,
+    pub deletes: Vec<Delete>,
+    pub changed: BTreeSet<String>,
+    pub unchanged: BTreeSet<String>,
+    pub deleted: BTreeSet<String>,
+}
+
+impl SyncPlan {
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// Stored JSON counts as the same when it means the same, whoever wrote it.
+pub fn same_value(stored: &str, wanted: &str) -> bool {
+    stored == wanted
+        || matches!(
+            (
+                serde_json::from_str::<serde_json::Value>(stored),
+                serde_json::from_str::<serde_json::Value>(wanted),
+            ),
+            (Ok(left), Ok(right)) if left.is_object() && left == right
+        )
+}
+
+/// Desired entries against what is stored. `declared` is every service declared with a client:
+/// with it, cogwire-tagged entries of services not among them are deleted; `None` (a run limited
+/// by `--service`) deletes nothing. An entry without cogwire's tags is never deleted.
+pub fn decide(
+    settings: &SecretsSettings,
+    pool_id: &str,
+    desired: &[DesiredEntry],
+    current: &Current,
+    declared: Option<&BTreeSet<String>>,
+) -> SyncPlan {
+    let mut plan = SyncPlan::default();
+    for entry in desired {
+        let change = match current.values.get(&entry.name) {
+            None => Some(ValueChange::Create),
+            Some(stored) if !same_value(stored.expose(), entry.value.expose()) => {
+                Some(ValueChange::Update)
+            }
+            Some(_) => None,
+        };
+        let tag = !current.managed.contains(&entry.name);
+        if change.is_some() || tag {
+            plan.changed.insert(entry.service.clone());
+            plan.writes.push(Write {
+                service: entry.service.clone(),
+                name: entry.name.clone(),
+                value: entry.value.clone(),
+                kind: entry.kind,
+                change,
+                tag,
+            });
+        }
+    }
+    for entry in desired {
+        if !plan.changed.contains(&entry.service) {
+            plan.unchanged.insert(entry.service.clone());
+        }
+    }
+    if let Some(declared) = declared {
+        let wanted: BTreeSet<&str> = desired.iter().map(|entry| entry.name.as_str()).collect();
+        for name in &current.managed {
+            if wanted.contains(name.as_str()) {
+                continue;
+            }
+            let Some(service) = service_of(settings, pool_id, name) else {
+                continue;
+            };
+            if !declared.contains(&service) {
+                plan.deleted.insert(service.clone());
+                plan.deletes.push(Delete {
+                    service,
+                    name: name.clone(),
+                });
+            }
+        }
+    }
+    plan
+}
+
+/// What a rotation step does to one client, decided from its secrets (oldest first, ids only),
+/// the secret Cognito describes (the oldest), and the secret the store holds.
+///
+/// A secret's value is told once, by AddUserPoolClientSecret. If a run crashed after adding a
+/// secret and before storing it, that value is lost: the newer secret is unknown to everyone, so
+/// it is deleted and a new one added, whose value is then stored. The store holds the newest
+/// secret exactly when there are two and it holds something other than the oldest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationStep {
+    /// One secret: add a second and store it.
+    Add,
+    /// Two secrets, the newer one's value unknown: delete it (this id), add again, store.
+    Replace { unknown: String },
+    /// Two secrets and the store holds the newer: phase one is done.
+    Started,
+    /// Nothing to rotate with: the client has no secret.
+    NoSecret,
+}
+
+pub fn rotation_step(
+    secret_ids: &[String],
+    described: Option<&Secret>,
+    stored: Option<&Secret>,
+) -> RotationStep {
+    match secret_ids {
+        [] => RotationStep::NoSecret,
+        [_] => RotationStep::Add,
+        [.., newest] => {
+            let holds_newest =
+                matches!((stored, described), (Some(stored), Some(oldest)) if stored != oldest);
+            if holds_newest {
+                RotationStep::Started
+            } else {
+                RotationStep::Replace {
+                    unknown: newest.clone(),
+                }
+            }
+        }
+    }
+}
+
+/// The secrets `--finish` deletes once the store holds the newest: all but the newest.
+pub fn to_retire(secret_ids: &[String]) -> &[String] {
+    secret_ids.split_last().map_or(&[], |(_, older)| older)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SecretStore;
+
+    fn settings(layout: SecretLayout) -> SecretsSettings {
+        SecretsSettings {
+            store: SecretStore::Ssm,
+            path_template: "/cogwire/{service}".to_owned(),
+            kms_key_id: None,
+            layout,
+        }
+    }
+
+    fn credential(secret: &str) -> Credential {
+        Credential {
+            client_id: "client1".to_owned(),
+            client_secret: Secret::new(secret),
+            token_url: None,
+            scopes: ["a/b".to_owned()].into(),
+            user_pool_id: "us-east-1_x".to_owned(),
+        }
+    }
+
+    fn pool(domain: Option<&str>, token_url: Option<&str>) -> Pool {
+        Pool {
+            id: None,
+            region: None,
+            domain: domain.map(str::to_owned),
+            token_url: token_url.map(str::to_owned),
+            max_resource_servers: 25,
+            max_clients: 1_000,
+        }
+    }
+
+    #[test]
+    fn token_url_from_domain_or_override() {
+        assert_eq!(
+            token_url(&pool(Some("fleet"), None), Some("eu-west-1")).as_deref(),
+            Some("https://fleet.auth.eu-west-1.amazoncognito.com/oauth2/token")
+        );
+        assert_eq!(
+            token_url(&pool(Some("auth.example.com"), None), None).as_deref(),
+            Some("https://auth.example.com/oauth2/token")
+        );
+        assert_eq!(
+            token_url(&pool(Some("fleet"), Some("http://local/t")), None).as_deref(),
+            Some("http://local/t")
+        );
+        assert_eq!(token_url(&pool(None, None), Some("us-east-1")), None);
+    }
+
+    #[test]
+    fn json_entry_holds_the_whole_credential() {
+        let entries = desired_entries(
+            &settings(SecretLayout::Json),
+            "orders",
+            &credential("s3cr3t"),
+        );
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].name, "/cogwire/orders");
+        assert_eq!(entries[0].kind, EntryKind::Secure);
+        let value: serde_json::Value =
+            serde_json::from_str(entries[0].value.expose()).expect("json");
+        assert_eq!(
+            value,
+            serde_json::json!({"client_id": "client1", "client_secret": "s3cr3t",
+                "token_url": null, "scopes": ["a/b"], "user_pool_id": "us-east-1_x"})
+        );
+        assert!(!format!("{entries:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn split_entries_and_reading_them_back() {
+        let settings = settings(SecretLayout::Split);
+        let entries = desired_entries(&settings, "orders", &credential("s3cr3t"));
+        let names: Vec<_> = entries
+            .iter()
+            .map(|entry| (entry.name.as_str(), entry.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("/cogwire/orders/client_id", EntryKind::Plain),
+                ("/cogwire/orders/client_secret", EntryKind::Secure)
+            ]
+        );
+        let values: BTreeMap<String, Secret> = entries
+            .iter()
+            .map(|entry| (entry.name.clone(), entry.value.clone()))
+            .collect();
+        let stored = stored_secret(&settings, "us-east-1_x", "orders", "client1", &values);
+        assert_eq!(stored.as_ref().map(Secret::expose), Some("s3cr3t"));
+        assert_eq!(
+            stored_secret(&settings, "us-east-1_x", "orders", "other", &values),
+            None
+        );
+    }
+
+    #[test]
+    fn second_run_writes_nothing() {
+        let settings = settings(SecretLayout::Json);
+        let desired = desired_entries(&settings, "orders", &credential("s3cr3t"));
+        let first = decide(&settings, "p", &desired, &Current::default(), None);
+        assert_eq!(first.writes.len(), 1);
+        assert_eq!(first.writes[0].change, Some(ValueChange::Create));
+        assert!(first.writes[0].tag);
+        let current = Current {
+            values: desired
+                .iter()
+                .map(|entry| (entry.name.clone(), entry.value.clone()))
+                .collect(),
+            managed: desired.iter().map(|entry| entry.name.clone()).collect(),
+        };
+        let second = decide(&settings, "p", &desired, &current, None);
+        assert!(second.is_empty());
+        assert_eq!(second.unchanged, ["orders".to_owned()].into());
+    }
+
+    #[test]
+    fn changed_value_is_updated_and_untagged_entry_tagged() {
+        let settings = settings(SecretLayout::Json);
+        let desired = desired_entries(&settings, "orders", &credential("new"));
+        let old = desired_entries(&settings, "orders", &credential("old"));
+        let current = Current {
+            values: [(old[0].name.clone(), old[0].value.clone())].into(),
+            managed: BTreeSet::new(),
+        };
+        let plan = decide(&settings, "p", &desired, &current, None);
+        assert_eq!(plan.writes[0].change, Some(ValueChange::Update));
+        assert!(plan.writes[0].tag);
+        assert_eq!(plan.changed, ["orders".to_owned()].into());
+    }
+
+    #[test]
+    fn only_tagged_entries_of_undeclared_services_are_deleted() {
+        let settings = settings(SecretLayout::Json);
+        let desired = desired_entries(&settings, "orders", &credential("s"));
+        let current = Current {
+            values: BTreeMap::new(),
+            managed: [
+                "/cogwire/orders".to_owned(),
+                "/cogwire/gone".to_owned(),
+                "/cogwire/pending".to_owned(),
+                "/cogwire/us-east-1_x/state".to_owned(),
+            ]
+            .into(),
+        };
+        let declared: BTreeSet<String> = ["orders".to_owned(), "pending".to_owned()].into();
+        let plan = decide(&settings, "p", &desired, &current, Some(&declared));
+        assert_eq!(
+            plan.deletes,
+            [Delete {
+                service: "gone".to_owned(),
+                name: "/cogwire/gone".to_owned()
+            }]
+        );
+        let limited = decide(&settings, "p", &desired, &current, None);
+        assert!(limited.deletes.is_empty());
+    }
+
+    #[test]
+    fn names_map_back_to_services() {
+        let mut settings = settings(SecretLayout::Split);
+        settings.path_template = "/apps/{pool}/{service}-creds".to_owned();
+        assert_eq!(scan_path(&settings, "p1"), "/apps/p1");
+        assert_eq!(
+            service_of(&settings, "p1", "/apps/p1/my-svc-creds/client_secret").as_deref(),
+            Some("my-svc")
+        );
+        assert_eq!(
+            service_of(&settings, "p1", "/apps/p2/x-creds/client_id"),
+            None
+        );
+        assert_eq!(service_of(&settings, "p1", "/apps/p1/x-creds"), None);
+        settings.layout = SecretLayout::Json;
+        assert_eq!(
+            service_of(&settings, "p1", "/apps/p1/x-creds").as_deref(),
+            Some("x")
+        );
+        settings.path_template = "{service}".to_owned();
+        assert_eq!(scan_path(&settings, "p1"), "/");
+    }
+
+    #[test]
+    fn json_compares_by_meaning() {
+        assert!(same_value(r#"{"a":1,"b":2}"#, r#"{"b":2, "a":1}"#));
+        assert!(!same_value(r#"{"a":1}"#, r#"{"a":2}"#));
+        assert!(same_value("x", "x"));
+    }
+
+    #[test]
+    fn rotation_steps() {
+        let one = ["s1".to_owned()];
+        let two = ["s1".to_owned(), "s2".to_owned()];
+        let oldest = Secret::new("old");
+        let newest = Secret::new("new");
+        assert_eq!(rotation_step(&[], None, None), RotationStep::NoSecret);
+        assert_eq!(
+            rotation_step(&one, Some(&oldest), Some(&oldest)),
+            RotationStep::Add
+        );
+        assert_eq!(
+            rotation_step(&two, Some(&oldest), Some(&newest)),
+            RotationStep::Started
+        );
+        // Crashed after adding, before storing: the store still holds the oldest.
+        assert_eq!(
+            rotation_step(&two, Some(&oldest), Some(&oldest)),
+            RotationStep::Replace {
+                unknown: "s2".to_owned()
+            }
+        );
+        assert_eq!(
+            rotation_step(&two, Some(&oldest), None),
+            RotationStep::Replace {
+                unknown: "s2".to_owned()
+            }
+        );
+        assert_eq!(to_retire(&two), ["s1".to_owned()]);
+        assert!(to_retire(&one).is_empty());
+    }
+}

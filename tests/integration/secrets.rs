@@ -1,0 +1,415 @@
+//! `sync-secrets` and `rotate-secret` through the binary against the local AWS: what is stored,
+//! that a second run writes nothing, that a token can be had with the stored credentials at every
+//! step of a rotation (a crash included), and that no secret ever reaches an output.
+
+use aws_sdk_ssm::types::ResourceTypeForTagging;
+use serde_json::Value;
+
+use crate::support::{Output, TestAccount, Workdir, local_aws};
+
+const SERVICES: &str = r#"
+[pool]
+domain = "fleet"
+
+[services.customers-v1]
+scopes = { "customer.read" = "Customer Read Scope" }
+
+[services.accounts-v1]
+consumes = ["customers-v1/customer.read"]
+
+[services.orders-v1]
+consumes = ["customers-v1/customer.read"]
+"#;
+
+struct Setup {
+    account: TestAccount,
+    pool: String,
+    workdir: Workdir,
+    env: Vec<(String, String)>,
+}
+
+async fn setup(text: &str) -> Setup {
+    let account = local_aws().account();
+    let pool = account.new_pool("secrets").await;
+    let mut env = account.env();
+    env.push(("COGWIRE_USER_POOL_ID".to_owned(), pool.clone()));
+    let setup = Setup {
+        account,
+        pool,
+        workdir: Workdir::new(text),
+        env,
+    };
+    let apply = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    setup
+}
+
+impl Setup {
+    fn cogwire(&self, args: &[&str]) -> Output {
+        self.workdir.run(args, &self.env)
+    }
+
+    fn ok(&self, args: &[&str]) -> Output {
+        let output = self.cogwire(args);
+        assert_eq!(output.code, 0, "cogwire {args:?}: {}", output.all());
+        output
+    }
+
+    async fn parameter(&self, name: &str) -> Option<(String, String)> {
+        let output = self
+            .account
+            .ssm()
+            .await
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .ok()?;
+        let parameter = output.parameter()?;
+        Some((
+            parameter.value()?.to_owned(),
+            parameter.r#type()?.as_str().to_owned(),
+        ))
+    }
+
+    async fn stored(&self, service: &str) -> Value {
+        let (value, kind) = self
+            .parameter(&format!("/cogwire/{service}"))
+            .await
+            .unwrap_or_else(|| panic!("no parameter for {service}"));
+        assert_eq!(kind, "SecureString");
+        serde_json::from_str(&value).expect("stored JSON")
+    }
+
+    async fn tags(&self, name: &str) -> Vec<(String, String)> {
+        let output = self
+            .account
+            .ssm()
+            .await
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .send()
+            .await
+            .expect("ListTagsForResource");
+        let mut tags: Vec<_> = output
+            .tag_list()
+            .iter()
+            .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+            .collect();
+        tags.sort();
+        tags
+    }
+
+    /// A token from the local /oauth2/token with what the store holds.
+    fn token_status(&self, stored: &Value) -> u16 {
+        let (status, _) = local_aws().token(
+            &self.pool,
+            stored["client_id"].as_str().expect("client_id"),
+            stored["client_secret"].as_str().expect("client_secret"),
+            &[],
+        );
+        status
+    }
+
+    fn puts(&self) -> u64 {
+        self.account.calls_to("PutParameter")["calls"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    async fn secret_ids(&self, client_id: &str) -> Vec<String> {
+        self.account
+            .cognito()
+            .await
+            .list_user_pool_client_secrets()
+            .user_pool_id(&self.pool)
+            .client_id(client_id)
+            .send()
+            .await
+            .expect("ListUserPoolClientSecrets")
+            .client_secrets()
+            .iter()
+            .filter_map(|secret| secret.client_secret_id().map(str::to_owned))
+            .collect()
+    }
+
+    async fn described_secret(&self, client_id: &str) -> String {
+        self.account
+            .cognito()
+            .await
+            .describe_user_pool_client()
+            .user_pool_id(&self.pool)
+            .client_id(client_id)
+            .send()
+            .await
+            .expect("DescribeUserPoolClient")
+            .user_pool_client()
+            .and_then(|client| client.client_secret())
+            .expect("secret")
+            .to_owned()
+    }
+}
+
+#[tokio::test]
+async fn secrets_sync_stores_tagged_json_and_a_second_run_writes_nothing() {
+    let setup = setup(SERVICES).await;
+    let dry = setup.ok(&["sync-secrets", "--dry-run", "--json"]);
+    let report: Value = serde_json::from_str(&dry.stdout).expect("json");
+    assert_eq!(
+        report["changed"],
+        serde_json::json!(["accounts-v1", "orders-v1"])
+    );
+    assert!(setup.parameter("/cogwire/accounts-v1").await.is_none());
+
+    let sync = setup.ok(&["sync-secrets", "--json"]);
+    let report: Value = serde_json::from_str(&sync.stdout).expect("json");
+    assert_eq!(report["format_version"], "1");
+    assert_eq!(
+        report["changed"],
+        serde_json::json!(["accounts-v1", "orders-v1"])
+    );
+    assert_eq!(report["deleted"], serde_json::json!([]));
+
+    let stored = setup.stored("orders-v1").await;
+    assert_eq!(stored["user_pool_id"], setup.pool.as_str());
+    assert_eq!(
+        stored["token_url"],
+        "https://fleet.auth.us-east-1.amazoncognito.com/oauth2/token"
+    );
+    assert_eq!(
+        stored["scopes"],
+        serde_json::json!(["customers-v1/customer.read"])
+    );
+    assert_eq!(setup.token_status(&stored), 200);
+    assert_eq!(
+        setup.tags("/cogwire/orders-v1").await,
+        vec![
+            ("cogwire:service".to_owned(), "orders-v1".to_owned()),
+            ("cogwire:user-pool".to_owned(), setup.pool.clone()),
+            ("managed-by".to_owned(), "cogwire".to_owned()),
+        ]
+    );
+
+    let before = setup.puts();
+    let again = setup.ok(&["sync-secrets", "--json"]);
+    let report: Value = serde_json::from_str(&again.stdout).expect("json");
+    assert_eq!(report["changed"], serde_json::json!([]));
+    assert_eq!(
+        report["unchanged"],
+        serde_json::json!(["accounts-v1", "orders-v1"])
+    );
+    assert_eq!(setup.puts(), before, "a second sync wrote");
+
+    // An entry someone else wrote under the same prefix, without cogwire's tags, is never deleted.
+    setup
+        .account
+        .ssm()
+        .await
+        .put_parameter()
+        .name("/cogwire/someone-else")
+        .value("keep me")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("PutParameter");
+    // orders-v1 is no longer declared: apply deletes its client, sync its entry.
+    setup.workdir.write(&SERVICES.replace(
+        "[services.orders-v1]\nconsumes = [\"customers-v1/customer.read\"]\n",
+        "",
+    ));
+    setup.ok(&["apply", "--auto-approve"]);
+    let pruned = setup.ok(&["sync-secrets", "--json"]);
+    let report: Value = serde_json::from_str(&pruned.stdout).expect("json");
+    assert_eq!(report["deleted"], serde_json::json!(["orders-v1"]));
+    assert!(setup.parameter("/cogwire/orders-v1").await.is_none());
+    assert!(setup.parameter("/cogwire/someone-else").await.is_some());
+    assert!(setup.parameter("/cogwire/accounts-v1").await.is_some());
+}
+
+#[tokio::test]
+async fn secrets_split_layout_and_secrets_manager() {
+    let split = setup(&format!("[secrets]\nlayout = \"split\"\n{SERVICES}")).await;
+    split.ok(&["sync-secrets"]);
+    let (client_id, kind) = split
+        .parameter("/cogwire/orders-v1/client_id")
+        .await
+        .expect("client_id");
+    assert_eq!(kind, "String");
+    let (secret, kind) = split
+        .parameter("/cogwire/orders-v1/client_secret")
+        .await
+        .expect("client_secret");
+    assert_eq!(kind, "SecureString");
+    let (status, _) = local_aws().token(&split.pool, &client_id, &secret, &[]);
+    assert_eq!(status, 200);
+    let before = split.puts();
+    split.ok(&["sync-secrets"]);
+    assert_eq!(split.puts(), before);
+
+    let manager = setup(&format!(
+        "[secrets]\nstore = \"secretsmanager\"\npath = \"cogwire/{{pool}}/{{service}}\"\n{SERVICES}"
+    ))
+    .await;
+    let sync = manager.ok(&["sync-secrets", "--json"]);
+    let report: Value = serde_json::from_str(&sync.stdout).expect("json");
+    assert_eq!(
+        report["changed"],
+        serde_json::json!(["accounts-v1", "orders-v1"])
+    );
+    let name = format!("cogwire/{}/orders-v1", manager.pool);
+    let client = manager.account.secrets_manager().await;
+    let value = client
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    let stored: Value = serde_json::from_str(value.secret_string().expect("string")).expect("json");
+    assert_eq!(manager.token_status(&stored), 200);
+    let described = client
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert!(
+        described
+            .tags()
+            .iter()
+            .any(|tag| tag.key() == Some("managed-by") && tag.value() == Some("cogwire"))
+    );
+    manager.account.reset_calls();
+    let again = manager.ok(&["sync-secrets", "--json"]);
+    let report: Value = serde_json::from_str(&again.stdout).expect("json");
+    assert_eq!(report["changed"], serde_json::json!([]));
+    let calls = manager.account.calls();
+    for operation in ["CreateSecret", "PutSecretValue", "TagResource"] {
+        assert!(
+            calls["operations"][operation].is_null(),
+            "{operation} called: {calls}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn secrets_rotation_keeps_a_token_at_every_step_even_after_a_crash() {
+    let setup = setup(SERVICES).await;
+    setup.ok(&["sync-secrets"]);
+    let first = setup.stored("orders-v1").await;
+    let client_id = first["client_id"].as_str().expect("id").to_owned();
+    assert_eq!(setup.token_status(&first), 200);
+
+    // Phase one: a second secret, stored; the first still works for whoever cached it.
+    setup.ok(&["rotate-secret", "orders-v1"]);
+    let second = setup.stored("orders-v1").await;
+    assert_eq!(second["client_id"], client_id.as_str());
+    assert_ne!(second["client_secret"], first["client_secret"]);
+    assert_eq!(setup.token_status(&second), 200);
+    assert_eq!(setup.token_status(&first), 200);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 2);
+
+    // Running phase one again changes nothing, and a sync keeps the newer stored secret.
+    setup.ok(&["rotate-secret", "orders-v1"]);
+    setup.ok(&["sync-secrets"]);
+    assert_eq!(setup.stored("orders-v1").await, second);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 2);
+
+    // Phase two: only the stored secret is left.
+    setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
+    assert_eq!(setup.stored("orders-v1").await, second);
+    assert_eq!(setup.token_status(&second), 200);
+    assert_ne!(setup.token_status(&first), 200);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
+
+    // A crash after AddUserPoolClientSecret, before the new value was stored: the value is lost.
+    setup
+        .account
+        .cognito()
+        .await
+        .add_user_pool_client_secret()
+        .user_pool_id(&setup.pool)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("AddUserPoolClientSecret");
+    assert_eq!(setup.token_status(&second), 200);
+    // The next run replaces the unknown secret and stores its replacement.
+    setup.ok(&["rotate-secret", "orders-v1"]);
+    let third = setup.stored("orders-v1").await;
+    assert_ne!(third["client_secret"], second["client_secret"]);
+    assert_eq!(setup.token_status(&third), 200);
+    assert_eq!(setup.token_status(&second), 200);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 2);
+
+    // The same crash, then straight to --finish: it stores a known secret before retiring.
+    setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
+    setup
+        .account
+        .cognito()
+        .await
+        .add_user_pool_client_secret()
+        .user_pool_id(&setup.pool)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("AddUserPoolClientSecret");
+    setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
+    let fourth = setup.stored("orders-v1").await;
+    assert_eq!(setup.token_status(&fourth), 200);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
+    assert_eq!(
+        setup.described_secret(&client_id).await,
+        fourth["client_secret"]
+    );
+
+    // Both phases in one run.
+    setup.ok(&["rotate-secret", "orders-v1", "--grace", "1s"]);
+    let fifth = setup.stored("orders-v1").await;
+    assert_ne!(fifth["client_secret"], fourth["client_secret"]);
+    assert_eq!(setup.token_status(&fifth), 200);
+    assert_ne!(setup.token_status(&fourth), 200);
+    assert_eq!(fifth["client_id"], client_id.as_str());
+}
+
+#[tokio::test]
+async fn secrets_never_reach_any_output_even_at_trace_level() {
+    let mut setup = setup(SERVICES).await;
+    setup.env.push(("RUST_LOG".to_owned(), "trace".to_owned()));
+    let mut outputs = vec![
+        setup.ok(&["-vvv", "plan"]),
+        setup.ok(&["-vvv", "apply", "--auto-approve"]),
+        setup.ok(&["-vvv", "sync-secrets", "--dry-run"]),
+        setup.ok(&["-vvv", "sync-secrets", "--json"]),
+        setup.ok(&["-vvv", "sync-secrets"]),
+    ];
+    let before = setup.stored("accounts-v1").await;
+    outputs.push(setup.ok(&["-vvv", "rotate-secret", "accounts-v1"]));
+    outputs.push(setup.ok(&["-vvv", "--json", "rotate-secret", "accounts-v1"]));
+    let during = setup.stored("accounts-v1").await;
+    outputs.push(setup.ok(&["-vvv", "sync-secrets", "--json"]));
+    outputs.push(setup.ok(&["-vvv", "rotate-secret", "accounts-v1", "--finish"]));
+    outputs.push(setup.ok(&["-vvv", "--json", "plan"]));
+    outputs.push(setup.ok(&["-vvv", "apply", "--auto-approve"]));
+    let orders = setup.stored("orders-v1").await;
+    let mut secrets = [before, during, orders]
+        .iter()
+        .map(|stored| stored["client_secret"].as_str().expect("secret").to_owned())
+        .collect::<Vec<_>>();
+    let client_id = setup.stored("orders-v1").await["client_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    secrets.push(setup.described_secret(&client_id).await);
+    for output in &outputs {
+        for secret in &secrets {
+            assert!(
+                !output.all().contains(secret.as_str()),
+                "a client secret was printed:\n{}",
+                output.all()
+            );
+        }
+    }
+}
