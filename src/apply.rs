@@ -272,8 +272,10 @@ fn graph(plan: &Plan) -> DiGraph<Step, ()> {
     graph
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
+    /// Services whose client this run created: their credentials are stored next.
+    pub created_clients: std::collections::BTreeSet<String>,
     pub added: usize,
     pub changed: usize,
     pub destroyed: usize,
@@ -390,6 +392,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
             Ok(Executed::Done) => {}
             Ok(Executed::CreatedClient { id }) => {
                 if let Operation::CreateClient { service, spec } = &operations[node.index()] {
+                    outcome.created_clients.insert(service.clone());
                     record.pending_clients.remove(&spec.name);
                     record.clients.insert(
                         id,

@@ -190,6 +190,10 @@ pub struct ApplyArgs {
     /// Do not ask for approval (for CI)
     #[arg(long)]
     pub auto_approve: bool,
+    /// After applying, sync every managed client's credentials to the secrets store (as
+    /// `sync-secrets` does); without it, only the clients this run created are stored
+    #[arg(long)]
+    pub sync_secrets: bool,
     /// Limit the apply to this service and the resource servers it consumes from (repeatable)
     #[arg(long = "service", value_name = "NAME", conflicts_with = "plan_file")]
     pub services: Vec<String>,

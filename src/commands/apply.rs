@@ -51,9 +51,20 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         .release(&context.parameters, &context.caller, &context.pool_id)
         .await;
     let Some((outcome, plan)) = result? else {
+        released.map_err(explain)?;
+        if args.sync_secrets {
+            super::secrets::store_after_apply(global, &context, &Default::default(), true).await?;
+        }
         return Ok(ExitStatus::Success);
     };
     released.map_err(explain)?;
+    super::secrets::store_after_apply(
+        global,
+        &context,
+        &outcome.created_clients,
+        args.sync_secrets,
+    )
+    .await?;
     let stdout_style = Style::for_stdout();
 
     let report = context.caller.report();

@@ -81,26 +81,9 @@ async fn sync_with<S: SecretStore>(
 ) -> anyhow::Result<ExitStatus> {
     let declared = declared_services(context);
     let selected = select(&declared, &args.services)?;
-    let clients = read_clients(context, &selected).await?;
-    let skipped: Vec<&String> = selected
-        .iter()
-        .filter(|service| !clients.contains_key(*service))
-        .collect();
-    for service in &skipped {
-        eprintln!("note: `{service}` has no app client in the pool yet; run `cogwire apply` first");
-    }
-    let values = read_values(context, store, clients.keys()).await?;
-    let mut secrets = BTreeMap::new();
-    for (service, client) in &clients {
-        if let Some(secret) = secret_to_store(context, service, client, &values).await? {
-            secrets.insert(service.clone(), secret);
-        }
-    }
-    let prune = args.services.is_empty().then_some(&declared);
-    let plan = plan_sync(context, store, &clients, &secrets, &values, prune, region).await?;
-    if !args.dry_run {
-        execute(context, store, &plan).await.map_err(explain)?;
-    }
+    let prune = args.services.is_empty();
+    let (plan, skipped) =
+        sync_selected(context, store, region, &selected, prune, args.dry_run).await?;
     if global.json {
         println!(
             "{}",
@@ -117,6 +100,76 @@ async fn sync_with<S: SecretStore>(
         print!("{}", render(&plan, args.dry_run));
     }
     Ok(ExitStatus::Success)
+}
+
+/// Reads, decides and (unless `dry_run`) writes the credentials of `selected` services; with
+/// `prune`, also deletes cogwire's entries of services no longer declared. Returns the plan and
+/// the selected services that have no client yet.
+async fn sync_selected<S: SecretStore>(
+    context: &PoolContext,
+    store: &S,
+    region: Option<&str>,
+    selected: &BTreeSet<String>,
+    prune: bool,
+    dry_run: bool,
+) -> anyhow::Result<(SyncPlan, Vec<String>)> {
+    let declared = declared_services(context);
+    let clients = read_clients(context, selected).await?;
+    let skipped: Vec<String> = selected
+        .iter()
+        .filter(|service| !clients.contains_key(*service))
+        .cloned()
+        .collect();
+    for service in &skipped {
+        eprintln!("note: `{service}` has no app client in the pool yet; run `cogwire apply` first");
+    }
+    let values = read_values(context, store, clients.keys()).await?;
+    let mut secrets = BTreeMap::new();
+    for (service, client) in &clients {
+        if let Some(secret) = secret_to_store(context, service, client, &values).await? {
+            secrets.insert(service.clone(), secret);
+        }
+    }
+    let prune = prune.then_some(&declared);
+    let plan = plan_sync(context, store, &clients, &secrets, &values, prune, region).await?;
+    if !dry_run {
+        execute(context, store, &plan).await.map_err(explain)?;
+    }
+    Ok((plan, skipped))
+}
+
+/// What `apply` calls once its operations are done: stores the credentials of the clients it
+/// created (`services`), or with `everything` runs a full sync, so no new client is left without
+/// stored credentials. Prints one summary line on stderr.
+pub async fn store_after_apply(
+    global: &GlobalArgs,
+    context: &PoolContext,
+    services: &BTreeSet<String>,
+    everything: bool,
+) -> anyhow::Result<()> {
+    if services.is_empty() && !everything {
+        return Ok(());
+    }
+    let config = sdk_config(global, context).await;
+    let region = config.region().map(ToString::to_string);
+    let selected = if everything {
+        declared_services(context)
+    } else {
+        services.clone()
+    };
+    let (plan, _) = with_store!(context, config, |store| {
+        sync_selected(
+            context,
+            &store,
+            region.as_deref(),
+            &selected,
+            everything,
+            false,
+        )
+        .await
+    })?;
+    eprint!("{}", render(&plan, false));
+    Ok(())
 }
 
 /// Services declared with an app client that cogwire manages.

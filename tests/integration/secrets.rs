@@ -155,6 +155,20 @@ impl Setup {
 #[tokio::test]
 async fn secrets_sync_stores_tagged_json_and_a_second_run_writes_nothing() {
     let setup = setup(SERVICES).await;
+    // `apply` stored the new clients' credentials; forget them to watch sync write them.
+    for service in ["accounts-v1", "orders-v1"] {
+        let name = format!("/cogwire/{service}");
+        assert!(
+            setup.parameter(&name).await.is_some(),
+            "apply stored {service}"
+        );
+        let ssm = setup.account.ssm().await;
+        ssm.delete_parameter()
+            .name(name)
+            .send()
+            .await
+            .expect("DeleteParameter");
+    }
     let dry = setup.ok(&["sync-secrets", "--dry-run", "--json"]);
     let report: Value = serde_json::from_str(&dry.stdout).expect("json");
     assert_eq!(
@@ -252,6 +266,17 @@ async fn secrets_split_layout_and_secrets_manager() {
         "[secrets]\nstore = \"secretsmanager\"\npath = \"cogwire/{{pool}}/{{service}}\"\n{SERVICES}"
     ))
     .await;
+    // `apply` stored the new clients' credentials; forget them to watch sync write them.
+    for service in ["accounts-v1", "orders-v1"] {
+        let client = manager.account.secrets_manager().await;
+        client
+            .delete_secret()
+            .secret_id(format!("cogwire/{}/{service}", manager.pool))
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .expect("DeleteSecret");
+    }
     let sync = manager.ok(&["sync-secrets", "--json"]);
     let report: Value = serde_json::from_str(&sync.stdout).expect("json");
     assert_eq!(
@@ -412,4 +437,33 @@ async fn secrets_never_reach_any_output_even_at_trace_level() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn apply_stores_a_new_clients_credentials_at_once() {
+    // setup() ran `apply` only: the stored credentials are already there, and they work.
+    let setup = setup(SERVICES).await;
+    for service in ["accounts-v1", "orders-v1"] {
+        let stored = setup.stored(service).await;
+        let client_id = stored["client_id"].as_str().expect("client_id");
+        let secret = stored["client_secret"].as_str().expect("client_secret");
+        let (status, body) = setup
+            .account
+            .local_aws()
+            .token(&setup.pool, client_id, secret, &[]);
+        assert_eq!(status, 200, "{body}");
+    }
+    // A lost entry comes back with `apply --sync-secrets`, even when the pool needs no change.
+    setup
+        .account
+        .ssm()
+        .await
+        .delete_parameter()
+        .name("/cogwire/orders-v1")
+        .send()
+        .await
+        .expect("DeleteParameter");
+    let apply = setup.ok(&["apply", "--auto-approve", "--sync-secrets"]);
+    assert!(apply.stdout.contains("No changes."), "{}", apply.stdout);
+    assert!(setup.parameter("/cogwire/orders-v1").await.is_some());
 }
