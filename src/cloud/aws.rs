@@ -84,10 +84,9 @@ where
         other => {
             let chain = error_chain(&other);
             if chain.contains("credential") || chain.contains("Credential") {
-                CloudError::Credentials {
-                    operation,
-                    message: chain,
-                }
+                // The SDK lists every provider it tried, one a line; the first line says it all.
+                let message = chain.lines().next().unwrap_or_default().to_owned();
+                CloudError::Credentials { operation, message }
             } else {
                 CloudError::Transient {
                     operation,
@@ -304,17 +303,6 @@ fn client_state(client: &UserPoolClientType) -> ClientState {
 impl UserPool for AwsUserPool {
     fn pool_id(&self) -> &str {
         &self.pool_id
-    }
-
-    async fn describe_pool(&self) -> CloudResult<()> {
-        const OPERATION: &str = "DescribeUserPool";
-        self.client
-            .describe_user_pool()
-            .user_pool_id(&self.pool_id)
-            .send()
-            .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
-        Ok(())
     }
 
     async fn list_resource_servers(&self) -> CloudResult<Vec<ResourceServerState>> {

@@ -187,8 +187,6 @@ pub type CloudResult<T> = Result<T, CloudError>;
 /// One user pool's resource servers and app clients.
 pub trait UserPool: Send + Sync + 'static {
     fn pool_id(&self) -> &str;
-    /// Checks that the pool exists, before anything else is read.
-    fn describe_pool(&self) -> impl Future<Output = CloudResult<()>> + Send;
     fn list_resource_servers(
         &self,
     ) -> impl Future<Output = CloudResult<Vec<ResourceServerState>>> + Send;

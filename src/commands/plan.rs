@@ -1,13 +1,38 @@
 //! `cogwire plan`: read the pool, compute the plan, show it; optionally save it.
 
+use super::hinted;
 use super::pool::{PoolContext, connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::diff::{Selection, diff, wanted_client_names};
 use crate::exit::ExitStatus;
-use crate::observed::{Observed, read};
+use crate::observed::{Observed, ReadError, read};
 use crate::plan::Plan;
 use crate::render;
 use crate::style::Style;
+
+/// A pool that is not found is most often looked for in the wrong region: say which was used.
+pub fn read_error(context: &PoolContext, error: ReadError) -> anyhow::Error {
+    match error {
+        ReadError::PoolNotFound { pool_id } => {
+            let pool_region = pool_id.split_once('_').map_or("", |(region, _)| region);
+            let hint = if !pool_region.is_empty() && pool_region != context.region {
+                format!(
+                    "the pool id names region {pool_region}: pass --region {pool_region} (or set `[pool] region`)"
+                )
+            } else {
+                "check --user-pool-id (or `[pool] id`, or COGWIRE_USER_POOL_ID)".to_owned()
+            };
+            hinted(
+                format!(
+                    "user pool {pool_id} was not found in region {}",
+                    context.region
+                ),
+                hint,
+            )
+        }
+        other => explain(other),
+    }
+}
 
 /// Reads the pool and plans; shared with `apply`.
 pub async fn make_plan(
@@ -18,7 +43,7 @@ pub async fn make_plan(
     let wanted = wanted_client_names(&context.model);
     let observed = read(&context.pool, &context.parameters, &context.caller, &wanted)
         .await
-        .map_err(explain)?;
+        .map_err(|error| read_error(context, error))?;
     let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
     Ok((plan, observed))
 }

@@ -24,6 +24,8 @@ pub struct PoolContext {
     pub parameters: AwsParameters,
     pub caller: Caller,
     pub pool_id: String,
+    /// The region in force, to name it when the pool is not found there.
+    pub region: String,
 }
 
 pub async fn connect(
@@ -37,6 +39,7 @@ pub async fn connect(
     let Some(pool_id) = global
         .user_pool_id
         .clone()
+        .filter(|id| !id.is_empty())
         .or_else(|| model.pool.id.clone())
     else {
         return Err(hinted(
@@ -69,6 +72,7 @@ pub async fn connect(
             quota_share: pace.quota_share,
             ..PaceSettings::default()
         }),
+        region: config.region().map(ToString::to_string).unwrap_or_default(),
         pool_id,
     }))
 }

@@ -1,7 +1,9 @@
 //! The one integration test binary: drives the real `cogwire` executable and the AWS SDK against
 //! the local AWS (moto's server extended by `localaws/`).
 
+mod aws_errors;
 mod graph;
+mod iam;
 mod import;
 mod localaws;
 mod plan_apply;
