@@ -104,6 +104,8 @@ impl Lock {
             }
             let current = Self::read(parameters, caller, pool_id).await?;
             match current {
+                // Our own earlier attempt took it, and its reply was lost.
+                Some(held) if held.id == info.id => return Ok(Self { name, info }),
                 Some(held) if held.expires_at <= now_seconds() => {
                     // A run that died left it; remove it and race for it like anyone else.
                     caller

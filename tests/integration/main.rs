@@ -7,6 +7,7 @@ mod iam;
 mod import;
 mod localaws;
 mod plan_apply;
+mod reliability;
 mod secrets;
 mod support;
 mod validate;
