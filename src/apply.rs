@@ -427,6 +427,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
                 outcome.destroyed += 1;
             }
         }
+        tracing::debug!("{}", operation.describe_done());
         progress.done(&operation.describe_done());
         let dependents: Vec<NodeIndex> = graph
             .neighbors_directed(node, Direction::Outgoing)

@@ -18,6 +18,7 @@ pub mod exit;
 pub mod graph;
 pub mod import;
 pub mod lock;
+pub mod logging;
 pub mod model;
 pub mod observed;
 pub mod pace;

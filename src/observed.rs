@@ -82,7 +82,8 @@ pub async fn read<P: UserPool, S: Parameters>(
         },
         other => ReadError::Cloud(other),
     })?;
-    let clients = clients?;
+    let mut clients = clients?;
+    clients.sort_by(|left, right| left.id.cmp(&right.id));
     let (mut record, record_slot) = record?;
     let identifiers: Vec<String> = servers
         .iter()
@@ -108,6 +109,13 @@ pub async fn read<P: UserPool, S: Parameters>(
         .try_collect()
         .await?;
 
+    tracing::info!(
+        "read user pool {}: {} resource servers, {} clients, {} described",
+        pool.pool_id(),
+        servers.len(),
+        clients.len(),
+        described.len()
+    );
     Ok(Observed {
         pool_id: pool.pool_id().to_owned(),
         resource_servers: servers

@@ -19,6 +19,20 @@ use crate::cloud::{CloudError, CloudResult};
 /// Requests a second for one operation on one user pool.
 const COGNITO_PER_OPERATION: f64 = 5.0;
 
+/// Hidden test hook, for `scripts/bench` only: multiplies every rate below, so that a run against
+/// localaws's quota emulation with `speedup` S can be paced S times faster too and stay in the
+/// same time units. Unset, unparsable or not positive means 1.0. Not a user setting: against
+/// AWS, anything above 1 only earns throttling.
+const QUOTA_SCALE_VARIABLE: &str = "COGWIRE_QUOTA_SCALE";
+
+fn quota_scale() -> f64 {
+    std::env::var(QUOTA_SCALE_VARIABLE)
+        .ok()
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .filter(|scale| scale.is_finite() && *scale > 0.0)
+        .unwrap_or(1.0)
+}
+
 /// The quota category of an operation and the category's requests a second.
 fn category(operation: &str) -> Option<(&'static str, f64)> {
     Some(match operation {
@@ -80,6 +94,8 @@ pub struct OperationStats {
 /// Paces, retries and counts every AWS call of one command run.
 pub struct Caller {
     settings: PaceSettings,
+    /// `COGWIRE_QUOTA_SCALE`, read once.
+    scale: f64,
     started: Instant,
     state: Mutex<CallerState>,
 }
@@ -100,6 +116,7 @@ impl Caller {
             | 1;
         Self {
             settings,
+            scale: quota_scale(),
             started: Instant::now(),
             state: Mutex::new(CallerState {
                 random: seed,
@@ -117,7 +134,8 @@ impl Caller {
     /// Reserves the earliest moment at which both the operation's and its category's budgets
     /// allow another call, and waits for it.
     async fn pace(&self, operation: &'static str) {
-        let share = self.settings.quota_share.clamp(0.01, 1.0);
+        // The share of each quota cogwire may use, times the bench's time scale.
+        let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
         let wait_until = {
             let mut state = self.lock();
             let now = Instant::now();
@@ -135,7 +153,7 @@ impl Caller {
             for (key, rate) in keys {
                 state
                     .next_slot
-                    .insert(key, slot + Duration::from_secs_f64(1.0 / (rate * share)));
+                    .insert(key, slot + Duration::from_secs_f64(1.0 / (rate * factor)));
             }
             slot
         };
@@ -177,6 +195,7 @@ impl Caller {
         loop {
             match self.attempt(operation, &mut call).await {
                 Err(error) if error.is_retryable() && attempt + 1 < self.settings.max_attempts => {
+                    tracing::info!("{operation}: {error}; retrying (attempt {})", attempt + 2);
                     self.back_off(attempt).await;
                     attempt += 1;
                 }

@@ -19,6 +19,7 @@ use crate::model::Model;
 use crate::style::Style;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    crate::logging::init(cli.global.verbose);
     match &cli.command {
         Command::Validate => validate::run(&cli.global),
         Command::Graph(args) => graph::run(&cli.global, args),

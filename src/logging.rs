@@ -1,0 +1,58 @@
+//! Logging on stderr, for `-v` and `RUST_LOG`. The AWS SDK's own logs carry request and response
+//! bodies at trace level, client secrets among them, so they are held at `warn` whatever is asked.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::style::Style;
+
+/// Crates whose logs may quote what is sent to or received from AWS.
+const HELD_AT_WARN: &[&str] = &[
+    "aws_config",
+    "aws_runtime",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_sdk_cognitoidentityprovider",
+    "aws_sdk_ssm",
+    "aws_sdk_secretsmanager",
+    "aws_sdk_sso",
+    "aws_sdk_ssooidc",
+    "aws_sdk_sts",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "reqwest",
+];
+
+/// `-v` info, `-vv` debug, `-vvv` trace for cogwire; `RUST_LOG`, when set, instead. Never fails:
+/// a bad `RUST_LOG` falls back to warnings only.
+pub fn init(verbosity: u8) {
+    let requested = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    let base = requested.unwrap_or_else(|| {
+        match verbosity {
+            0 => "warn",
+            1 => "warn,cogwire=info",
+            2 => "info,cogwire=debug",
+            _ => "debug,cogwire=trace",
+        }
+        .to_owned()
+    });
+    let mut filter = EnvFilter::try_new(&base).unwrap_or_else(|_| EnvFilter::new("warn"));
+    for target in HELD_AT_WARN {
+        if let Ok(directive) = format!("{target}=warn").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(Style::for_stderr().is_colored())
+        .with_target(false)
+        .try_init();
+}
