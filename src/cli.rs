@@ -119,6 +119,34 @@ the store holds the newest. --grace 15m does both in one run, waiting in between
 changes, and running either step again after a crash is safe."
     )]
     RotateSecret(RotateSecretArgs),
+    /// Print an access token for a service's client (client-credentials), for `$(cogwire token x)`
+    #[command(
+        long_about = "Get an access token for the app client cogwire manages for SERVICE, with the \
+client-credentials flow, as the deployed service would: the credentials come from the secrets store \
+(`[secrets]`), or with --from-cognito from the pool itself. The token is printed bare on stdout, or \
+with --json as the endpoint's reply. It is cached per client and scope set in a file only you can \
+read (COGWIRE_CACHE_DIR, else $XDG_CACHE_HOME/cogwire, else ~/.cache/cogwire) and reused until a \
+minute before it expires."
+    )]
+    Token(TokenArgs),
+    /// Print what a service needs to check or get tokens: issuer, JWKS URL, token URL, scopes
+    #[command(
+        long_about = "Print a service's OAuth settings: the pool's issuer and JWKS URL (for checking \
+tokens), the token URL and its client id (for getting them), and its resource server's identifier \
+and full scopes. `--format env` prints shell-quoted COGWIRE_* assignments for `eval`. \
+COGWIRE_ISSUER and COGWIRE_JWKS_URI, when set, replace the issuer and JWKS URL printed (for a \
+local AWS, whose JWKS is not at the real issuer's address)."
+    )]
+    Env(EnvArgs),
+    /// Check a running service: every declared route refuses no token (401) and a token without its
+    /// scope (403), and serves one with it (2xx)
+    #[command(
+        long_about = "Call every route declared in `[[services.X.routes]]` on BASE-URL three times: \
+with no token (expect 401), with a token of a managed client that lacks the route's scope (expect \
+403; skipped when every client has it), and with a token of a client that has it, asking for that \
+scope only (expect 2xx). Prints a table, or --json; exit 1 on any mismatch."
+    )]
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -254,4 +282,56 @@ pub struct RotateSecretArgs {
     pub stats: bool,
     #[command(flatten)]
     pub pace: PaceArgs,
+}
+
+/// Where a client's credentials come from, and whether a cached token may be used.
+#[derive(Debug, Clone, Args)]
+pub struct CredentialArgs {
+    /// Read the client secret from Cognito (DescribeUserPoolClient) instead of the secrets store
+    #[arg(long)]
+    pub from_cognito: bool,
+    /// Always ask the token endpoint, and do not cache the token
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The service whose app client gets the token
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+    /// Ask for this scope only (repeatable): `<identifier>/<scope>` or `<service>/<scope>`;
+    /// default: every scope the client has
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The service to describe
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+    /// Output format (`--json` is the same as `--format json`)
+    #[arg(long, value_enum, default_value_t = EnvFormat::Env)]
+    pub format: EnvFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    Env,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Where the service runs, e.g. https://api.example.com; route paths are appended
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// Only this service's routes (repeatable); default: every service that declares routes
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 }

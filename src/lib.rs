@@ -30,5 +30,7 @@ pub mod secret;
 pub mod secrets;
 pub mod style;
 pub mod suggest;
+pub mod token;
+pub mod verify;
 
 pub use commands::{report_error, run};

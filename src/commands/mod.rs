@@ -2,13 +2,16 @@
 //! the outcome into an exit status. `anyhow` lives here and nowhere deeper.
 
 mod apply;
+mod env;
 mod graph;
 mod import;
 mod plan;
 mod pool;
 mod secrets;
+mod token;
 mod unlock;
 mod validate;
+mod verify;
 
 use std::path::Path;
 
@@ -29,6 +32,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Import(args) => import::run(&cli.global, args).await,
         Command::SyncSecrets(args) => secrets::sync(&cli.global, args).await,
         Command::RotateSecret(args) => secrets::rotate(&cli.global, args).await,
+        Command::Token(args) => token::run(&cli.global, args).await,
+        Command::Env(args) => env::run(&cli.global, args).await,
+        Command::Verify(args) => verify::run(&cli.global, args).await,
     }
 }
 
