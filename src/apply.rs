@@ -18,6 +18,7 @@ use crate::observed::Observed;
 use crate::pace::Caller;
 use crate::plan::{Change, Plan, Resource};
 use crate::record::{RecordError, RecordStore, RecordedClient};
+use crate::secret::Secret;
 
 /// Operations in flight at once; the limiter keeps them within Cognito's quotas.
 const CONCURRENCY: usize = 32;
@@ -274,8 +275,8 @@ fn graph(plan: &Plan) -> DiGraph<Step, ()> {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// Services whose client this run created: their credentials are stored next.
-    pub created_clients: std::collections::BTreeSet<String>,
+    /// The clients this run created, by service: their credentials are stored next.
+    pub created_clients: std::collections::BTreeMap<String, CreatedCredential>,
     pub added: usize,
     pub changed: usize,
     pub destroyed: usize,
@@ -390,9 +391,16 @@ pub async fn apply<P: UserPool, S: Parameters>(
         };
         match result {
             Ok(Executed::Done) => {}
-            Ok(Executed::CreatedClient { id }) => {
+            Ok(Executed::CreatedClient { id, secret }) => {
                 if let Operation::CreateClient { service, spec } = &operations[node.index()] {
-                    outcome.created_clients.insert(service.clone());
+                    outcome.created_clients.insert(
+                        service.clone(),
+                        CreatedCredential {
+                            id: id.clone(),
+                            spec: spec.clone(),
+                            secret,
+                        },
+                    );
                     record.pending_clients.remove(&spec.name);
                     record.clients.insert(
                         id,
@@ -463,7 +471,21 @@ pub async fn apply<P: UserPool, S: Parameters>(
 
 enum Executed {
     Done,
-    CreatedClient { id: String },
+    /// `secret` is `None` when the client was found by name after a lost reply.
+    CreatedClient {
+        id: String,
+        secret: Option<Secret>,
+    },
+}
+
+/// A client this run created, as CreateUserPoolClient told it: what storing its credentials
+/// needs, without describing it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedCredential {
+    pub id: String,
+    pub spec: ClientSpec,
+    /// `None` when the reply was lost and the client was found by name: describe it to learn it.
+    pub secret: Option<Secret>,
 }
 
 enum Failure {
@@ -538,9 +560,7 @@ async fn exists<P: UserPool>(
     caller: &Caller,
     server: &ResourceServerState,
 ) -> Result<bool, CloudError> {
-    let servers = caller
-        .call("ListResourceServers", || pool.list_resource_servers())
-        .await?;
+    let servers = crate::cloud::list_resource_servers(pool, caller).await?;
     Ok(servers.iter().any(|existing| existing == server))
 }
 
@@ -558,7 +578,12 @@ async fn create_client<P: UserPool>(
             .attempt("CreateUserPoolClient", || pool.create_client(spec))
             .await
         {
-            Ok(created) => return Ok(Executed::CreatedClient { id: created.id }),
+            Ok(created) => {
+                return Ok(Executed::CreatedClient {
+                    id: created.id,
+                    secret: Some(created.secret),
+                });
+            }
             Err(error) => error,
         };
         if !error.is_retryable() || attempt + 1 >= caller.max_attempts() {
@@ -567,9 +592,7 @@ async fn create_client<P: UserPool>(
         caller.back_off(attempt).await;
         attempt += 1;
         if matches!(error, CloudError::Transient { .. }) {
-            let clients = caller
-                .call("ListUserPoolClients", || pool.list_clients())
-                .await?;
+            let clients = crate::cloud::list_clients(pool, caller).await?;
             let ids: Vec<String> = clients
                 .into_iter()
                 .filter(|client| client.name == spec.name)
@@ -577,7 +600,12 @@ async fn create_client<P: UserPool>(
                 .collect();
             match ids.as_slice() {
                 [] => {}
-                [id] => return Ok(Executed::CreatedClient { id: id.clone() }),
+                [id] => {
+                    return Ok(Executed::CreatedClient {
+                        id: id.clone(),
+                        secret: None,
+                    });
+                }
                 _ => {
                     return Err(Failure::Duplicate {
                         name: spec.name.clone(),

@@ -43,9 +43,15 @@ pub fn init(verbosity: u8) {
         }
         .to_owned()
     });
+    // Quiet by default: the SDK's warnings (a missing ~/.aws/config, say) only with -v.
+    let held = if verbosity == 0 && std::env::var_os("RUST_LOG").is_none() {
+        "error"
+    } else {
+        "warn"
+    };
     let mut filter = EnvFilter::try_new(&base).unwrap_or_else(|_| EnvFilter::new("warn"));
     for target in HELD_AT_WARN {
-        if let Ok(directive) = format!("{target}=warn").parse() {
+        if let Ok(directive) = format!("{target}={held}").parse() {
             filter = filter.add_directive(directive);
         }
     }

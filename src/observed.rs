@@ -72,8 +72,8 @@ pub async fn read<P: UserPool, S: Parameters>(
 ) -> Result<Observed, ReadError> {
     let store = RecordStore::new(parameters, caller, pool.pool_id());
     let (servers, clients, record) = tokio::join!(
-        caller.call("ListResourceServers", || pool.list_resource_servers()),
-        caller.call("ListUserPoolClients", || pool.list_clients()),
+        crate::cloud::list_resource_servers(pool, caller),
+        crate::cloud::list_clients(pool, caller),
         store.load(),
     );
     let servers = servers.map_err(|error| match error {

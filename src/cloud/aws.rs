@@ -20,7 +20,7 @@ use cognito::types::{
 
 use super::{
     AddedSecret, AnalyticsSettings, ClientExtras, ClientSecretInfo, ClientSpec, ClientState,
-    ClientSummary, CloudError, CloudResult, CreatedClient, Parameters, RefreshTokenRotation,
+    ClientSummary, CloudError, CloudResult, CreatedClient, Page, Parameters, RefreshTokenRotation,
     ResourceServerState, UserPool,
 };
 use crate::duration::Seconds;
@@ -305,66 +305,76 @@ impl UserPool for AwsUserPool {
         &self.pool_id
     }
 
-    async fn list_resource_servers(&self) -> CloudResult<Vec<ResourceServerState>> {
+    async fn list_resource_servers_page(
+        &self,
+        next_token: Option<String>,
+    ) -> CloudResult<Page<ResourceServerState>> {
         const OPERATION: &str = "ListResourceServers";
-        let mut servers = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_resource_servers()
-                .user_pool_id(&self.pool_id)
-                .max_results(50)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|error| classify(OPERATION, COGNITO, error))?;
-            servers.extend(page.resource_servers().iter().map(|server| {
-                ResourceServerState {
-                    identifier: server.identifier().unwrap_or_default().to_owned(),
-                    name: server.name().unwrap_or_default().to_owned(),
-                    scopes: server
-                        .scopes()
-                        .iter()
-                        .map(|scope| {
-                            (
-                                scope.scope_name().to_owned(),
-                                scope.scope_description().to_owned(),
-                            )
-                        })
-                        .collect(),
-                }
-            }));
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(servers),
-            }
-        }
+        let page = self
+            .client
+            .list_resource_servers()
+            .user_pool_id(&self.pool_id)
+            .max_results(50)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+        let items = page
+            .resource_servers()
+            .iter()
+            .map(|server| ResourceServerState {
+                identifier: server.identifier().unwrap_or_default().to_owned(),
+                name: server.name().unwrap_or_default().to_owned(),
+                scopes: server
+                    .scopes()
+                    .iter()
+                    .map(|scope| {
+                        (
+                            scope.scope_name().to_owned(),
+                            scope.scope_description().to_owned(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_token: page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned),
+        })
     }
 
-    async fn list_clients(&self) -> CloudResult<Vec<ClientSummary>> {
+    async fn list_clients_page(
+        &self,
+        next_token: Option<String>,
+    ) -> CloudResult<Page<ClientSummary>> {
         const OPERATION: &str = "ListUserPoolClients";
-        let mut clients = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_user_pool_clients()
-                .user_pool_id(&self.pool_id)
-                .max_results(60)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|error| classify(OPERATION, COGNITO, error))?;
-            clients.extend(page.user_pool_clients().iter().map(|client| ClientSummary {
+        let page = self
+            .client
+            .list_user_pool_clients()
+            .user_pool_id(&self.pool_id)
+            .max_results(60)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+        let items = page
+            .user_pool_clients()
+            .iter()
+            .map(|client| ClientSummary {
                 id: client.client_id().unwrap_or_default().to_owned(),
                 name: client.client_name().unwrap_or_default().to_owned(),
-            }));
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(clients),
-            }
-        }
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_token: page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned),
+        })
     }
 
     async fn describe_client(&self, id: &str) -> CloudResult<ClientState> {

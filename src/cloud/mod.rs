@@ -184,13 +184,69 @@ impl CloudError {
 
 pub type CloudResult<T> = Result<T, CloudError>;
 
+/// One page of a list call and the token of the next, if any.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// Every resource server of the pool, one paced call a page: a throttled page is retried alone,
+/// not the whole listing.
+pub async fn list_resource_servers<P: UserPool>(
+    pool: &P,
+    caller: &crate::pace::Caller,
+) -> CloudResult<Vec<ResourceServerState>> {
+    let mut items = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = caller
+            .call("ListResourceServers", || {
+                pool.list_resource_servers_page(next_token.clone())
+            })
+            .await?;
+        items.extend(page.items);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Every client of the pool (id and name), one paced call a page.
+pub async fn list_clients<P: UserPool>(
+    pool: &P,
+    caller: &crate::pace::Caller,
+) -> CloudResult<Vec<ClientSummary>> {
+    let mut items = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = caller
+            .call("ListUserPoolClients", || {
+                pool.list_clients_page(next_token.clone())
+            })
+            .await?;
+        items.extend(page.items);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// One user pool's resource servers and app clients.
 pub trait UserPool: Send + Sync + 'static {
     fn pool_id(&self) -> &str;
-    fn list_resource_servers(
+    /// One page (50 servers); list every page with `list_resource_servers`, which paces each.
+    fn list_resource_servers_page(
         &self,
-    ) -> impl Future<Output = CloudResult<Vec<ResourceServerState>>> + Send;
-    fn list_clients(&self) -> impl Future<Output = CloudResult<Vec<ClientSummary>>> + Send;
+        next_token: Option<String>,
+    ) -> impl Future<Output = CloudResult<Page<ResourceServerState>>> + Send;
+    /// One page (60 clients); list every page with `list_clients`, which paces each.
+    fn list_clients_page(
+        &self,
+        next_token: Option<String>,
+    ) -> impl Future<Output = CloudResult<Page<ClientSummary>>> + Send;
     fn describe_client(&self, id: &str) -> impl Future<Output = CloudResult<ClientState>> + Send;
     /// The current secret of a client, for recovering one whose creation reply was lost.
     fn client_secret(&self, id: &str) -> impl Future<Output = CloudResult<Option<Secret>>> + Send;

@@ -96,8 +96,29 @@ impl AwsSsmStore {
         }
     }
 
-    async fn put(&self, entry: EntryWrite<'_>, overwrite: bool) -> CloudResult<()> {
+    /// Tags go with a create (SSM refuses them beside Overwrite), saving an AddTagsToResource
+    /// call on the slowest SSM quota.
+    async fn put(
+        &self,
+        entry: EntryWrite<'_>,
+        overwrite: bool,
+        tags: &[(String, String)],
+    ) -> CloudResult<()> {
         const OPERATION: &str = "PutParameter";
+        let tags = if overwrite || tags.is_empty() {
+            None
+        } else {
+            Some(
+                tags.iter()
+                    .map(|(key, value)| {
+                        built(
+                            OPERATION,
+                            ssm::types::Tag::builder().key(key).value(value).build(),
+                        )
+                    })
+                    .collect::<CloudResult<Vec<_>>>()?,
+            )
+        };
         let (kind, key) = match entry.kind {
             EntryKind::Plain => (ssm::types::ParameterType::String, None),
             EntryKind::Secure => (
@@ -111,6 +132,7 @@ impl AwsSsmStore {
             .value(entry.value.expose())
             .r#type(kind)
             .set_key_id(key)
+            .set_tags(tags)
             .overwrite(overwrite)
             .send()
             .await
@@ -137,7 +159,7 @@ impl SecretStore for AwsSsmStore {
             read_batch: 10,
             list: "GetParametersByPath",
             create: "PutParameter",
-            create_tags: false,
+            create_tags: true,
             update: "PutParameter",
             tag: "AddTagsToResource",
             delete: "DeleteParameter",
@@ -215,12 +237,12 @@ impl SecretStore for AwsSsmStore {
 
     /// SSM refuses tags together with `Overwrite`, so the engine tags a new parameter after
     /// creating it.
-    async fn create(&self, entry: EntryWrite<'_>, _tags: &[(String, String)]) -> CloudResult<()> {
-        self.put(entry, false).await
+    async fn create(&self, entry: EntryWrite<'_>, tags: &[(String, String)]) -> CloudResult<()> {
+        self.put(entry, false, tags).await
     }
 
     async fn update(&self, entry: EntryWrite<'_>) -> CloudResult<()> {
-        self.put(entry, true).await
+        self.put(entry, true, &[]).await
     }
 
     async fn tag(&self, name: &str, tags: &[(String, String)]) -> CloudResult<()> {

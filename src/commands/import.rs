@@ -44,8 +44,8 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
     let pool = AwsUserPool::new(&config, &pool_id);
     let caller = Caller::new(PaceSettings::default());
     let (servers, clients) = tokio::join!(
-        caller.call("ListResourceServers", || pool.list_resource_servers()),
-        caller.call("ListUserPoolClients", || pool.list_clients()),
+        crate::cloud::list_resource_servers(&pool, &caller),
+        crate::cloud::list_clients(&pool, &caller),
     );
     let servers = servers.map_err(|error| match error {
         crate::cloud::CloudError::NotFound { .. } => hinted(

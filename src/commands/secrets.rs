@@ -8,6 +8,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 
 use super::hinted;
 use super::pool::{PoolContext, connect, explain, parse_timeout};
+use crate::apply::CreatedCredential;
 use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
 use crate::cloud::aws::{AwsSettings, load_config};
 use crate::cloud::secrets::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
@@ -82,8 +83,16 @@ async fn sync_with<S: SecretStore>(
     let declared = declared_services(context);
     let selected = select(&declared, &args.services)?;
     let prune = args.services.is_empty();
-    let (plan, skipped) =
-        sync_selected(context, store, region, &selected, prune, args.dry_run).await?;
+    let (plan, skipped) = sync_selected(
+        context,
+        store,
+        region,
+        &selected,
+        BTreeMap::new(),
+        prune,
+        args.dry_run,
+    )
+    .await?;
     if global.json {
         println!(
             "{}",
@@ -110,11 +119,22 @@ async fn sync_selected<S: SecretStore>(
     store: &S,
     region: Option<&str>,
     selected: &BTreeSet<String>,
+    known: BTreeMap<String, ManagedClient>,
     prune: bool,
     dry_run: bool,
 ) -> anyhow::Result<(SyncPlan, Vec<String>)> {
     let declared = declared_services(context);
-    let clients = read_clients(context, selected).await?;
+    let unknown: BTreeSet<String> = selected
+        .iter()
+        .filter(|service| !known.contains_key(*service))
+        .cloned()
+        .collect();
+    let mut clients = if unknown.is_empty() {
+        BTreeMap::new()
+    } else {
+        read_clients(context, &unknown).await?
+    };
+    clients.extend(known);
     let skipped: Vec<String> = selected
         .iter()
         .filter(|service| !clients.contains_key(*service))
@@ -144,10 +164,10 @@ async fn sync_selected<S: SecretStore>(
 pub async fn store_after_apply(
     global: &GlobalArgs,
     context: &PoolContext,
-    services: &BTreeSet<String>,
+    created: &BTreeMap<String, CreatedCredential>,
     everything: bool,
 ) -> anyhow::Result<()> {
-    if services.is_empty() && !everything {
+    if created.is_empty() && !everything {
         return Ok(());
     }
     let config = sdk_config(global, context).await;
@@ -155,14 +175,40 @@ pub async fn store_after_apply(
     let selected = if everything {
         declared_services(context)
     } else {
-        services.clone()
+        created.keys().cloned().collect()
     };
+    // What CreateUserPoolClient returned needs no DescribeUserPoolClient to be stored.
+    let known: BTreeMap<String, ManagedClient> = created
+        .iter()
+        .filter_map(|(service, credential)| {
+            let secret = credential.secret.clone()?;
+            let spec = &credential.spec;
+            let state = ClientState {
+                id: credential.id.clone(),
+                name: spec.name.clone(),
+                has_secret: true,
+                allowed_oauth_flows: BTreeSet::from([crate::diff::CLIENT_CREDENTIALS.to_owned()]),
+                allowed_oauth_flows_user_pool_client: true,
+                scopes: spec.scopes.clone(),
+                access_token_validity: Some(spec.access_token_validity),
+                extras: Default::default(),
+            };
+            Some((
+                service.clone(),
+                ManagedClient {
+                    state,
+                    secret: Some(secret),
+                },
+            ))
+        })
+        .collect();
     let (plan, _) = with_store!(context, config, |store| {
         sync_selected(
             context,
             &store,
             region.as_deref(),
             &selected,
+            known,
             everything,
             false,
         )
@@ -209,7 +255,7 @@ async fn read_clients(
     let record_store = RecordStore::new(&context.parameters, caller, &context.pool_id);
     let (record, clients) = tokio::join!(
         record_store.load(),
-        caller.call("ListUserPoolClients", || pool.list_clients()),
+        crate::cloud::list_clients(pool, caller),
     );
     let (mut record, _) = record.map_err(explain)?;
     let clients = clients.map_err(explain)?;
