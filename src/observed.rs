@@ -24,6 +24,9 @@ pub struct Observed {
     /// The record's slot in SSM, to save the next version beside it.
     #[serde(skip)]
     pub record_slot: Option<String>,
+    /// Services whose client a run that died had created (see `Record::reconcile`).
+    #[serde(skip)]
+    pub recovered_clients: Vec<String>,
 }
 
 impl Observed {
@@ -89,7 +92,7 @@ pub async fn read<P: UserPool, S: Parameters>(
         .iter()
         .map(|server| server.identifier.clone())
         .collect();
-    record.reconcile(&identifiers, &clients);
+    let recovered = record.reconcile(&identifiers, &clients);
 
     let to_describe: Vec<String> = clients
         .iter()
@@ -126,5 +129,6 @@ pub async fn read<P: UserPool, S: Parameters>(
         described,
         record,
         record_slot,
+        recovered_clients: recovered,
     })
 }

@@ -54,7 +54,15 @@ pub struct RecordedClient {
 impl Record {
     /// Brings the record in line with the pool: forgets what no longer exists and turns pending
     /// names into ids where exactly one client of that name exists.
-    pub fn reconcile(&mut self, resource_servers: &[String], clients: &[ClientSummary]) {
+    ///
+    /// Returns the services whose client was adopted from a pending name: created by a run that
+    /// died before it finished, so their credentials may not be stored yet.
+    pub fn reconcile(
+        &mut self,
+        resource_servers: &[String],
+        clients: &[ClientSummary],
+    ) -> Vec<String> {
+        let mut recovered = Vec::new();
         self.resource_servers
             .retain(|identifier, _| resource_servers.contains(identifier));
         self.clients
@@ -69,6 +77,7 @@ impl Record {
             let mut named = clients.iter().filter(|client| client.name == name);
             match (named.next(), named.next()) {
                 (Some(client), None) => {
+                    recovered.push(service.clone());
                     self.clients
                         .entry(client.id.clone())
                         .or_insert(RecordedClient { service, name });
@@ -79,6 +88,7 @@ impl Record {
                 (None, _) => {}
             }
         }
+        recovered
     }
 
     pub fn client_of_service(&self, service: &str) -> Option<&str> {
@@ -257,7 +267,8 @@ mod tests {
         record
             .pending_clients
             .insert("never-made".into(), "c".into());
-        record.reconcile(&["kept".into()], &[summary("new-id", "b-app-client")]);
+        let recovered = record.reconcile(&["kept".into()], &[summary("new-id", "b-app-client")]);
+        assert_eq!(recovered, vec!["b".to_owned()]);
         assert_eq!(
             record.resource_servers.keys().collect::<Vec<_>>(),
             vec!["kept"]

@@ -50,18 +50,24 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let released = lock
         .release(&context.parameters, &context.caller, &context.pool_id)
         .await;
-    let Some((outcome, plan)) = result? else {
-        released.map_err(explain)?;
-        if args.sync_secrets {
-            super::secrets::store_after_apply(global, &context, &Default::default(), true).await?;
-        }
+    let (applied, recovered) = result?;
+    released.map_err(explain)?;
+    let Some((outcome, plan)) = applied else {
+        super::secrets::store_after_apply(
+            global,
+            &context,
+            &Default::default(),
+            &recovered,
+            args.sync_secrets,
+        )
+        .await?;
         return Ok(ExitStatus::Success);
     };
-    released.map_err(explain)?;
     super::secrets::store_after_apply(
         global,
         &context,
         &outcome.created_clients,
+        &recovered,
         args.sync_secrets,
     )
     .await?;
@@ -108,7 +114,7 @@ async fn plan_and_apply(
     saved: Option<&Plan>,
     global: &GlobalArgs,
     args: &ApplyArgs,
-) -> anyhow::Result<Option<(Outcome, Plan)>> {
+) -> anyhow::Result<(Option<(Outcome, Plan)>, Vec<String>)> {
     let style = Style::for_stdout();
     let (plan, observed) = match saved {
         Some(saved) => {
@@ -139,7 +145,22 @@ async fn plan_and_apply(
         } else {
             print!("{}", render::human(&plan, style, false));
         }
-        return Ok(None);
+        if !observed.recovered_clients.is_empty() {
+            // Clients a dead run created: record them as cogwire's now (nothing else to do).
+            let quiet = StderrProgress::new();
+            let recorded = apply(
+                &plan,
+                &observed,
+                &context.pool,
+                &context.parameters,
+                &context.caller,
+                &quiet,
+            )
+            .await;
+            quiet.finish();
+            recorded.map_err(explain)?;
+        }
+        return Ok((None, observed.recovered_clients));
     }
     if saved.is_none() {
         if !global.json {
@@ -163,7 +184,10 @@ async fn plan_and_apply(
     )
     .await;
     progress.finish();
-    Ok(Some((outcome.map_err(explain)?, plan)))
+    Ok((
+        Some((outcome.map_err(explain)?, plan)),
+        observed.recovered_clients,
+    ))
 }
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {

@@ -165,9 +165,10 @@ pub async fn store_after_apply(
     global: &GlobalArgs,
     context: &PoolContext,
     created: &BTreeMap<String, CreatedCredential>,
+    recovered: &[String],
     everything: bool,
 ) -> anyhow::Result<()> {
-    if created.is_empty() && !everything {
+    if created.is_empty() && recovered.is_empty() && !everything {
         return Ok(());
     }
     let config = sdk_config(global, context).await;
@@ -175,7 +176,7 @@ pub async fn store_after_apply(
     let selected = if everything {
         declared_services(context)
     } else {
-        created.keys().cloned().collect()
+        created.keys().chain(recovered).cloned().collect()
     };
     // What CreateUserPoolClient returned needs no DescribeUserPoolClient to be stored.
     let known: BTreeMap<String, ManagedClient> = created
@@ -260,7 +261,7 @@ async fn read_clients(
     let (mut record, _) = record.map_err(explain)?;
     let clients = clients.map_err(explain)?;
     let identifiers: Vec<String> = record.resource_servers.keys().cloned().collect();
-    record.reconcile(&identifiers, &clients);
+    let _ = record.reconcile(&identifiers, &clients);
     let wanted: Vec<(String, String)> = selected
         .iter()
         .filter_map(|service| {

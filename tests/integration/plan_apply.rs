@@ -644,6 +644,20 @@ async fn an_apply_killed_half_way_converges_on_the_next_run() {
             "killed after {kill_after_ms} ms: {}",
             plan.all()
         );
+        // Every client's credentials are stored, also those of clients the killed run created.
+        let ssm = setup.account.ssm().await;
+        for service in ["accounts-v1", "orders-v1"] {
+            let stored = ssm
+                .get_parameter()
+                .name(format!("/cogwire/{service}"))
+                .with_decryption(true)
+                .send()
+                .await;
+            assert!(
+                stored.is_ok(),
+                "killed after {kill_after_ms} ms: no stored credentials for {service}"
+            );
+        }
 
         // Everything is recorded as cogwire's: removing all services destroys all of it.
         setup

@@ -467,3 +467,35 @@ async fn apply_stores_a_new_clients_credentials_at_once() {
     assert!(apply.stdout.contains("No changes."), "{}", apply.stdout);
     assert!(setup.parameter("/cogwire/orders-v1").await.is_some());
 }
+
+#[tokio::test]
+async fn kms_key_id_is_passed_to_the_store() {
+    let setup = setup(&format!(
+        "[secrets]\nkms_key_id = \"alias/cogwire-test\"\n{SERVICES}"
+    ))
+    .await;
+    let described = setup
+        .account
+        .ssm()
+        .await
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .values("/cogwire/orders-v1")
+                .build()
+                .expect("filter"),
+        )
+        .send()
+        .await
+        .expect("DescribeParameters");
+    let parameter = described
+        .parameters()
+        .first()
+        .expect("the stored parameter");
+    assert_eq!(parameter.key_id(), Some("alias/cogwire-test"));
+    assert_eq!(
+        parameter.r#type().map(|kind| kind.as_str()),
+        Some("SecureString")
+    );
+}
