@@ -301,6 +301,10 @@ pub enum ApplyError {
     Record(#[from] RecordError),
 }
 
+/// Told of each client the moment it is created, so its credentials can be stored while the rest
+/// of the plan runs (SSM's slow writes then overlap Cognito's work instead of following it).
+pub type OnCreated<'a> = &'a (dyn Fn(&str, &CreatedCredential) + Sync);
+
 /// Reports progress on stderr; the command decides how.
 pub trait Progress: Sync {
     fn start(&self, total: usize);
@@ -314,6 +318,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
     parameters: &S,
     caller: &Caller,
     progress: &dyn Progress,
+    on_created: OnCreated<'_>,
 ) -> Result<Outcome, ApplyError> {
     let store = RecordStore::new(parameters, caller, pool.pool_id());
     let mut record = observed.record.clone();
@@ -393,14 +398,13 @@ pub async fn apply<P: UserPool, S: Parameters>(
             Ok(Executed::Done) => {}
             Ok(Executed::CreatedClient { id, secret }) => {
                 if let Operation::CreateClient { service, spec } = &operations[node.index()] {
-                    outcome.created_clients.insert(
-                        service.clone(),
-                        CreatedCredential {
-                            id: id.clone(),
-                            spec: spec.clone(),
-                            secret,
-                        },
-                    );
+                    let credential = CreatedCredential {
+                        id: id.clone(),
+                        spec: spec.clone(),
+                        secret,
+                    };
+                    on_created(service, &credential);
+                    outcome.created_clients.insert(service.clone(), credential);
                     record.pending_clients.remove(&spec.name);
                     record.clients.insert(
                         id,

@@ -219,6 +219,22 @@ impl SyncPlan {
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty() && self.deletes.is_empty()
     }
+
+    /// One plan for work done in rounds: what a later round did to a service is what counts.
+    pub fn merge(&mut self, later: SyncPlan) {
+        self.writes.extend(later.writes);
+        self.deletes.extend(later.deletes);
+        for service in later.changed.iter().chain(&later.deleted) {
+            self.unchanged.remove(service);
+        }
+        self.unchanged.extend(
+            later.unchanged.into_iter().filter(|service| {
+                !self.changed.contains(service) && !self.deleted.contains(service)
+            }),
+        );
+        self.changed.extend(later.changed);
+        self.deleted.extend(later.deleted);
+    }
 }
 
 /// Stored JSON counts as the same when it means the same, whoever wrote it.

@@ -12,6 +12,7 @@ use crate::lock::Lock;
 use crate::observed::read;
 use crate::plan::{FORMAT_VERSION, Plan};
 use crate::render;
+use crate::secrets::SyncPlan;
 use crate::style::Style;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -50,27 +51,28 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let released = lock
         .release(&context.parameters, &context.caller, &context.pool_id)
         .await;
-    let (applied, recovered) = result?;
+    let Applied {
+        outcome,
+        recovered,
+        stored,
+    } = result?;
     released.map_err(explain)?;
-    let Some((outcome, plan)) = applied else {
-        super::secrets::store_after_apply(
-            global,
-            &context,
-            &Default::default(),
-            &recovered,
-            args.sync_secrets,
-        )
-        .await?;
-        return Ok(ExitStatus::Success);
-    };
+    let created = outcome
+        .as_ref()
+        .map(|(outcome, _)| outcome.created_clients.clone())
+        .unwrap_or_default();
     super::secrets::store_after_apply(
         global,
         &context,
-        &outcome.created_clients,
+        stored,
+        &created,
         &recovered,
         args.sync_secrets,
     )
     .await?;
+    let Some((outcome, plan)) = outcome else {
+        return Ok(ExitStatus::Success);
+    };
     let stdout_style = Style::for_stdout();
 
     let report = context.caller.report();
@@ -97,9 +99,9 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
             "api_calls": report.total_calls(),
             "seconds": report.elapsed_seconds,
         });
-        println!("{summary:#}");
+        outln!("{summary:#}");
     } else {
-        println!("\n{}", stdout_style.bold(&stdout_style.green(&line)));
+        outln!("\n{}", stdout_style.bold(&stdout_style.green(&line)));
     }
     if args.stats {
         eprint!("{}", report.render());
@@ -107,14 +109,24 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
+/// What happened under the lock.
+struct Applied {
+    /// `None` when there was nothing to do.
+    outcome: Option<(Outcome, Plan)>,
+    /// Services whose clients a dead run created: their credentials are stored next.
+    recovered: Vec<String>,
+    /// The credentials stored while the plan ran.
+    stored: SyncPlan,
+}
+
 /// Under the lock: a saved plan must still match the pool; otherwise plan now, show it and ask.
-/// `None` when there is nothing to do or the user declined.
+/// Executes it, storing each new client's credentials as it is created.
 async fn plan_and_apply(
     context: &PoolContext,
     saved: Option<&Plan>,
     global: &GlobalArgs,
     args: &ApplyArgs,
-) -> anyhow::Result<(Option<(Outcome, Plan)>, Vec<String>)> {
+) -> anyhow::Result<Applied> {
     let style = Style::for_stdout();
     let (plan, observed) = match saved {
         Some(saved) => {
@@ -138,12 +150,12 @@ async fn plan_and_apply(
     };
     if plan.actions.is_empty() {
         if global.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"format_version": FORMAT_VERSION, "applied": false, "summary": plan.summary})
             );
         } else {
-            print!("{}", render::human(&plan, style, false));
+            out!("{}", render::human(&plan, style, false));
         }
         if !observed.recovered_clients.is_empty() {
             // Clients a dead run created: record them as cogwire's now (nothing else to do).
@@ -155,16 +167,21 @@ async fn plan_and_apply(
                 &context.parameters,
                 &context.caller,
                 &quiet,
+                &|_, _| {},
             )
             .await;
             quiet.finish();
             recorded.map_err(explain)?;
         }
-        return Ok((None, observed.recovered_clients));
+        return Ok(Applied {
+            outcome: None,
+            recovered: observed.recovered_clients,
+            stored: SyncPlan::default(),
+        });
     }
     if saved.is_none() {
         if !global.json {
-            print!("{}", render::human(&plan, style, false));
+            out!("{}", render::human(&plan, style, false));
         }
         if !args.auto_approve && !confirm()? {
             return Err(hinted(
@@ -174,20 +191,36 @@ async fn plan_and_apply(
         }
     }
     let progress = StderrProgress::new();
-    let outcome = apply(
-        &plan,
-        &observed,
-        &context.pool,
-        &context.parameters,
-        &context.caller,
-        &progress,
-    )
-    .await;
+    let (created, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let (plan_ref, observed_ref, progress_ref) = (&plan, &observed, &progress);
+    let engine = async move {
+        // The channel closes when the engine is done, which ends the storing.
+        let created = created;
+        apply(
+            plan_ref,
+            observed_ref,
+            &context.pool,
+            &context.parameters,
+            &context.caller,
+            progress_ref,
+            &|service, credential| {
+                // Only fails once storing has stopped on an error, which is reported below.
+                let _ = created.send((service.to_owned(), credential.clone()));
+            },
+        )
+        .await
+    };
+    let (outcome, stored) = tokio::join!(
+        engine,
+        super::secrets::store_as_created(global, context, receiver)
+    );
     progress.finish();
-    Ok((
-        Some((outcome.map_err(explain)?, plan)),
-        observed.recovered_clients,
-    ))
+    let outcome = outcome.map_err(explain)?;
+    Ok(Applied {
+        outcome: Some((outcome, plan)),
+        recovered: observed.recovered_clients,
+        stored: stored?,
+    })
 }
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
@@ -221,7 +254,7 @@ fn confirm() -> anyhow::Result<bool> {
             "review the plan, then run `cogwire apply --auto-approve` (as CI does), or apply a saved plan: `cogwire plan --out plan.json` then `cogwire apply plan.json`",
         ));
     }
-    print!(
+    out!(
         "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
     );
     std::io::stdout().flush()?;

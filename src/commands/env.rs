@@ -79,9 +79,9 @@ pub async fn run(global: &GlobalArgs, args: &EnvArgs) -> anyhow::Result<ExitStat
             .unwrap_or_default(),
     };
     if global.json || args.format == EnvFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&described)?);
+        outln!("{}", serde_json::to_string_pretty(&described)?);
     } else {
-        print!("{}", render_env(&described));
+        out!("{}", render_env(&described));
     }
     Ok(ExitStatus::Success)
 }

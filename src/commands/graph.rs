@@ -22,6 +22,6 @@ pub fn run(global: &GlobalArgs, args: &GraphArgs) -> anyhow::Result<ExitStatus> 
         GraphFormat::Mermaid => graph.render_mermaid(),
         GraphFormat::Json => format!("{:#}\n", serde_json::to_value(&graph)?),
     };
-    print!("{rendered}");
+    out!("{rendered}");
     Ok(ExitStatus::Success)
 }

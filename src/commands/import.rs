@@ -95,7 +95,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(ExitStatus::Success)
 }

@@ -1,6 +1,24 @@
 //! The binary's edge: each subcommand wires the pure stages to files, terminals and AWS, and turns
 //! the outcome into an exit status. `anyhow` lives here and nowhere deeper.
 
+/// `print!` for the commands' results on stdout. A reader that went away (`cogwire plan | head`)
+/// is no crash: the rest of the output is dropped and the command finishes its work, so an
+/// apply still releases its lock and reports through its exit code.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!`, as `out!` is `print!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod apply;
 mod env;
 mod graph;

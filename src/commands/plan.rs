@@ -55,9 +55,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
     };
     let (plan, _) = make_plan(&context, &args.services).await?;
     if global.json {
-        println!("{}", render::json(&plan));
+        outln!("{}", render::json(&plan));
     } else {
-        print!(
+        out!(
             "{}",
             render::human(&plan, Style::for_stdout(), args.show_unmanaged)
         );

@@ -89,12 +89,15 @@ async fn sync_with<S: SecretStore>(
         region,
         &selected,
         BTreeMap::new(),
-        prune,
-        args.dry_run,
+        None,
+        SyncMode {
+            prune,
+            dry_run: args.dry_run,
+        },
     )
     .await?;
     if global.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "format_version": "1",
@@ -106,22 +109,47 @@ async fn sync_with<S: SecretStore>(
             })
         );
     } else {
-        print!("{}", render(&plan, args.dry_run));
+        out!("{}", render(&plan, args.dry_run));
     }
     Ok(ExitStatus::Success)
 }
 
+/// How far a sync goes.
+#[derive(Debug, Clone, Copy, Default)]
+struct SyncMode {
+    /// Also delete cogwire's entries of services no longer declared.
+    prune: bool,
+    /// Decide only; write nothing.
+    dry_run: bool,
+}
+
+/// The store's entries tagged as cogwire's for this pool.
+async fn list_managed<S: SecretStore>(
+    context: &PoolContext,
+    store: &S,
+) -> anyhow::Result<BTreeSet<String>> {
+    let path = scan_path(&context.model.secrets, &context.pool_id);
+    context
+        .caller
+        .call(store.operations().list, || {
+            store.list_managed(&path, &context.pool_id)
+        })
+        .await
+        .map_err(explain)
+}
+
 /// Reads, decides and (unless `dry_run`) writes the credentials of `selected` services; with
-/// `prune`, also deletes cogwire's entries of services no longer declared. Returns the plan and
-/// the selected services that have no client yet.
+/// `prune`, also deletes cogwire's entries of services no longer declared. `managed` is the
+/// store's listing of cogwire's entries when the caller has it. Returns the plan and the
+/// selected services that have no client yet.
 async fn sync_selected<S: SecretStore>(
     context: &PoolContext,
     store: &S,
     region: Option<&str>,
     selected: &BTreeSet<String>,
     known: BTreeMap<String, ManagedClient>,
-    prune: bool,
-    dry_run: bool,
+    managed: Option<BTreeSet<String>>,
+    mode: SyncMode,
 ) -> anyhow::Result<(SyncPlan, Vec<String>)> {
     let declared = declared_services(context);
     let unknown: BTreeSet<String> = selected
@@ -150,25 +178,93 @@ async fn sync_selected<S: SecretStore>(
             secrets.insert(service.clone(), secret);
         }
     }
-    let prune = prune.then_some(&declared);
-    let plan = plan_sync(context, store, &clients, &secrets, &values, prune, region).await?;
-    if !dry_run {
+    let current = Current {
+        managed: match managed {
+            Some(managed) => managed,
+            None => list_managed(context, store).await?,
+        },
+        values,
+    };
+    let prune = mode.prune.then_some(&declared);
+    let plan = plan_sync(context, &clients, &secrets, &current, prune, region);
+    if !mode.dry_run {
         execute(context, store, &plan).await.map_err(explain)?;
     }
     Ok((plan, skipped))
 }
 
-/// What `apply` calls once its operations are done: stores the credentials of the clients it
-/// created (`services`), or with `everything` runs a full sync, so no new client is left without
-/// stored credentials. Prints one summary line on stderr.
+/// Credentials `apply` hands over as it creates clients.
+pub type Created = tokio::sync::mpsc::UnboundedReceiver<(String, CreatedCredential)>;
+
+/// Most entries stored in one round: one GetParameters call reads them all.
+const STORE_BATCH: usize = 10;
+
+/// What `apply` runs beside its operations: stores each new client's credentials as soon as it is
+/// created, in batches of whatever has arrived, until the engine is done. CreateUserPoolClient's
+/// reply carries the secret, so nothing is described again.
+pub async fn store_as_created(
+    global: &GlobalArgs,
+    context: &PoolContext,
+    mut created: Created,
+) -> anyhow::Result<SyncPlan> {
+    let mut stored = SyncPlan::default();
+    let Some(first) = created.recv().await else {
+        return Ok(stored);
+    };
+    let config = sdk_config(global, context).await;
+    let region = config.region().map(ToString::to_string);
+    with_store!(context, config, |store| {
+        // Listed once: what each round creates is tagged as it is created.
+        let managed = list_managed(context, &store).await?;
+        let mut next = Some(first);
+        while let Some(first) = next.take() {
+            let mut batch = vec![first];
+            while batch.len() < STORE_BATCH {
+                match created.try_recv() {
+                    Ok(more) => batch.push(more),
+                    Err(_) => break,
+                }
+            }
+            let known: BTreeMap<String, ManagedClient> = batch
+                .iter()
+                .filter_map(|(service, credential)| {
+                    Some((service.clone(), managed_client(credential)?))
+                })
+                .collect();
+            // A client found by name after a lost reply comes without its secret: describe it.
+            let selected = batch.into_iter().map(|(service, _)| service).collect();
+            let (plan, _) = sync_selected(
+                context,
+                &store,
+                region.as_deref(),
+                &selected,
+                known,
+                Some(managed.clone()),
+                SyncMode::default(),
+            )
+            .await?;
+            stored.merge(plan);
+            next = created.recv().await;
+        }
+        Ok(stored)
+    })
+}
+
+/// What `apply` calls once its operations are done: stores the credentials of clients that a dead
+/// run created (`recovered`), or with `everything` runs a full sync (`created` were stored as they
+/// came and need no describe). Prints one summary line on stderr, `stored` included.
 pub async fn store_after_apply(
     global: &GlobalArgs,
     context: &PoolContext,
+    mut stored: SyncPlan,
     created: &BTreeMap<String, CreatedCredential>,
     recovered: &[String],
     everything: bool,
 ) -> anyhow::Result<()> {
-    if created.is_empty() && recovered.is_empty() && !everything {
+    if recovered.is_empty() && !everything {
+        if !created.is_empty() {
+            eprint!("{}", render(&stored, false));
+        }
         return Ok(());
     }
     let config = sdk_config(global, context).await;
@@ -176,32 +272,12 @@ pub async fn store_after_apply(
     let selected = if everything {
         declared_services(context)
     } else {
-        created.keys().chain(recovered).cloned().collect()
+        recovered.iter().cloned().collect()
     };
-    // What CreateUserPoolClient returned needs no DescribeUserPoolClient to be stored.
     let known: BTreeMap<String, ManagedClient> = created
         .iter()
-        .filter_map(|(service, credential)| {
-            let secret = credential.secret.clone()?;
-            let spec = &credential.spec;
-            let state = ClientState {
-                id: credential.id.clone(),
-                name: spec.name.clone(),
-                has_secret: true,
-                allowed_oauth_flows: BTreeSet::from([crate::diff::CLIENT_CREDENTIALS.to_owned()]),
-                allowed_oauth_flows_user_pool_client: true,
-                scopes: spec.scopes.clone(),
-                access_token_validity: Some(spec.access_token_validity),
-                extras: Default::default(),
-            };
-            Some((
-                service.clone(),
-                ManagedClient {
-                    state,
-                    secret: Some(secret),
-                },
-            ))
-        })
+        .filter(|(service, _)| selected.contains(*service))
+        .filter_map(|(service, credential)| Some((service.clone(), managed_client(credential)?)))
         .collect();
     let (plan, _) = with_store!(context, config, |store| {
         sync_selected(
@@ -210,13 +286,38 @@ pub async fn store_after_apply(
             region.as_deref(),
             &selected,
             known,
-            everything,
-            false,
+            None,
+            SyncMode {
+                prune: everything,
+                dry_run: false,
+            },
         )
         .await
     })?;
-    eprint!("{}", render(&plan, false));
+    stored.merge(plan);
+    eprint!("{}", render(&stored, false));
     Ok(())
+}
+
+/// A client as CreateUserPoolClient told it; `None` when its reply was lost and the secret is
+/// unknown.
+fn managed_client(credential: &CreatedCredential) -> Option<ManagedClient> {
+    let secret = credential.secret.clone()?;
+    let spec = &credential.spec;
+    let state = ClientState {
+        id: credential.id.clone(),
+        name: spec.name.clone(),
+        has_secret: true,
+        allowed_oauth_flows: BTreeSet::from([crate::diff::CLIENT_CREDENTIALS.to_owned()]),
+        allowed_oauth_flows_user_pool_client: true,
+        scopes: spec.scopes.clone(),
+        access_token_validity: Some(spec.access_token_validity),
+        extras: Default::default(),
+    };
+    Some(ManagedClient {
+        state,
+        secret: Some(secret),
+    })
 }
 
 /// Services declared with an app client that cogwire manages.
@@ -351,15 +452,14 @@ async fn secret_to_store(
     Ok(Some(described.clone()))
 }
 
-async fn plan_sync<S: SecretStore>(
+fn plan_sync(
     context: &PoolContext,
-    store: &S,
     clients: &BTreeMap<String, ManagedClient>,
     secrets: &BTreeMap<String, Secret>,
-    values: &BTreeMap<String, Secret>,
+    current: &Current,
     prune: Option<&BTreeSet<String>>,
     region: Option<&str>,
-) -> anyhow::Result<SyncPlan> {
+) -> SyncPlan {
     let settings = &context.model.secrets;
     let url = token_url(&context.model.pool, region);
     let desired: Vec<_> = secrets
@@ -377,26 +477,7 @@ async fn plan_sync<S: SecretStore>(
         })
         .flatten()
         .collect();
-    let operations = store.operations();
-    let path = scan_path(settings, &context.pool_id);
-    let managed = context
-        .caller
-        .call(operations.list, || {
-            store.list_managed(&path, &context.pool_id)
-        })
-        .await
-        .map_err(explain)?;
-    let current = Current {
-        values: values.clone(),
-        managed,
-    };
-    Ok(decide(
-        settings,
-        &context.pool_id,
-        &desired,
-        &current,
-        prune,
-    ))
+    decide(settings, &context.pool_id, &desired, current, prune)
 }
 
 /// Writes what the plan says, one entry at a time (SSM allows few writes a second anyway).
@@ -587,16 +668,16 @@ async fn rotate_with<S: SecretStore>(
         }
     }
     if global.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"format_version": "1", "services": outcomes})
         );
     } else {
         for (service, outcome) in &outcomes {
-            println!("{service}: {outcome}");
+            outln!("{service}: {outcome}");
         }
         if !args.finish && grace.is_none() {
-            println!(
+            outln!(
                 "Once every service has read its new secret, retire the old: cogwire rotate-secret {} --finish",
                 selected.iter().cloned().collect::<Vec<_>>().join(" ")
             );
@@ -775,16 +856,11 @@ impl<S: SecretStore> Rotation<'_, S> {
             },
         )]);
         let secrets = BTreeMap::from([(service.to_owned(), secret)]);
-        let plan = plan_sync(
-            context,
-            self.store,
-            &clients,
-            &secrets,
-            &inspected.values,
-            None,
-            self.region,
-        )
-        .await?;
+        let current = Current {
+            values: inspected.values.clone(),
+            managed: list_managed(context, self.store).await?,
+        };
+        let plan = plan_sync(context, &clients, &secrets, &current, None, self.region);
         execute(context, self.store, &plan).await.map_err(explain)
     }
 }

@@ -28,9 +28,9 @@ pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitSt
     let token = tokens.get(&service.name, &client_id, &scopes).await?;
     let now = now();
     if global.json {
-        println!("{}", token.to_json(now));
+        outln!("{}", token.to_json(now));
     } else {
-        println!("{}", token.access_token.expose());
+        outln!("{}", token.access_token.expose());
     }
     Ok(ExitStatus::Success)
 }

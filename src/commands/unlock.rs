@@ -15,7 +15,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         .await
         .map_err(explain)?;
     let Some(held) = held else {
-        println!("User pool {} is not locked.", context.pool_id);
+        outln!("User pool {} is not locked.", context.pool_id);
         return Ok(ExitStatus::Success);
     };
     use crate::cloud::Parameters as _;
@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         .call("DeleteParameter", || context.parameters.delete(&name))
         .await
         .map_err(explain)?;
-    println!(
+    outln!(
         "Removed the lock on user pool {} held by {}.",
         context.pool_id,
         held.describe()

@@ -27,9 +27,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
                     "clients": clients,
                     "diagnostics": [],
                 });
-                println!("{report:#}");
+                outln!("{report:#}");
             } else {
-                println!(
+                outln!(
                     "{}: {services} service{}, {servers} resource server{}, {scopes} scope{}, {clients} client{}: valid",
                     source.path,
                     plural(services),
@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
                     "valid": false,
                     "diagnostics": diagnostics,
                 });
-                println!("{report:#}");
+                outln!("{report:#}");
             } else {
                 print_diagnostics(&source, &problems);
             }

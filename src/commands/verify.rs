@@ -64,12 +64,12 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
     }
 
     if global.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&render_json(&base_url, &results))?
         );
     } else {
-        print!("{}", render_table(&base_url, &results));
+        out!("{}", render_table(&base_url, &results));
     }
     let failed = results.iter().any(|result| result.verdict == Verdict::Fail);
     Ok(if failed {

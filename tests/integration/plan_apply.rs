@@ -600,25 +600,9 @@ async fn an_apply_killed_half_way_converges_on_the_next_run() {
         setup
             .account
             .set_faults(serde_json::json!({"seed": kill_after_ms, "latency_ms": 120}));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cogwire"));
-        command
-            .current_dir(setup.workdir.path())
-            .args(["apply", "--auto-approve"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (name, _) in std::env::vars()
-            .filter(|(name, _)| name.starts_with("AWS_") || name.starts_with("COGWIRE_"))
-        {
-            command.env_remove(name);
-        }
-        command.envs(
-            setup
-                .env
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str())),
-        );
-        let mut child = command.spawn().expect("cogwire starts");
+        let mut child = setup
+            .workdir
+            .spawn(&["apply", "--auto-approve"], &setup.env);
         std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
         child.kill().expect("kill -9");
         let _ = child.wait();

@@ -163,23 +163,7 @@ async fn sync_secrets_killed_at_any_point_converges_on_the_next_run() {
                 .await;
         }
         account.set_faults(serde_json::json!({"seed": kill_after_ms, "latency_ms": 80}));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cogwire"));
-        command
-            .current_dir(workdir.path())
-            .arg("sync-secrets")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (name, _) in std::env::vars()
-            .filter(|(name, _)| name.starts_with("AWS_") || name.starts_with("COGWIRE_"))
-        {
-            command.env_remove(name);
-        }
-        command.envs(
-            env.iter()
-                .map(|(name, value)| (name.as_str(), value.as_str())),
-        );
-        let mut child = command.spawn().expect("cogwire starts");
+        let mut child = workdir.spawn(&["sync-secrets"], &env);
         std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
         let _ = child.kill();
         let _ = child.wait();

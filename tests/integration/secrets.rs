@@ -468,6 +468,52 @@ async fn apply_stores_a_new_clients_credentials_at_once() {
     assert!(setup.parameter("/cogwire/orders-v1").await.is_some());
 }
 
+/// A new client's credentials are stored while the rest of the plan still runs, not after it:
+/// with one slow CreateResourceServer in the plan, the new client's parameter appears while
+/// apply is still running.
+#[tokio::test]
+async fn apply_stores_credentials_while_the_rest_of_the_plan_runs() {
+    let setup = setup(SERVICES).await;
+    setup.workdir.write(&format!(
+        "{SERVICES}\n[services.audit-v1]\nscopes = {{ \"event.read\" = \"Event Read\" }}\n\n[services.billing-v1]\nconsumes = [\"customers-v1/customer.read\"]\n"
+    ));
+    setup.account.set_faults(serde_json::json!({
+        "operations": ["CreateResourceServer"],
+        "latency_ms": 6000,
+    }));
+    let mut apply = setup
+        .workdir
+        .spawn(&["apply", "--auto-approve"], &setup.env);
+    let started = std::time::Instant::now();
+    let stored_while_running = loop {
+        let running = apply.try_wait().expect("apply's status").is_none();
+        if setup.parameter("/cogwire/billing-v1").await.is_some() {
+            break running;
+        }
+        assert!(
+            running,
+            "apply ended without storing billing-v1's credentials"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let status = apply.wait().expect("apply ends");
+    setup.account.clear_faults();
+    assert!(status.success(), "apply failed: {status}");
+    assert!(
+        stored_while_running,
+        "billing-v1's credentials were stored only after apply was done"
+    );
+    let stored = setup.stored("billing-v1").await;
+    let (code, body) = setup.account.local_aws().token(
+        &setup.pool,
+        stored["client_id"].as_str().expect("client_id"),
+        stored["client_secret"].as_str().expect("client_secret"),
+        &[],
+    );
+    assert_eq!(code, 200, "{body}");
+}
+
 #[tokio::test]
 async fn kms_key_id_is_passed_to_the_store() {
     let setup = setup(&format!(

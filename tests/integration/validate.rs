@@ -183,3 +183,39 @@ fn a_missing_file_says_where_it_looked() {
     );
     assert!(output.stderr.contains("hint:"), "{}", output.stderr);
 }
+
+/// On a terminal, with colour allowed, cogwire colours its output and logs instead of failing.
+#[test]
+fn a_terminal_gets_colour_not_a_crash() {
+    let workdir = Workdir::new(PROVIDER);
+    let command = format!("{} -vvv validate", env!("CARGO_BIN_EXE_cogwire"));
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(workdir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) runs cogwire on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(!shown.contains("panicked"), "{shown}");
+    assert!(shown.contains(": valid"), "{shown}");
+}
+
+/// A reader that goes away early (`cogwire graph | head -1`) is no crash.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let workdir = Workdir::new(PROVIDER);
+    let mut child = workdir
+        .command(&["graph", "--format", "json"], &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cogwire starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("cogwire ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

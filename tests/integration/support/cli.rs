@@ -2,7 +2,7 @@
 //! the developer's AWS setup leaks in, colour is off, and the account's variables are added.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 pub struct Output {
     pub code: i32,
@@ -40,7 +40,8 @@ impl Workdir {
         std::fs::write(self.path.join("services.toml"), services_toml).expect("services.toml");
     }
 
-    pub fn run(&self, args: &[&str], env: &[(String, String)]) -> Output {
+    /// `cogwire args` here, with nothing of the caller's AWS setup and the account's `env`.
+    pub fn command(&self, args: &[&str], env: &[(String, String)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cogwire"));
         command
             .current_dir(&self.path)
@@ -56,12 +57,25 @@ impl Workdir {
             env.iter()
                 .map(|(name, value)| (name.as_str(), value.as_str())),
         );
-        let output = command.output().expect("cogwire runs");
+        command
+    }
+
+    pub fn run(&self, args: &[&str], env: &[(String, String)]) -> Output {
+        let output = self.command(args, env).output().expect("cogwire runs");
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
+    }
+
+    /// Starts cogwire without waiting, its output discarded: for tests that kill it or watch it.
+    pub fn spawn(&self, args: &[&str], env: &[(String, String)]) -> Child {
+        self.command(args, env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cogwire starts")
     }
 }
 
