@@ -155,6 +155,9 @@ class LocalAws:
             return self.aws_error(start_response, 400, throttling)
         if fault.outcome == "error":
             self.calls.add(account, operation, "injected_errors")
+            if fault.error:
+                code, status, message = fault.error
+                return self.aws_error(start_response, status, (code, message))
             return self.aws_error(start_response, 500, internal)
         if service == "cognito-idp" and not self.quotas.admit(
             account, operation, pool_of(body)

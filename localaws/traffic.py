@@ -80,6 +80,8 @@ class Fault:
     latency_seconds: float = 0.0
     # None, "throttle", "error" or "reset"
     outcome: str | None = None
+    # For "error": (code, HTTP status, message) instead of the service's internal error.
+    error: tuple[str, int, str] | None = None
 
 
 class _FaultPlan:
@@ -94,6 +96,9 @@ class _FaultPlan:
         "operations",
         "accounts",
         "max_faults",
+        "error_code",
+        "error_status",
+        "error_message",
     }
 
     def __init__(self, config: Any) -> None:
@@ -118,6 +123,19 @@ class _FaultPlan:
             not isinstance(self.max_faults, int) or self.max_faults < 0
         ):
             raise ConfigError("max_faults must be a non-negative integer")
+        # What an injected error answers: by default the service's own 500; with error_code, any
+        # AWS error (AccessDeniedException 400, ExpiredTokenException 400, ...), to test how
+        # cogwire explains it.
+        code = config.get("error_code")
+        status = config.get("error_status", 400 if code else 500)
+        message = config.get("error_message", f"injected {code}" if code else "")
+        if code is not None and not isinstance(code, str):
+            raise ConfigError("error_code must be a string")
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ConfigError("error_status must be an HTTP error status")
+        if not isinstance(message, str):
+            raise ConfigError("error_message must be a string")
+        self.error = (code, status, message) if code else None
         self.config = dict(config)
         self.latency = (latency[0] / 1000.0, latency[1] / 1000.0)
         self.operations = _names(config, "operations")
@@ -138,7 +156,7 @@ class _FaultPlan:
             threshold += share
             if draw < threshold:
                 self.injected += 1
-                return Fault(latency, outcome)
+                return Fault(latency, outcome, self.error if outcome == "error" else None)
         return Fault(latency)
 
 

@@ -337,6 +337,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
                 record
                     .pending_clients
                     .insert(name.clone(), action.service.clone());
+                record.credentials_pending.insert(action.service.clone());
             }
             (
                 Resource::Client {
@@ -361,7 +362,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
             outcome.imported += 1;
         }
     }
-    if record != observed.record {
+    if record != observed.record || observed.record_stale {
         slot = Some(store.save(&record, slot.as_deref()).await?);
     }
     let saved = record.clone();

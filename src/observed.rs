@@ -27,6 +27,11 @@ pub struct Observed {
     /// Services whose client a run that died had created (see `Record::reconcile`).
     #[serde(skip)]
     pub recovered_clients: Vec<String>,
+    /// The stored record says more than the pool bears out (a create that failed, a resource
+    /// deleted elsewhere): the next apply saves `record` even with nothing else to do, so that a
+    /// stale name is never later taken for cogwire's.
+    #[serde(skip)]
+    pub record_stale: bool,
 }
 
 impl Observed {
@@ -92,7 +97,9 @@ pub async fn read<P: UserPool, S: Parameters>(
         .iter()
         .map(|server| server.identifier.clone())
         .collect();
+    let loaded = record.clone();
     let recovered = record.reconcile(&identifiers, &clients);
+    let record_stale = record != loaded;
 
     let to_describe: Vec<String> = clients
         .iter()
@@ -130,5 +137,6 @@ pub async fn read<P: UserPool, S: Parameters>(
         record,
         record_slot,
         recovered_clients: recovered,
+        record_stale,
     })
 }

@@ -8,7 +8,7 @@
 //! A save writes the chunks of the slot not in use, then flips the pointer, so a crash half way
 //! through a save leaves the previous record whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,10 @@ pub struct Record {
     /// creation reply was lost in a crash is still known to be cogwire's on the next run.
     #[serde(default)]
     pub pending_clients: BTreeMap<String, String>,
+    /// Services whose new client's credentials may not be stored yet: written with the intent to
+    /// create, cleared once they are stored, so a run killed in between is finished by the next.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub credentials_pending: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +59,8 @@ impl Record {
     /// Brings the record in line with the pool: forgets what no longer exists and turns pending
     /// names into ids where exactly one client of that name exists.
     ///
-    /// Returns the services whose client was adopted from a pending name: created by a run that
-    /// died before it finished, so their credentials may not be stored yet.
+    /// Returns the services whose client exists but whose credentials may not be stored yet: those
+    /// adopted from a pending name (created by a run that died) and those still marked pending.
     pub fn reconcile(
         &mut self,
         resource_servers: &[String],
@@ -88,6 +92,20 @@ impl Record {
                 (None, _) => {}
             }
         }
+        let has_client = |service: &String| {
+            self.clients
+                .values()
+                .any(|recorded| &recorded.service == service)
+        };
+        let pending_names: BTreeSet<&String> = self.pending_clients.values().collect();
+        self.credentials_pending
+            .retain(|service| has_client(service) || pending_names.contains(service));
+        for service in &self.credentials_pending {
+            if has_client(service) && !recovered.contains(service) {
+                recovered.push(service.clone());
+            }
+        }
+        recovered.sort();
         recovered
     }
 
@@ -168,6 +186,19 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
             reason: error.to_string(),
         })?;
         Ok((record, Some(pointer.slot)))
+    }
+
+    /// Clears the pending mark of services whose credentials are now stored.
+    pub async fn credentials_stored(&self, services: &BTreeSet<String>) -> Result<(), RecordError> {
+        let (mut record, slot) = self.load().await?;
+        let before = record.credentials_pending.len();
+        record
+            .credentials_pending
+            .retain(|service| !services.contains(service));
+        if record.credentials_pending.len() != before {
+            self.save(&record, slot.as_deref()).await?;
+        }
+        Ok(())
     }
 
     fn chunk_name(&self, slot: &str, index: usize) -> String {
@@ -276,5 +307,26 @@ mod tests {
         assert_eq!(record.clients.keys().collect::<Vec<_>>(), vec!["new-id"]);
         assert_eq!(record.client_of_service("b"), Some("new-id"));
         assert!(record.pending_clients.is_empty());
+    }
+
+    #[test]
+    fn reconcile_names_clients_whose_credentials_are_pending() {
+        let mut record = Record::default();
+        record.clients.insert(
+            "id-a".into(),
+            RecordedClient {
+                service: "a".into(),
+                name: "a-app-client".into(),
+            },
+        );
+        record.credentials_pending.insert("a".into());
+        record.credentials_pending.insert("gone".into());
+        let recovered = record.reconcile(&[], &[summary("id-a", "a-app-client")]);
+        assert_eq!(recovered, vec!["a".to_owned()]);
+        assert_eq!(
+            record.credentials_pending.iter().collect::<Vec<_>>(),
+            vec!["a"],
+            "a service with neither a client nor a pending name is forgotten"
+        );
     }
 }

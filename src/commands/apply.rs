@@ -5,15 +5,19 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use super::hinted;
 use super::plan::make_plan;
 use super::pool::{PoolContext, StderrProgress, connect, explain, parse_timeout};
+use super::secrets::{AfterApply, store_after_apply};
 use crate::apply::{Outcome, apply};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::exit::ExitStatus;
 use crate::lock::Lock;
 use crate::observed::read;
+use crate::plan::{Change, Resource};
 use crate::plan::{FORMAT_VERSION, Plan};
+use crate::record::RecordStore;
 use crate::render;
 use crate::secrets::SyncPlan;
 use crate::style::Style;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let timeout = parse_timeout(&args.lock_timeout)?;
@@ -51,26 +55,9 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let released = lock
         .release(&context.parameters, &context.caller, &context.pool_id)
         .await;
-    let Applied {
-        outcome,
-        recovered,
-        stored,
-    } = result?;
+    let applied = result?;
     released.map_err(explain)?;
-    let created = outcome
-        .as_ref()
-        .map(|(outcome, _)| outcome.created_clients.clone())
-        .unwrap_or_default();
-    super::secrets::store_after_apply(
-        global,
-        &context,
-        stored,
-        &created,
-        &recovered,
-        args.sync_secrets,
-    )
-    .await?;
-    let Some((outcome, plan)) = outcome else {
+    let Some((outcome, plan)) = applied else {
         return Ok(ExitStatus::Success);
     };
     let stdout_style = Style::for_stdout();
@@ -109,24 +96,15 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// What happened under the lock.
-struct Applied {
-    /// `None` when there was nothing to do.
-    outcome: Option<(Outcome, Plan)>,
-    /// Services whose clients a dead run created: their credentials are stored next.
-    recovered: Vec<String>,
-    /// The credentials stored while the plan ran.
-    stored: SyncPlan,
-}
-
 /// Under the lock: a saved plan must still match the pool; otherwise plan now, show it and ask.
-/// Executes it, storing each new client's credentials as it is created.
+/// Executes it, storing each new client's credentials as it is created, then what else the store
+/// needs. `None` when there was nothing to do.
 async fn plan_and_apply(
     context: &PoolContext,
     saved: Option<&Plan>,
     global: &GlobalArgs,
     args: &ApplyArgs,
-) -> anyhow::Result<Applied> {
+) -> anyhow::Result<Option<(Outcome, Plan)>> {
     let style = Style::for_stdout();
     let (plan, observed) = match saved {
         Some(saved) => {
@@ -157,8 +135,9 @@ async fn plan_and_apply(
         } else {
             out!("{}", render::human(&plan, style, false));
         }
-        if !observed.recovered_clients.is_empty() {
-            // Clients a dead run created: record them as cogwire's now (nothing else to do).
+        if !observed.recovered_clients.is_empty() || observed.record_stale {
+            // Clients a dead run created, or a record that says more than the pool bears out:
+            // save the record as the pool is (nothing else to do).
             let quiet = StderrProgress::new();
             let recorded = apply(
                 &plan,
@@ -173,11 +152,14 @@ async fn plan_and_apply(
             quiet.finish();
             recorded.map_err(explain)?;
         }
-        return Ok(Applied {
-            outcome: None,
-            recovered: observed.recovered_clients,
-            stored: SyncPlan::default(),
-        });
+        let after = AfterApply {
+            created: &BTreeMap::new(),
+            resync: observed.recovered_clients.iter().cloned().collect(),
+            prune: false,
+            everything: args.sync_secrets,
+        };
+        store(global, context, SyncPlan::default(), after).await?;
+        return Ok(None);
     }
     if saved.is_none() {
         if !global.json {
@@ -216,11 +198,46 @@ async fn plan_and_apply(
     );
     progress.finish();
     let outcome = outcome.map_err(explain)?;
-    Ok(Applied {
-        outcome: Some((outcome, plan)),
-        recovered: observed.recovered_clients,
-        stored: stored?,
-    })
+    let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
+    let mut prune = false;
+    for action in &plan.actions {
+        if let Resource::Client { .. } = action.resource {
+            match action.change {
+                Change::Update => {
+                    resync.insert(action.service.clone());
+                }
+                Change::Delete => prune = true,
+                _ => {}
+            }
+        }
+    }
+    let after = AfterApply {
+        created: &outcome.created_clients,
+        resync,
+        prune,
+        everything: args.sync_secrets,
+    };
+    store(global, context, stored?, after).await?;
+    Ok(Some((outcome, plan)))
+}
+
+/// Stores credentials after the plan ran, then clears the record's marks of the services whose
+/// credentials are now stored.
+async fn store(
+    global: &GlobalArgs,
+    context: &PoolContext,
+    stored: SyncPlan,
+    after: AfterApply<'_>,
+) -> anyhow::Result<()> {
+    let done: BTreeSet<String> = after.created.keys().chain(&after.resync).cloned().collect();
+    store_after_apply(global, context, stored, after).await?;
+    if !done.is_empty() {
+        RecordStore::new(&context.parameters, &context.caller, &context.pool_id)
+            .credentials_stored(&done)
+            .await
+            .map_err(explain)?;
+    }
+    Ok(())
 }
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {

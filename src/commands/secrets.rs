@@ -250,31 +250,49 @@ pub async fn store_as_created(
     })
 }
 
-/// What `apply` calls once its operations are done: stores the credentials of clients that a dead
-/// run created (`recovered`), or with `everything` runs a full sync (`created` were stored as they
-/// came and need no describe). Prints one summary line on stderr, `stored` included.
+/// What `apply` stores once its operations are done, beside what it stored as it went.
+pub struct AfterApply<'a> {
+    /// The clients this run created (their credentials are stored already).
+    pub created: &'a BTreeMap<String, CreatedCredential>,
+    /// Services whose stored credentials may be missing or stale: clients a dead run created,
+    /// clients whose scopes changed.
+    pub resync: BTreeSet<String>,
+    /// A client was destroyed: delete cogwire's entries of services no longer declared.
+    pub prune: bool,
+    /// `--sync-secrets`: a full sync.
+    pub everything: bool,
+}
+
+/// Stores what `after` names, so that no managed client is left with missing or stale stored
+/// credentials and no destroyed one with an orphaned entry. Prints one summary line on stderr,
+/// `stored` included.
 pub async fn store_after_apply(
     global: &GlobalArgs,
     context: &PoolContext,
     mut stored: SyncPlan,
-    created: &BTreeMap<String, CreatedCredential>,
-    recovered: &[String],
-    everything: bool,
+    after: AfterApply<'_>,
 ) -> anyhow::Result<()> {
-    if recovered.is_empty() && !everything {
-        if !created.is_empty() {
+    let declared = declared_services(context);
+    let selected: BTreeSet<String> = if after.everything {
+        declared
+    } else {
+        after
+            .resync
+            .into_iter()
+            .filter(|service| declared.contains(service))
+            .collect()
+    };
+    let prune = after.prune || after.everything;
+    if selected.is_empty() && !prune {
+        if !after.created.is_empty() {
             eprint!("{}", render(&stored, false));
         }
         return Ok(());
     }
     let config = sdk_config(global, context).await;
     let region = config.region().map(ToString::to_string);
-    let selected = if everything {
-        declared_services(context)
-    } else {
-        recovered.iter().cloned().collect()
-    };
-    let known: BTreeMap<String, ManagedClient> = created
+    let known: BTreeMap<String, ManagedClient> = after
+        .created
         .iter()
         .filter(|(service, _)| selected.contains(*service))
         .filter_map(|(service, credential)| Some((service.clone(), managed_client(credential)?)))
@@ -288,7 +306,7 @@ pub async fn store_after_apply(
             known,
             None,
             SyncMode {
-                prune: everything,
+                prune,
                 dry_run: false,
             },
         )
@@ -572,6 +590,15 @@ fn scrub(error: CloudError, value: &Secret) -> CloudError {
         },
         CloudError::Transient { operation, message } => CloudError::Transient {
             operation,
+            message: clean(message),
+        },
+        CloudError::Kms {
+            operation,
+            code,
+            message,
+        } => CloudError::Kms {
+            operation,
+            code,
             message: clean(message),
         },
         CloudError::Rejected {

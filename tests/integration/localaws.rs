@@ -585,6 +585,35 @@ async fn throttle_fault_answers_too_many_requests_without_sdk_retries() {
 }
 
 #[tokio::test]
+async fn an_error_fault_can_answer_any_aws_error() {
+    let account = local_aws().account();
+    let pool = account.new_pool("denied").await;
+    account.set_faults(json!({
+        "error_share": 1.0,
+        "error_code": "AccessDeniedException",
+        "error_message": "not authorized to perform: cognito-idp:ListResourceServers",
+        "operations": ["ListResourceServers"],
+    }));
+    let listed = account
+        .cognito()
+        .await
+        .list_resource_servers()
+        .user_pool_id(&pool)
+        .max_results(5)
+        .send()
+        .await;
+    assert_eq!(error_code(&listed), Some("AccessDeniedException"));
+    let message = listed.as_ref().err().and_then(|error| {
+        aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata::message(error)
+    });
+    assert_eq!(
+        message,
+        Some("not authorized to perform: cognito-idp:ListResourceServers")
+    );
+    account.clear_faults();
+}
+
+#[tokio::test]
 async fn reset_fault_drops_the_connection_after_the_call_took_effect() {
     let account = local_aws().account();
     let pool = account.new_pool("reset").await;

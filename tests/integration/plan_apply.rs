@@ -661,3 +661,41 @@ async fn an_apply_killed_half_way_converges_on_the_next_run() {
         );
     }
 }
+
+/// A create that failed leaves its name in the record as intent. Once the service is gone from
+/// services.toml, the next apply forgets that name, so a client another team later creates under
+/// it is never taken for cogwire's (and never destroyed).
+#[tokio::test]
+async fn a_failed_create_leaves_no_claim_on_its_name() {
+    let setup = setup(SERVICES).await;
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    setup.workdir.write(&format!(
+        "{SERVICES}\n[services.lonely]\nconsumes = [\"customers-v1/customer.read\"]\n"
+    ));
+    setup.account.set_faults(serde_json::json!({
+        "error_share": 1.0,
+        "error_code": "InvalidParameterException",
+        "operations": ["CreateUserPoolClient"],
+    }));
+    let failed = setup.cogwire(&["apply", "--auto-approve"]);
+    setup.account.clear_faults();
+    assert_eq!(failed.code, 1, "{}", failed.all());
+
+    setup.workdir.write(SERVICES);
+    let again = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+
+    setup
+        .account
+        .new_client(&setup.pool, "lonely-app-client", &[])
+        .await;
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.code,
+        0,
+        "the other team's client is planned: {}",
+        plan.all()
+    );
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}

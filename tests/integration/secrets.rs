@@ -228,18 +228,20 @@ async fn secrets_sync_stores_tagged_json_and_a_second_run_writes_nothing() {
         .send()
         .await
         .expect("PutParameter");
-    // orders-v1 is no longer declared: apply deletes its client, sync its entry.
+    // orders-v1 is no longer declared: sync deletes its entry (before any apply; apply would
+    // delete it too, with its client).
     setup.workdir.write(&SERVICES.replace(
         "[services.orders-v1]\nconsumes = [\"customers-v1/customer.read\"]\n",
         "",
     ));
-    setup.ok(&["apply", "--auto-approve"]);
     let pruned = setup.ok(&["sync-secrets", "--json"]);
     let report: Value = serde_json::from_str(&pruned.stdout).expect("json");
     assert_eq!(report["deleted"], serde_json::json!(["orders-v1"]));
     assert!(setup.parameter("/cogwire/orders-v1").await.is_none());
     assert!(setup.parameter("/cogwire/someone-else").await.is_some());
     assert!(setup.parameter("/cogwire/accounts-v1").await.is_some());
+    setup.ok(&["apply", "--auto-approve"]);
+    assert!(setup.parameter("/cogwire/someone-else").await.is_some());
 }
 
 #[tokio::test]
@@ -512,6 +514,76 @@ async fn apply_stores_credentials_while_the_rest_of_the_plan_runs() {
         &[],
     );
     assert_eq!(code, 200, "{body}");
+}
+
+/// A client whose credentials could not be stored (the store refused, or the run was killed
+/// after creating it) gets them stored by the next apply, though the pool needs no change.
+#[tokio::test]
+async fn credentials_a_failed_apply_did_not_store_are_stored_by_the_next() {
+    let store = "[secrets]\nstore = \"secretsmanager\"\npath = \"cogwire/{pool}/{service}\"\n";
+    let setup = setup(&format!("{store}{SERVICES}")).await;
+    setup.workdir.write(&format!(
+        "{store}{SERVICES}\n[services.billing-v1]\nconsumes = [\"customers-v1/customer.read\"]\n"
+    ));
+    setup.account.set_faults(serde_json::json!({
+        "error_share": 1.0,
+        "error_code": "AccessDeniedException",
+        "operations": ["CreateSecret"],
+    }));
+    let failed = setup.cogwire(&["apply", "--auto-approve"]);
+    setup.account.clear_faults();
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.stderr.contains("AccessDenied"), "{}", failed.stderr);
+
+    let again = setup.ok(&["apply", "--auto-approve"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    let value = setup
+        .account
+        .secrets_manager()
+        .await
+        .get_secret_value()
+        .secret_id(format!("cogwire/{}/billing-v1", setup.pool))
+        .send()
+        .await
+        .expect("the next apply stored billing-v1's credentials");
+    let stored: Value = serde_json::from_str(value.secret_string().expect("string")).expect("json");
+    assert_eq!(setup.token_status(&stored), 200);
+    // Stored once: a third apply has nothing left to store.
+    setup.account.reset_calls();
+    setup.ok(&["apply", "--auto-approve"]);
+    for write in ["CreateSecret", "PutSecretValue"] {
+        let calls = setup.account.calls_to(write)["calls"].as_i64().unwrap_or(0);
+        assert_eq!(calls, 0, "{write}");
+    }
+}
+
+/// A plain apply leaves no stale credentials: a client whose scopes changed has them rewritten,
+/// and a destroyed client's entry is deleted.
+#[tokio::test]
+async fn apply_keeps_stored_credentials_current() {
+    let setup = setup(SERVICES).await;
+    setup.workdir.write(
+        r#"
+[pool]
+domain = "fleet"
+
+[services.customers-v1]
+scopes = { "customer.read" = "Customer Read Scope", "customer.write" = "Customer Write Scope" }
+
+[services.accounts-v1]
+consumes = ["customers-v1/customer.read", "customers-v1/customer.write"]
+"#,
+    );
+    setup.ok(&["apply", "--auto-approve"]);
+    let stored = setup.stored("accounts-v1").await;
+    assert_eq!(
+        stored["scopes"],
+        serde_json::json!(["customers-v1/customer.read", "customers-v1/customer.write"])
+    );
+    assert!(
+        setup.parameter("/cogwire/orders-v1").await.is_none(),
+        "the destroyed client's credentials are still stored"
+    );
 }
 
 #[tokio::test]
