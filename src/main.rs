@@ -3,7 +3,19 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = cogwire::cli::Cli::parse();
+    // clap exits 2 on a usage error, which `plan --detailed-exitcode` means as "changes present":
+    // a mistyped flag in CI must read as an error instead.
+    let cli = match cogwire::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                cogwire::exit::ExitStatus::Failure.into()
+            } else {
+                cogwire::exit::ExitStatus::Success.into()
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -138,6 +138,17 @@ fn classify_code(
         | "InvalidSignatureException"
         | "SignatureDoesNotMatch"
         | "MissingAuthenticationToken" => CloudError::Credentials { operation, message },
+        "InvalidKeyId"
+        | "KMSInvalidStateException"
+        | "KMSNotFoundException"
+        | "KMSDisabledException"
+        | "KMSAccessDeniedException"
+        | "EncryptionFailure"
+        | "DecryptionFailure" => CloudError::Kms {
+            operation,
+            code: code.to_owned(),
+            message,
+        },
         _ if status.is_some_and(|status| status >= 500)
             || code.starts_with("Internal")
             || code == "ServiceUnavailable" =>

@@ -131,6 +131,13 @@ pub enum CloudError {
         operation: &'static str,
         message: String,
     },
+    /// The KMS key `[secrets] kms_key_id` names does not exist, is disabled, or may not be used.
+    #[error("{operation}: the KMS key was refused ({code}): {message}")]
+    Kms {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
     /// A 5xx, a time-out or a dropped connection: the request may or may not have taken effect.
     #[error("{operation}: {message}")]
     Transient {
@@ -154,6 +161,7 @@ impl CloudError {
             | Self::AccessDenied { operation, .. }
             | Self::Credentials { operation, .. }
             | Self::Transient { operation, .. }
+            | Self::Kms { operation, .. }
             | Self::Rejected { operation, .. } => operation,
         }
     }
@@ -177,6 +185,9 @@ impl CloudError {
                     .to_owned(),
             ),
             Self::Transient { .. } => Some("AWS or the network failed after every retry; try again".to_owned()),
+            Self::Kms { .. } => Some(
+                "check `[secrets] kms_key_id`: the key must exist in this account and region, be enabled, and its key policy must let this identity use it (kms:Encrypt and kms:Decrypt; kms:GenerateDataKey for Secrets Manager); leave it out to use the AWS managed key".to_owned(),
+            ),
             Self::NotFound { .. } | Self::AlreadyExists { .. } | Self::Rejected { .. } => None,
         }
     }

@@ -219,3 +219,20 @@ fn a_closed_pipe_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+/// A mistyped flag is an error (1), never "changes present" (2) to a CI step that branches on
+/// `plan --detailed-exitcode`; `--help` still succeeds.
+#[test]
+fn a_usage_error_exits_1_not_2() {
+    let workdir = Workdir::new(PROVIDER);
+    let typo = workdir.run(&["plan", "--detailed-exitcode", "--typo"], &[]);
+    assert_eq!(typo.code, 1, "{}", typo.all());
+    assert!(typo.stderr.contains("--typo"), "{}", typo.stderr);
+    let help = workdir.run(&["plan", "--help"], &[]);
+    assert_eq!(help.code, 0, "{}", help.all());
+    assert!(
+        help.stdout.contains("--detailed-exitcode"),
+        "{}",
+        help.stdout
+    );
+}
