@@ -63,6 +63,17 @@ fn holder() -> String {
     format!("{user}@{host} pid {}", std::process::id())
 }
 
+/// What names a takeover claim: the stale lock's own id (unique to the run that took it) and
+/// when it was taken, so that a claim is never shared by two different stale locks.
+fn claim_suffix(held: &LockInfo) -> String {
+    let id: String = held
+        .id
+        .chars()
+        .filter(|character| character.is_ascii_alphanumeric() || *character == '-')
+        .collect();
+    format!("{id}-{}", held.acquired_at)
+}
+
 pub struct Lock {
     name: String,
     info: LockInfo,
@@ -107,11 +118,36 @@ impl Lock {
                 // Our own earlier attempt took it, and its reply was lost.
                 Some(held) if held.id == info.id => return Ok(Self { name, info }),
                 Some(held) if held.expires_at <= now_seconds() => {
-                    // A run that died left it; remove it and race for it like anyone else.
-                    caller
-                        .call("DeleteParameter", || parameters.delete(&name))
-                        .await?;
-                    continue;
+                    // A run that died left it. Deleting it outright could delete the fresh lock
+                    // of a run that took it over a moment ago; a claim named after the stale lock,
+                    // created with Overwrite=false, lets exactly one run remove it.
+                    let claim = format!("{name}-takeover-{}", claim_suffix(&held));
+                    match caller
+                        .call("PutParameter", || parameters.put(&claim, &value, false))
+                        .await
+                    {
+                        Ok(()) => {
+                            if Self::read(parameters, caller, pool_id).await?.as_ref()
+                                == Some(&held)
+                            {
+                                caller
+                                    .call("DeleteParameter", || parameters.delete(&name))
+                                    .await?;
+                            }
+                            caller
+                                .call("DeleteParameter", || parameters.delete(&claim))
+                                .await?;
+                            continue;
+                        }
+                        // Another run is taking it over: it is held.
+                        Err(CloudError::AlreadyExists { .. })
+                            if tokio::time::Instant::now() < deadline =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(1_000)).await;
+                        }
+                        Err(CloudError::AlreadyExists { .. }) => return Err(LockError::Held(held)),
+                        Err(error) => return Err(error.into()),
+                    }
                 }
                 Some(held) if tokio::time::Instant::now() >= deadline => {
                     return Err(LockError::Held(held));
@@ -159,5 +195,110 @@ impl Lock {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::cloud::CloudResult;
+    use crate::pace::PaceSettings;
+
+    /// Parameter Store in memory, where another run takes an expired lock over right after this
+    /// run has read it: the moment two runs that found the same stale lock race.
+    struct Racing {
+        values: Mutex<BTreeMap<String, String>>,
+        other: Mutex<Option<(String, String)>>,
+    }
+
+    impl Parameters for Racing {
+        async fn get(&self, names: &[String]) -> CloudResult<BTreeMap<String, String>> {
+            let found = {
+                let values = self.values.lock().expect("values");
+                names
+                    .iter()
+                    .filter_map(|name| Some((name.clone(), values.get(name)?.clone())))
+                    .collect()
+            };
+            if let Some((name, value)) = self.other.lock().expect("other").take() {
+                self.values.lock().expect("values").insert(name, value);
+            }
+            Ok(found)
+        }
+
+        async fn put(&self, name: &str, value: &str, overwrite: bool) -> CloudResult<()> {
+            let mut values = self.values.lock().expect("values");
+            if !overwrite && values.contains_key(name) {
+                return Err(CloudError::AlreadyExists {
+                    operation: "PutParameter",
+                    what: name.to_owned(),
+                });
+            }
+            values.insert(name.to_owned(), value.to_owned());
+            Ok(())
+        }
+
+        async fn delete(&self, name: &str) -> CloudResult<()> {
+            self.values.lock().expect("values").remove(name);
+            Ok(())
+        }
+    }
+
+    fn lock_info(id: &str, expires_at: u64) -> String {
+        serde_json::to_string(&LockInfo {
+            id: id.to_owned(),
+            holder: format!("{id}@host"),
+            acquired_at: 1,
+            expires_at,
+        })
+        .expect("json")
+    }
+
+    #[tokio::test]
+    async fn a_lock_another_run_just_took_over_is_left_alone() {
+        let name = lock_name("pool");
+        let fresh = lock_info("other-run", now_seconds() + 600);
+        let parameters = Racing {
+            values: Mutex::new(BTreeMap::from([(name.clone(), lock_info("dead-run", 2))])),
+            other: Mutex::new(Some((name.clone(), fresh.clone()))),
+        };
+        let caller = Caller::new(PaceSettings::default());
+        let taken = Lock::acquire(&parameters, &caller, "pool", Duration::ZERO).await;
+        assert!(
+            matches!(&taken, Err(LockError::Held(held)) if held.id == "other-run"),
+            "took a lock another run holds"
+        );
+        let values = parameters.values.lock().expect("values");
+        assert_eq!(
+            values.get(&name),
+            Some(&fresh),
+            "the other run's lock was removed"
+        );
+        assert_eq!(
+            values.len(),
+            1,
+            "a takeover claim was left behind: {values:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_lock_is_taken_over() {
+        let name = lock_name("pool");
+        let parameters = Racing {
+            values: Mutex::new(BTreeMap::from([(name.clone(), lock_info("dead-run", 2))])),
+            other: Mutex::new(None),
+        };
+        let caller = Caller::new(PaceSettings::default());
+        let lock = Lock::acquire(&parameters, &caller, "pool", Duration::ZERO)
+            .await
+            .expect("the expired lock is taken over");
+        assert_eq!(parameters.values.lock().expect("values").len(), 1);
+        lock.release(&parameters, &caller, "pool")
+            .await
+            .expect("released");
+        assert!(parameters.values.lock().expect("values").is_empty());
     }
 }

@@ -1,7 +1,11 @@
 //! Logging on stderr, for `-v` and `RUST_LOG`. The AWS SDK's own logs carry request and response
-//! bodies at trace level, client secrets among them, so they are held at `warn` whatever is asked.
+//! bodies at trace level, client secrets among them, so they are held at `warn` whatever is asked,
+//! `RUST_LOG` directives naming them included.
 
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::prelude::*;
 
 use crate::style::Style;
 
@@ -45,20 +49,41 @@ pub fn init(verbosity: u8) {
     });
     // Quiet by default: the SDK's warnings (a missing ~/.aws/config, say) only with -v.
     let held = if verbosity == 0 && std::env::var_os("RUST_LOG").is_none() {
-        "error"
+        Level::ERROR
     } else {
-        "warn"
+        Level::WARN
     };
-    let mut filter = EnvFilter::try_new(&base).unwrap_or_else(|_| EnvFilter::new("warn"));
-    for target in HELD_AT_WARN {
-        if let Ok(directive) = format!("{target}={held}").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = EnvFilter::try_new(&base).unwrap_or_else(|_| EnvFilter::new("warn"));
+    // A filter of its own, not EnvFilter directives: a more specific RUST_LOG directive
+    // (`aws_smithy_runtime::client=trace`) would win over those.
+    let hold = filter_fn(move |metadata| !is_held(metadata.target()) || *metadata.level() <= held);
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(Style::for_stderr().is_colored())
         .with_target(false)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(hold);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// A target in `HELD_AT_WARN`, or a module of one.
+fn is_held(target: &str) -> bool {
+    HELD_AT_WARN.iter().any(|held| {
+        target
+            .strip_prefix(held)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_held;
+
+    #[test]
+    fn held_targets_include_their_modules_only() {
+        assert!(is_held("aws_smithy_runtime"));
+        assert!(is_held("aws_smithy_runtime::client::orchestrator"));
+        assert!(!is_held("aws_smithy_runtime_extra"));
+        assert!(!is_held("cogwire::apply"));
+    }
 }

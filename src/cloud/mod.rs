@@ -105,7 +105,7 @@ pub struct CreatedClient {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
-    #[error("{operation}: {what} does not exist")]
+    #[error("{operation}: not found: {what}")]
     NotFound {
         operation: &'static str,
         what: String,
@@ -188,6 +188,11 @@ impl CloudError {
             Self::Kms { .. } => Some(
                 "check `[secrets] kms_key_id`: the key must exist in this account and region, be enabled, and its key policy must let this identity use it (kms:Encrypt and kms:Decrypt; kms:GenerateDataKey for Secrets Manager); leave it out to use the AWS managed key".to_owned(),
             ),
+            Self::NotFound { operation, .. }
+                if matches!(*operation, "ListUserPoolClients" | "ListResourceServers") =>
+            {
+                Some("check --user-pool-id (or `[pool] id`) and that the region is the pool's: it is the part before `_`".to_owned())
+            }
             Self::NotFound { .. } | Self::AlreadyExists { .. } | Self::Rejected { .. } => None,
         }
     }

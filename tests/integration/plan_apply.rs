@@ -699,3 +699,53 @@ async fn a_failed_create_leaves_no_claim_on_its_name() {
     );
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }
+
+/// Two runs that find the same expired lock at once: exactly one takes it over and applies, the
+/// other is told the lock is held. Neither deletes the lock the other just took.
+#[tokio::test]
+async fn a_stale_lock_is_taken_over_by_one_run_only() {
+    let setup = setup(SERVICES).await;
+    let stale = serde_json::json!({
+        "id": "4242-1-dead", "holder": "ci@gone pid 4242", "acquired_at": 1, "expires_at": 2,
+    });
+    setup
+        .account
+        .ssm()
+        .await
+        .put_parameter()
+        .name(format!("/cogwire/{}/lock", setup.pool))
+        .value(stale.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("PutParameter");
+    setup
+        .account
+        .set_faults(serde_json::json!({"seed": 5, "latency_ms": 150}));
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| setup.cogwire(&["apply", "--auto-approve"]));
+        let second = scope.spawn(|| setup.cogwire(&["apply", "--auto-approve"]));
+        (first.join().expect("first"), second.join().expect("second"))
+    });
+    setup.account.clear_faults();
+    let (winner, loser) = if first.code == 0 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(winner.code, 0, "{}", winner.all());
+    assert!(
+        winner.stdout.contains("Apply complete: 4 added"),
+        "{}",
+        winner.stdout
+    );
+    assert_eq!(loser.code, 1, "both applied: {}", loser.all());
+    assert!(
+        loser.stderr.contains("holds the lock on this pool"),
+        "{}",
+        loser.stderr
+    );
+    assert_eq!(setup.client_count().await, 2);
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}
