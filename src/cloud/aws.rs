@@ -85,7 +85,13 @@ where
             let chain = error_chain(&other);
             if chain.contains("credential") || chain.contains("Credential") {
                 // The SDK lists every provider it tried, one a line; the first line says it all.
-                let message = chain.lines().next().unwrap_or_default().to_owned();
+                let message = chain
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches("Attempted:")
+                    .trim_end_matches([' ', '.'])
+                    .to_owned();
                 CloudError::Credentials { operation, message }
             } else {
                 CloudError::Transient {

@@ -55,16 +55,18 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let released = lock
         .release(&context.parameters, &context.caller, &context.pool_id)
         .await;
-    let applied = result?;
+    let (outcome, plan, applied) = result?;
     released.map_err(explain)?;
-    let Some((outcome, plan)) = applied else {
-        return Ok(ExitStatus::Success);
-    };
     let stdout_style = Style::for_stdout();
 
     let report = context.caller.report();
+    let retried = if report.retries > 0 {
+        format!(", {} retried", report.retries)
+    } else {
+        String::new()
+    };
     let line = format!(
-        "Apply complete: {}{} added, {} changed, {} destroyed ({} API calls, {:.1} s).",
+        "Apply complete: {}{} added, {} changed, {} destroyed ({} API calls{retried}, {:.1} s).",
         if outcome.imported > 0 {
             format!("{} imported, ", outcome.imported)
         } else {
@@ -79,15 +81,16 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     if global.json {
         let summary = serde_json::json!({
             "format_version": FORMAT_VERSION,
-            "applied": true,
+            "applied": applied,
             "pool_id": context.pool_id,
             "summary": plan.summary,
             "outcome": {"imported": outcome.imported, "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed},
             "api_calls": report.total_calls(),
+            "retries": report.retries,
             "seconds": report.elapsed_seconds,
         });
         outln!("{summary:#}");
-    } else {
+    } else if applied {
         outln!("\n{}", stdout_style.bold(&stdout_style.green(&line)));
     }
     if args.stats {
@@ -98,13 +101,13 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
 
 /// Under the lock: a saved plan must still match the pool; otherwise plan now, show it and ask.
 /// Executes it, storing each new client's credentials as it is created, then what else the store
-/// needs. `None` when there was nothing to do.
+/// needs. The flag is false when there was nothing to do.
 async fn plan_and_apply(
     context: &PoolContext,
     saved: Option<&Plan>,
     global: &GlobalArgs,
     args: &ApplyArgs,
-) -> anyhow::Result<Option<(Outcome, Plan)>> {
+) -> anyhow::Result<(Outcome, Plan, bool)> {
     let style = Style::for_stdout();
     let (plan, observed) = match saved {
         Some(saved) => {
@@ -127,12 +130,7 @@ async fn plan_and_apply(
         None => make_plan(context, &args.services).await?,
     };
     if plan.actions.is_empty() {
-        if global.json {
-            outln!(
-                "{}",
-                serde_json::json!({"format_version": FORMAT_VERSION, "applied": false, "summary": plan.summary})
-            );
-        } else {
+        if !global.json {
             out!("{}", render::human(&plan, style, false));
         }
         if !observed.recovered_clients.is_empty() || observed.record_stale {
@@ -159,7 +157,7 @@ async fn plan_and_apply(
             everything: args.sync_secrets,
         };
         store(global, context, SyncPlan::default(), after).await?;
-        return Ok(None);
+        return Ok((Outcome::default(), plan, false));
     }
     if saved.is_none() {
         if !global.json {
@@ -218,7 +216,7 @@ async fn plan_and_apply(
         everything: args.sync_secrets,
     };
     store(global, context, stored?, after).await?;
-    Ok(Some((outcome, plan)))
+    Ok((outcome, plan, true))
 }
 
 /// Stores credentials after the plan ran, then clears the record's marks of the services whose

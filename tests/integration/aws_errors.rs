@@ -32,6 +32,11 @@ async fn missing_credentials_say_how_to_provide_them() {
         output.stderr
     );
     assert!(
+        !lines[0].ends_with(':'),
+        "the line ends mid-sentence: {}",
+        output.stderr
+    );
+    assert!(
         lines[1].starts_with("hint: set AWS_PROFILE"),
         "{}",
         output.stderr

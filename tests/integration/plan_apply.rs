@@ -137,6 +137,16 @@ async fn apply_creates_everything_then_plan_says_no_changes() {
     assert_eq!(again.code, 0, "{}", again.all());
     assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
 
+    // A no-op apply reports in the same JSON shape, as not applied.
+    let noop = setup.cogwire(&["--json", "apply", "--auto-approve"]);
+    assert_eq!(noop.code, 0, "{}", noop.all());
+    let report: serde_json::Value = serde_json::from_str(&noop.stdout).expect("JSON");
+    assert_eq!(report["applied"], false);
+    assert_eq!(report["outcome"]["added"], 0);
+    assert_eq!(report["pool_id"], setup.pool.as_str());
+    assert!(report["api_calls"].as_u64().is_some_and(|calls| calls > 0));
+    assert_eq!(report["retries"], 0);
+
     // No secret of any client reaches any output.
     for name in ["accounts-v1-app-client", "orders-v1-app-client"] {
         let secret = setup
@@ -505,6 +515,12 @@ async fn throttling_is_retried_until_the_pool_is_as_declared() {
         setup.account.calls()
     );
     assert!(!apply.stderr.contains("panicked"), "{}", apply.stderr);
+    // Retries are summarised in the closing line, not only with --stats.
+    assert!(
+        apply.stdout.contains(" retried, "),
+        "no retry count: {}",
+        apply.stdout
+    );
     assert_eq!(setup.client_count().await, 2, "no duplicate client");
     assert_eq!(setup.cogwire(&["plan", "--detailed-exitcode"]).code, 0);
 }
