@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
 
 use crate::cloud::{ClientState, ResourceServerState};
 use crate::diff::CLIENT_CREDENTIALS;
@@ -42,14 +45,46 @@ pub struct Pool<'a> {
     pub clients: &'a [ClientState],
 }
 
-#[derive(Default)]
+/// What the pool becomes: the services to write and the clients left out. The services.toml and
+/// the `--json` summary are two renderings of this one value.
+#[derive(Debug)]
+pub struct Import {
+    pool_id: String,
+    region: Option<String>,
+    services: BTreeMap<String, ImportedService>,
+    skipped: Vec<SkippedClient>,
+}
+
+#[derive(Debug, Default)]
 struct ImportedService {
-    identifier: Option<String>,
-    display_name: Option<String>,
-    scopes: Option<BTreeMap<String, String>>,
+    resource_server: Option<ImportedServer>,
+    client: Option<ImportedClient>,
+    /// Whether a client whose name leads here may join the resource server: false when the
+    /// server's own name was taken and this one is a `-2`-style stand-in.
+    joinable: bool,
+}
+
+#[derive(Debug)]
+struct ImportedServer {
+    identifier: String,
+    name: String,
+    scopes: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+struct ImportedClient {
+    id: String,
+    name: String,
     consumes: BTreeSet<String>,
-    client_name: Option<String>,
-    validity: Option<Seconds>,
+    validity: Seconds,
+}
+
+/// A client `import` leaves out, and why: listed at the top of the file.
+#[derive(Debug, Serialize)]
+pub struct SkippedClient {
+    pub name: String,
+    pub id: String,
+    pub reason: String,
 }
 
 /// A service name from a name found in the pool: the pattern's `{service}` when it matches,
@@ -81,195 +116,268 @@ fn service_name(found: &str, pattern: &str) -> String {
     }
 }
 
-fn unique(name: String, taken: &BTreeSet<String>) -> String {
-    if !taken.contains(&name) {
+fn unique(name: String, services: &BTreeMap<String, ImportedService>) -> String {
+    if !services.contains_key(&name) {
         return name;
     }
     (2..)
         .map(|index| format!("{name}-{index}"))
-        .find(|candidate| !taken.contains(candidate))
+        .find(|candidate| !services.contains_key(candidate))
         .unwrap_or(name)
 }
 
-/// Renders the pool as services.toml. Deterministic: the same pool gives the same bytes.
-pub fn services_toml(pool: &Pool<'_>, patterns: &Patterns) -> String {
-    let mut services: BTreeMap<String, ImportedService> = BTreeMap::new();
-    let mut service_of_identifier: BTreeMap<&str, String> = BTreeMap::new();
-    let mut servers: Vec<&ResourceServerState> = pool.resource_servers.iter().collect();
-    servers.sort_by(|left, right| left.identifier.cmp(&right.identifier));
-    for server in servers {
-        let from_identifier = Patterns::strip(&patterns.resource_server, &server.identifier)
-            .is_some()
-            || rules::service_name(&server.identifier).is_ok();
-        let candidate = if from_identifier {
-            service_name(&server.identifier, &patterns.resource_server)
+/// Why a client cannot become a service, if it cannot.
+fn skip_reason(client: &ClientState, name_shared: bool) -> Option<String> {
+    if name_shared {
+        Some("its name is shared with another client; cogwire knows clients by name".to_owned())
+    } else if !client.allowed_oauth_flows.contains(CLIENT_CREDENTIALS) {
+        Some(if client.allowed_oauth_flows.is_empty() {
+            "no OAuth flow".to_owned()
         } else {
-            service_name(&server.name, &patterns.resource_server)
-        };
-        let taken: BTreeSet<String> = services.keys().cloned().collect();
-        let name = unique(candidate, &taken);
-        service_of_identifier.insert(&server.identifier, name.clone());
-        services.insert(
-            name.clone(),
-            ImportedService {
-                identifier: (server.identifier != name).then(|| server.identifier.clone()),
-                display_name: (server.name != name).then(|| server.name.clone()),
-                scopes: Some(server.scopes.clone()),
-                ..ImportedService::default()
-            },
-        );
+            format!(
+                "{} flow, not client_credentials",
+                client
+                    .allowed_oauth_flows
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    } else if client.allowed_oauth_flows.len() > 1 {
+        Some("it mixes client_credentials with other flows".to_owned())
+    } else if !client.has_secret {
+        Some("no client secret".to_owned())
+    } else if client.scopes.is_empty() {
+        Some("no scopes".to_owned())
+    } else if rules::client_name(&client.name).is_err() {
+        Some("its name breaks Cognito's client-name rule".to_owned())
+    } else {
+        None
+    }
+}
+
+impl Import {
+    /// Maps the pool to services. Names are handed out in two passes, resource servers first:
+    /// names that follow the patterns claim their service before any other name can, so
+    /// `orders-app-client` joins `orders-resource-server` even when a client named `orders`
+    /// exists. Within a pass, names go in sorted order, so the same pool gives the same result
+    /// whatever order AWS lists it in.
+    pub fn from_pool(pool: &Pool<'_>, patterns: &Patterns) -> Self {
+        let mut services: BTreeMap<String, ImportedService> = BTreeMap::new();
+        let mut service_of_identifier: BTreeMap<&str, String> = BTreeMap::new();
+        let mut servers: Vec<&ResourceServerState> = pool.resource_servers.iter().collect();
+        servers.sort_by_key(|server| {
+            let by_pattern =
+                Patterns::strip(&patterns.resource_server, &server.identifier).is_some();
+            (!by_pattern, &server.identifier)
+        });
+        for server in servers {
+            let from_identifier = Patterns::strip(&patterns.resource_server, &server.identifier)
+                .is_some()
+                || rules::service_name(&server.identifier).is_ok();
+            let candidate = if from_identifier {
+                service_name(&server.identifier, &patterns.resource_server)
+            } else {
+                service_name(&server.name, &patterns.resource_server)
+            };
+            let name = unique(candidate.clone(), &services);
+            service_of_identifier.insert(&server.identifier, name.clone());
+            services.insert(
+                name.clone(),
+                ImportedService {
+                    resource_server: Some(ImportedServer {
+                        identifier: server.identifier.clone(),
+                        name: server.name.clone(),
+                        scopes: server.scopes.clone(),
+                    }),
+                    client: None,
+                    joinable: name == candidate,
+                },
+            );
+        }
+
+        let mut clients: Vec<&ClientState> = pool.clients.iter().collect();
+        clients.sort_by(|left, right| (&left.name, &left.id).cmp(&(&right.name, &right.id)));
+        let mut names_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for client in &clients {
+            *names_seen.entry(client.name.as_str()).or_default() += 1;
+        }
+        let mut skipped: Vec<SkippedClient> = Vec::new();
+        let mut accepted: Vec<(&ClientState, BTreeSet<String>)> = Vec::new();
+        for client in clients {
+            let consumes: Option<BTreeSet<String>> = client
+                .scopes
+                .iter()
+                .map(|scope| {
+                    let (identifier, scope_name) = scope.rsplit_once('/')?;
+                    Some(format!(
+                        "{}/{scope_name}",
+                        service_of_identifier.get(identifier)?
+                    ))
+                })
+                .collect();
+            let reason = skip_reason(client, names_seen[client.name.as_str()] > 1);
+            match (reason, consumes) {
+                (Some(reason), _) => skipped.push(SkippedClient {
+                    name: client.name.clone(),
+                    id: client.id.clone(),
+                    reason,
+                }),
+                (None, None) => skipped.push(SkippedClient {
+                    name: client.name.clone(),
+                    id: client.id.clone(),
+                    reason: "a scope of no resource server (standard scopes are for users, not services)"
+                        .to_owned(),
+                }),
+                (None, Some(consumes)) => accepted.push((client, consumes)),
+            }
+        }
+        accepted.sort_by_key(|(client, _)| {
+            let by_pattern = Patterns::strip(&patterns.client, &client.name).is_some();
+            (!by_pattern, &client.name, &client.id)
+        });
+        for (client, consumes) in accepted {
+            let candidate = service_name(&client.name, &patterns.client);
+            let joins = services
+                .get(&candidate)
+                .is_some_and(|service| service.joinable && service.client.is_none());
+            let name = if joins {
+                candidate
+            } else {
+                unique(candidate, &services)
+            };
+            services.entry(name).or_default().client = Some(ImportedClient {
+                id: client.id.clone(),
+                name: client.name.clone(),
+                consumes,
+                validity: client.effective_access_token_validity(),
+            });
+        }
+        Self {
+            pool_id: pool.pool_id.to_owned(),
+            region: pool.region.map(str::to_owned),
+            services,
+            skipped,
+        }
     }
 
-    let mut skipped: Vec<String> = Vec::new();
-    let mut clients: Vec<&ClientState> = pool.clients.iter().collect();
-    clients.sort_by(|left, right| (&left.name, &left.id).cmp(&(&right.name, &right.id)));
-    let mut client_services: BTreeSet<String> = BTreeSet::new();
-    let mut names_seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for client in &clients {
-        *names_seen.entry(client.name.as_str()).or_default() += 1;
+    pub fn skipped(&self) -> &[SkippedClient] {
+        &self.skipped
     }
-    for client in clients {
-        let reason = if names_seen[client.name.as_str()] > 1 {
-            Some("its name is shared with another client; cogwire knows clients by name".to_owned())
-        } else if !client.allowed_oauth_flows.contains(CLIENT_CREDENTIALS) {
-            Some(if client.allowed_oauth_flows.is_empty() {
-                "no OAuth flow".to_owned()
-            } else {
-                format!(
-                    "{} flow, not client_credentials",
-                    client
-                        .allowed_oauth_flows
-                        .iter()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-        } else if client.allowed_oauth_flows.len() > 1 {
-            Some("it mixes client_credentials with other flows".to_owned())
-        } else if !client.has_secret {
-            Some("no client secret".to_owned())
-        } else if client.scopes.is_empty() {
-            Some("no scopes".to_owned())
-        } else if rules::client_name(&client.name).is_err() {
-            Some("its name breaks Cognito's client-name rule".to_owned())
-        } else {
-            None
-        };
-        let consumes: Option<BTreeSet<String>> = client
-            .scopes
+
+    /// The `--json` summary: what was written where, and what was left out and why.
+    pub fn summary(&self, output: &Path) -> serde_json::Value {
+        let services: Vec<serde_json::Value> = self
+            .services
             .iter()
-            .map(|scope| {
-                let (identifier, scope_name) = scope.rsplit_once('/')?;
-                Some(format!(
-                    "{}/{scope_name}",
-                    service_of_identifier.get(identifier)?
-                ))
+            .map(|(name, service)| {
+                serde_json::json!({
+                    "name": name,
+                    "resource_server": service.resource_server.as_ref().map(|server| &server.identifier),
+                    "client": service.client.as_ref().map(|client| serde_json::json!({
+                        "name": client.name,
+                        "id": client.id,
+                        "consumes": client.consumes,
+                    })),
+                })
             })
             .collect();
-        let reason = reason.or_else(|| {
-            consumes.is_none().then(|| {
-                "a scope of no resource server (standard scopes are for users, not services)"
-                    .to_owned()
-            })
-        });
-        if let Some(reason) = reason {
-            skipped.push(format!("{} ({}): {reason}", client.name, client.id));
-            continue;
-        }
-        let candidate = service_name(&client.name, &patterns.client);
-        let name = if services
-            .get(&candidate)
-            .is_some_and(|service| service.client_name.is_none())
-        {
-            candidate
-        } else {
-            let taken: BTreeSet<String> = services.keys().cloned().collect();
-            unique(candidate, &taken)
-        };
-        client_services.insert(name.clone());
-        let service = services.entry(name.clone()).or_default();
-        service.consumes = consumes.unwrap_or_default();
-        service.client_name = Some(client.name.clone());
-        service.validity = Some(client.effective_access_token_validity());
+        serde_json::json!({
+            "format_version": "1",
+            "pool_id": self.pool_id,
+            "output": output,
+            "services": services,
+            "skipped": self.skipped,
+        })
     }
 
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# services.toml imported from user pool {} by `cogwire import`.",
-        pool.pool_id
-    );
-    let _ = writeln!(
-        out,
-        "# Review it, then `cogwire plan`: the first plan only records what exists (imports)."
-    );
-    if !skipped.is_empty() {
+    /// Renders services.toml. Deterministic: the same pool gives the same bytes.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
         let _ = writeln!(
             out,
-            "#\n# Clients left out (cogwire manages client-credentials clients only):"
+            "# services.toml imported from user pool {} by `cogwire import`.",
+            self.pool_id
         );
-        for line in &skipped {
-            let _ = writeln!(out, "#   {line}");
-        }
-    }
-    let _ = writeln!(out, "\n[pool]\nid = {}", quote(pool.pool_id));
-    if let Some(region) = pool.region {
-        let _ = writeln!(out, "region = {}", quote(region));
-    }
-    if services
-        .values()
-        .filter(|service| service.scopes.is_some())
-        .count() as u64
-        > rules::DEFAULT_MAX_RESOURCE_SERVERS
-    {
-        let _ = writeln!(out, "max_resource_servers = {}", services.len());
-    }
-    if client_services.len() as u64 > rules::DEFAULT_MAX_CLIENTS {
-        let _ = writeln!(out, "max_clients = {}", client_services.len());
-    }
-    for (name, service) in &services {
-        let _ = writeln!(out, "\n[services.{}]", key(name));
-        if let Some(identifier) = &service.identifier {
-            let _ = writeln!(out, "identifier = {}", quote(identifier));
-        }
-        if let Some(display_name) = &service.display_name {
-            let _ = writeln!(out, "name = {}", quote(display_name));
-        }
-        if let Some(scopes) = &service.scopes {
-            let entries: Vec<String> = scopes
-                .iter()
-                .map(|(scope, description)| format!("{} = {}", quote(scope), quote(description)))
-                .collect();
-            let _ = writeln!(out, "scopes = {{ {} }}", entries.join(", "));
-        }
-        if service.client_name.is_some() {
-            let entries: Vec<String> = service.consumes.iter().map(|scope| quote(scope)).collect();
-            let _ = writeln!(out, "consumes = [{}]", entries.join(", "));
-        }
-        let default_name = format!("{name}-app-client");
-        let custom_name = service
-            .client_name
-            .as_ref()
-            .filter(|client_name| **client_name != default_name);
-        let custom_validity = service
-            .validity
-            .filter(|validity| *validity != Seconds::HOUR);
-        if custom_name.is_some() || custom_validity.is_some() {
-            let _ = writeln!(out, "[services.{}.client]", key(name));
-            if let Some(client_name) = custom_name {
-                let _ = writeln!(out, "name = {}", quote(client_name));
-            }
-            if let Some(validity) = custom_validity {
+        let _ = writeln!(
+            out,
+            "# Review it, then `cogwire plan`: the first plan only records what exists (imports)."
+        );
+        if !self.skipped.is_empty() {
+            let _ = writeln!(
+                out,
+                "#\n# Clients left out (cogwire manages client-credentials clients only):"
+            );
+            for client in &self.skipped {
                 let _ = writeln!(
                     out,
-                    "access_token_validity = {}",
-                    quote(&validity.to_string())
+                    "#   {} ({}): {}",
+                    client.name, client.id, client.reason
                 );
             }
         }
+        let _ = writeln!(out, "\n[pool]\nid = {}", quote(&self.pool_id));
+        if let Some(region) = &self.region {
+            let _ = writeln!(out, "region = {}", quote(region));
+        }
+        let resource_servers = self
+            .services
+            .values()
+            .filter(|service| service.resource_server.is_some())
+            .count();
+        if resource_servers as u64 > rules::DEFAULT_MAX_RESOURCE_SERVERS {
+            let _ = writeln!(out, "max_resource_servers = {resource_servers}");
+        }
+        let clients = self
+            .services
+            .values()
+            .filter(|service| service.client.is_some())
+            .count();
+        if clients as u64 > rules::DEFAULT_MAX_CLIENTS {
+            let _ = writeln!(out, "max_clients = {clients}");
+        }
+        for (name, service) in &self.services {
+            let _ = writeln!(out, "\n[services.{}]", key(name));
+            if let Some(server) = &service.resource_server {
+                if server.identifier != *name {
+                    let _ = writeln!(out, "identifier = {}", quote(&server.identifier));
+                }
+                if server.name != *name {
+                    let _ = writeln!(out, "name = {}", quote(&server.name));
+                }
+                let entries: Vec<String> = server
+                    .scopes
+                    .iter()
+                    .map(|(scope, description)| {
+                        format!("{} = {}", quote(scope), quote(description))
+                    })
+                    .collect();
+                let _ = writeln!(out, "scopes = {{ {} }}", entries.join(", "));
+            }
+            let Some(client) = &service.client else {
+                continue;
+            };
+            let entries: Vec<String> = client.consumes.iter().map(|scope| quote(scope)).collect();
+            let _ = writeln!(out, "consumes = [{}]", entries.join(", "));
+            let custom_name = (client.name != format!("{name}-app-client")).then_some(&client.name);
+            let custom_validity = (client.validity != Seconds::HOUR).then_some(client.validity);
+            if custom_name.is_some() || custom_validity.is_some() {
+                let _ = writeln!(out, "[services.{}.client]", key(name));
+                if let Some(client_name) = custom_name {
+                    let _ = writeln!(out, "name = {}", quote(client_name));
+                }
+                if let Some(validity) = custom_validity {
+                    let _ = writeln!(
+                        out,
+                        "access_token_validity = {}",
+                        quote(&validity.to_string())
+                    );
+                }
+            }
+        }
+        out
     }
-    out
 }
 
 /// A TOML basic string.
@@ -368,7 +476,7 @@ mod tests {
             resource_servers: &servers,
             clients: &clients,
         };
-        let text = services_toml(&pool, &Patterns::default());
+        let text = Import::from_pool(&pool, &Patterns::default()).to_toml();
         assert_eq!(
             text,
             r#"# services.toml imported from user pool us-east-1_X by `cogwire import`.
@@ -410,7 +518,7 @@ name = "reporting"
             client("1", "p-app-client", &["client_credentials"], &["a/y"]),
             client("2", "q-app-client", &["client_credentials"], &["b/x"]),
         ];
-        let first = services_toml(
+        let first = Import::from_pool(
             &Pool {
                 pool_id: "p",
                 region: None,
@@ -418,10 +526,11 @@ name = "reporting"
                 clients: &clients,
             },
             &Patterns::default(),
-        );
+        )
+        .to_toml();
         clients.reverse();
         let reversed = [servers[1].clone(), servers[0].clone()];
-        let second = services_toml(
+        let second = Import::from_pool(
             &Pool {
                 pool_id: "p",
                 region: None,
@@ -429,7 +538,116 @@ name = "reporting"
                 clients: &clients,
             },
             &Patterns::default(),
-        );
+        )
+        .to_toml();
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn a_name_that_follows_the_pattern_wins_its_service_over_a_plain_name() {
+        let servers = [
+            server("orders-resource-server", "orders", &[("r", "R")]),
+            server("billing", "billing", &[("b", "B")]),
+        ];
+        let clients = [
+            client(
+                "c1",
+                "orders",
+                &["client_credentials"],
+                &["orders-resource-server/r"],
+            ),
+            client(
+                "c2",
+                "orders-app-client",
+                &["client_credentials"],
+                &["billing/b"],
+            ),
+        ];
+        let pool = Pool {
+            pool_id: "p",
+            region: None,
+            resource_servers: &servers,
+            clients: &clients,
+        };
+        let text = Import::from_pool(&pool, &Patterns::default()).to_toml();
+        assert!(
+            text.contains(
+                "[services.orders]\nidentifier = \"orders-resource-server\"\nscopes = { \"r\" = \"R\" }\nconsumes = [\"billing/b\"]\n\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "[services.orders-2]\nconsumes = [\"orders/r\"]\n[services.orders-2.client]\nname = \"orders\"\n"
+            ),
+            "{text}"
+        );
+        crate::model::load(&text, None).expect("the import is valid");
+    }
+
+    #[test]
+    fn a_resource_server_that_follows_the_pattern_wins_over_a_plain_identifier() {
+        let servers = [
+            server("orders", "orders", &[("a", "A")]),
+            server("orders-api", "orders-api", &[("b", "B")]),
+        ];
+        let clients = [client(
+            "c1",
+            "orders-client",
+            &["client_credentials"],
+            &["orders/a"],
+        )];
+        let pool = Pool {
+            pool_id: "p",
+            region: None,
+            resource_servers: &servers,
+            clients: &clients,
+        };
+        let patterns = Patterns {
+            client: "{service}-client".to_owned(),
+            resource_server: "{service}-api".to_owned(),
+        };
+        let text = Import::from_pool(&pool, &patterns).to_toml();
+        assert!(
+            text.contains(
+                "[services.orders]\nidentifier = \"orders-api\"\nname = \"orders-api\"\nscopes = { \"b\" = \"B\" }\nconsumes = [\"orders-2/a\"]\n[services.orders.client]\nname = \"orders-client\"\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("[services.orders-2]\nidentifier = \"orders\"\nname = \"orders\"\n"),
+            "{text}"
+        );
+        crate::model::load(&text, None).expect("the import is valid");
+    }
+
+    #[test]
+    fn a_client_never_joins_a_resource_server_renamed_to_keep_names_unique() {
+        let servers = [
+            server("orders-resource-server", "orders", &[("r", "R")]),
+            server("orders", "orders", &[("s", "S")]),
+        ];
+        let clients = [client(
+            "c1",
+            "orders-2-app-client",
+            &["client_credentials"],
+            &["orders/s"],
+        )];
+        let pool = Pool {
+            pool_id: "p",
+            region: None,
+            resource_servers: &servers,
+            clients: &clients,
+        };
+        let text = Import::from_pool(&pool, &Patterns::default()).to_toml();
+        assert!(
+            text.contains("[services.orders-2]\nidentifier = \"orders\"\nname = \"orders\"\nscopes = { \"s\" = \"S\" }\n\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[services.orders-2-2]\nconsumes = [\"orders-2/s\"]\n"),
+            "{text}"
+        );
+        crate::model::load(&text, None).expect("the import is valid");
     }
 }
