@@ -4,7 +4,7 @@
 //! rate). The ownership record is written before anything is created and after it is done, so a
 //! crash at any point loses nothing and the next run converges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
@@ -281,6 +281,8 @@ pub struct Outcome {
     pub changed: usize,
     pub destroyed: usize,
     pub imported: usize,
+    /// What the caller saves once it has stored the new clients' credentials.
+    pub record: Option<FinalRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -374,9 +376,18 @@ pub async fn apply<P: UserPool, S: Parameters>(
         .node_indices()
         .map(|node| graph.neighbors_directed(node, Direction::Incoming).count())
         .collect();
-    let mut ready: Vec<NodeIndex> = graph
+    // Which ready operation goes next: clients first (they waited for their scopes), then the
+    // resource servers that the most operations wait for, so clients are unblocked early and
+    // the two quota buckets stay busy side by side.
+    let priority = |node: NodeIndex| {
+        let client = graph[node].identifier.is_none();
+        let dependents = graph.neighbors_directed(node, Direction::Outgoing).count();
+        (client, dependents, std::cmp::Reverse(node.index()), node)
+    };
+    let mut ready: BinaryHeap<_> = graph
         .node_indices()
         .filter(|node| waiting[node.index()] == 0)
+        .map(priority)
         .collect();
     let operations: Vec<Operation> = graph
         .node_weights()
@@ -388,7 +399,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
 
     loop {
         while failures.is_empty() && duplicate.is_none() && running.len() < CONCURRENCY {
-            let Some(node) = ready.pop() else { break };
+            let Some((.., node)) = ready.pop() else { break };
             let operation = &operations[node.index()];
             running.push(async move { (node, execute(operation, pool, caller).await) });
         }
@@ -448,13 +459,14 @@ pub async fn apply<P: UserPool, S: Parameters>(
         for dependent in dependents {
             waiting[dependent.index()] -= 1;
             if waiting[dependent.index()] == 0 {
-                ready.push(dependent);
+                ready.push(priority(dependent));
             }
         }
     }
     graph.clear();
 
-    if record != saved {
+    let failed = duplicate.is_some() || !failures.is_empty();
+    if failed && record != saved {
         store.save(&record, slot.as_deref()).await?;
     }
     if let Some((name, ids)) = duplicate {
@@ -471,7 +483,44 @@ pub async fn apply<P: UserPool, S: Parameters>(
             first: first.clone(),
         });
     }
+    outcome.record = Some(FinalRecord {
+        record,
+        slot,
+        saved,
+    });
     Ok(outcome)
+}
+
+/// The record as a successful run leaves it, not saved yet: the caller saves it once the new
+/// clients' credentials are stored, so that one save records both (at a thousand services the
+/// record is dozens of SSM writes). Until then the saved record holds the run's intent, from
+/// which the next run recovers if this one dies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalRecord {
+    record: crate::record::Record,
+    slot: Option<String>,
+    saved: crate::record::Record,
+}
+
+impl FinalRecord {
+    /// Saves the record, the services in `stored` no longer marked as waiting for credentials.
+    pub async fn save<S: Parameters>(
+        mut self,
+        parameters: &S,
+        caller: &Caller,
+        pool_id: &str,
+        stored: &BTreeSet<String>,
+    ) -> Result<(), RecordError> {
+        self.record
+            .credentials_pending
+            .retain(|service| !stored.contains(service));
+        if self.record != self.saved {
+            RecordStore::new(parameters, caller, pool_id)
+                .save(&self.record, self.slot.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 enum Executed {

@@ -188,19 +188,6 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
         Ok((record, Some(pointer.slot)))
     }
 
-    /// Clears the pending mark of services whose credentials are now stored.
-    pub async fn credentials_stored(&self, services: &BTreeSet<String>) -> Result<(), RecordError> {
-        let (mut record, slot) = self.load().await?;
-        let before = record.credentials_pending.len();
-        record
-            .credentials_pending
-            .retain(|service| !services.contains(service));
-        if record.credentials_pending.len() != before {
-            self.save(&record, slot.as_deref()).await?;
-        }
-        Ok(())
-    }
-
     fn chunk_name(&self, slot: &str, index: usize) -> String {
         format!("{}/{slot}/{index}", state_name(&self.pool_id))
     }

@@ -6,14 +6,13 @@ use super::hinted;
 use super::plan::make_plan;
 use super::pool::{PoolContext, StderrProgress, connect, explain, parse_timeout};
 use super::secrets::{AfterApply, store_after_apply};
-use crate::apply::{Outcome, apply};
+use crate::apply::{FinalRecord, Outcome, apply};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::exit::ExitStatus;
 use crate::lock::Lock;
 use crate::observed::read;
 use crate::plan::{Change, Resource};
 use crate::plan::{FORMAT_VERSION, Plan};
-use crate::record::RecordStore;
 use crate::render;
 use crate::secrets::SyncPlan;
 use crate::style::Style;
@@ -133,6 +132,7 @@ async fn plan_and_apply(
         if !global.json {
             out!("{}", render::human(&plan, style, false));
         }
+        let mut record = None;
         if !observed.recovered_clients.is_empty() || observed.record_stale {
             // Clients a dead run created, or a record that says more than the pool bears out:
             // save the record as the pool is (nothing else to do).
@@ -148,7 +148,7 @@ async fn plan_and_apply(
             )
             .await;
             quiet.finish();
-            recorded.map_err(explain)?;
+            record = recorded.map_err(explain)?.record;
         }
         let after = AfterApply {
             created: &BTreeMap::new(),
@@ -156,7 +156,7 @@ async fn plan_and_apply(
             prune: false,
             everything: args.sync_secrets,
         };
-        store(global, context, SyncPlan::default(), after).await?;
+        store(global, context, Ok(SyncPlan::default()), after, record).await?;
         return Ok((Outcome::default(), plan, false));
     }
     if saved.is_none() {
@@ -195,7 +195,8 @@ async fn plan_and_apply(
         super::secrets::store_as_created(global, context, receiver)
     );
     progress.finish();
-    let outcome = outcome.map_err(explain)?;
+    let mut outcome = outcome.map_err(explain)?;
+    let record = outcome.record.take();
     let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
     let mut prune = false;
     for action in &plan.actions {
@@ -215,27 +216,42 @@ async fn plan_and_apply(
         prune,
         everything: args.sync_secrets,
     };
-    store(global, context, stored?, after).await?;
+    store(global, context, stored, after, record).await?;
     Ok((outcome, plan, true))
 }
 
-/// Stores credentials after the plan ran, then clears the record's marks of the services whose
-/// credentials are now stored.
+/// Stores credentials after the plan ran (`stored`: what was stored while it ran), then saves the
+/// run's record once, with the marks of the services whose credentials are now stored cleared.
+/// The record is saved also when storing failed: its marks then tell the next run what to store.
 async fn store(
     global: &GlobalArgs,
     context: &PoolContext,
-    stored: SyncPlan,
+    stored: anyhow::Result<SyncPlan>,
     after: AfterApply<'_>,
+    record: Option<FinalRecord>,
 ) -> anyhow::Result<()> {
     let done: BTreeSet<String> = after.created.keys().chain(&after.resync).cloned().collect();
-    store_after_apply(global, context, stored, after).await?;
-    if !done.is_empty() {
-        RecordStore::new(&context.parameters, &context.caller, &context.pool_id)
-            .credentials_stored(&done)
+    let result = match stored {
+        Ok(stored) => store_after_apply(global, context, stored, after).await,
+        Err(error) => Err(error),
+    };
+    if let Some(record) = record {
+        let done = if result.is_ok() {
+            done
+        } else {
+            BTreeSet::new()
+        };
+        record
+            .save(
+                &context.parameters,
+                &context.caller,
+                &context.pool_id,
+                &done,
+            )
             .await
             .map_err(explain)?;
     }
-    Ok(())
+    result
 }
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
