@@ -99,7 +99,9 @@ at once within Cognito's quotas. Takes a lock per pool. Asks for 'yes' on a term
 servers become services with their scopes; client-credentials clients become services that consume \
 those scopes. A client and a resource server whose names follow the patterns become one service. \
 Other clients are listed in a comment with the reason. The first `plan` after an import only records \
-what exists; client ids never change."
+what exists; client ids never change. The pool is --user-pool-id, else COGWIRE_USER_POOL_ID, else \
+`[pool] id` of the services file if one exists. With --json (which needs --output), a summary of \
+what was written goes to stdout."
     )]
     Import(ImportArgs),
     /// Store each managed client's credentials where its service reads them (SSM or Secrets Manager)

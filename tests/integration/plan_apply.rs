@@ -75,6 +75,20 @@ impl Setup {
             .clone()
     }
 
+    /// Writes the pool's lock as another run would have.
+    async fn put_lock(&self, lock: &serde_json::Value) {
+        self.account
+            .ssm()
+            .await
+            .put_parameter()
+            .name(format!("/cogwire/{}/lock", self.pool))
+            .value(lock.to_string())
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .expect("PutParameter");
+    }
+
     async fn client_count(&self) -> usize {
         let cognito = self.account.cognito().await;
         let list = cognito
@@ -436,17 +450,7 @@ async fn a_saved_plan_is_applied_exactly_or_refused_after_a_change() {
 async fn a_held_lock_names_its_holder_and_force_unlock_removes_it() {
     let setup = setup(SERVICES).await;
     let lock = serde_json::json!({"id": "other", "holder": "ci@runner-7 pid 42", "acquired_at": 1, "expires_at": u64::MAX / 2});
-    setup
-        .account
-        .ssm()
-        .await
-        .put_parameter()
-        .name(format!("/cogwire/{}/lock", setup.pool))
-        .value(lock.to_string())
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .expect("PutParameter");
+    setup.put_lock(&lock).await;
     let blocked = setup.cogwire(&["apply", "--auto-approve"]);
     assert_eq!(blocked.code, 1, "{}", blocked.all());
     assert!(
@@ -724,17 +728,7 @@ async fn a_stale_lock_is_taken_over_by_one_run_only() {
     let stale = serde_json::json!({
         "id": "4242-1-dead", "holder": "ci@gone pid 4242", "acquired_at": 1, "expires_at": 2,
     });
-    setup
-        .account
-        .ssm()
-        .await
-        .put_parameter()
-        .name(format!("/cogwire/{}/lock", setup.pool))
-        .value(stale.to_string())
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .expect("PutParameter");
+    setup.put_lock(&stale).await;
     setup
         .account
         .set_faults(serde_json::json!({"seed": 5, "latency_ms": 150}));
