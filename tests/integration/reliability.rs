@@ -225,3 +225,39 @@ fn hostile_files_get_a_diagnostic_never_a_crash() {
         );
     }
 }
+
+/// SSM answers a burst of writes to one parameter with TooManyUpdates: sync-secrets waits and
+/// tries again, and the user sees the retries counted, not an error.
+#[tokio::test]
+async fn ssm_too_many_updates_is_retried() {
+    let account = local_aws().account();
+    let pool = account.new_pool("too-many-updates").await;
+    let mut env = account.env();
+    env.push(("COGWIRE_USER_POOL_ID".to_owned(), pool));
+    let workdir = Workdir::new(SERVICES);
+    assert_eq!(workdir.run(&["apply", "--auto-approve"], &env).code, 0);
+    let ssm = account.ssm().await;
+    ssm.delete_parameter()
+        .name("/cogwire/billing-v1")
+        .send()
+        .await
+        .expect("DeleteParameter");
+    account.set_faults(serde_json::json!({
+        "error_share": 1.0,
+        "error_code": "TooManyUpdates",
+        "max_faults": 2,
+        "operations": ["PutParameter"],
+    }));
+    let sync = workdir.run(&["sync-secrets", "--stats"], &env);
+    account.clear_faults();
+    assert_eq!(sync.code, 0, "{}", sync.all());
+    assert!(sync.stderr.contains("2 retries"), "{}", sync.stderr);
+    let stored = ssm
+        .get_parameter()
+        .name("/cogwire/billing-v1")
+        .with_decryption(true)
+        .send()
+        .await
+        .expect("the entry was stored after the retries");
+    assert!(stored.parameter().and_then(|p| p.value()).is_some());
+}
