@@ -14,13 +14,21 @@ pub struct Source {
     /// The path as the user gave it, used verbatim in `file:line:col`.
     pub path: String,
     pub text: String,
+    /// Byte offset of each line's start, so that locating each of thousands of diagnostics does
+    /// not rescan the file.
+    line_starts: Vec<usize>,
 }
 
 impl Source {
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(newline, _)| newline + 1))
+            .collect();
         Self {
             path: path.into(),
-            text: text.into(),
+            text,
+            line_starts,
         }
     }
 
@@ -28,9 +36,11 @@ impl Source {
     /// character are clamped so that hostile input can never make this panic.
     pub fn locate(&self, offset: usize) -> Location {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
+        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
         let column = self.text[line_start..offset].chars().count() + 1;
         Location {
             line,
@@ -133,15 +143,16 @@ impl Diagnostic {
     /// ```
     pub fn render(&self, source: &Source, style: &crate::style::Style) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{}: {}",
-            style.error("error"),
-            style.bold(&self.message)
-        );
+        // A name quoted from the file may hold an escaped control character; show it inertly.
+        let message: String = self.message.chars().map(visible).collect();
+        let hint: Option<String> = self
+            .hint
+            .as_ref()
+            .map(|hint| hint.chars().map(visible).collect());
+        let _ = writeln!(out, "{}: {}", style.error("error"), style.bold(&message));
         let Some(span) = &self.span else {
             let _ = writeln!(out, "  --> {}", source.path);
-            if let Some(hint) = &self.hint {
+            if let Some(hint) = &hint {
                 let _ = writeln!(out, "   = {}: {hint}", style.hint("hint"));
             }
             return out;
@@ -182,7 +193,7 @@ impl Diagnostic {
             " ".repeat(caret_start),
             style.error(&"^".repeat(width))
         );
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &hint {
             let _ = writeln!(out, "{pad} = {}: {hint}", style.hint("hint"));
         }
         out
@@ -224,6 +235,15 @@ mod tests {
         let source = Source::new("s.toml", "ä");
         assert_eq!(source.locate(1).column, 1);
         assert_eq!(source.locate(99).column, 2);
+    }
+
+    #[test]
+    fn render_shows_control_characters_in_messages_inertly() {
+        let source = Source::new("services.toml", "x\n");
+        let diagnostic = Diagnostic::new("invalid-name", "name `\u{1b}[31m`", Some(0..1))
+            .with_hint("hint \u{1b}");
+        let rendered = diagnostic.render(&source, &Style::plain());
+        assert!(!rendered.contains('\u{1b}'), "{rendered}");
     }
 
     #[test]

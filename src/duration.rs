@@ -37,21 +37,35 @@ impl fmt::Display for Seconds {
     }
 }
 
+/// Why a text is not a duration cogwire can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not `<number><unit>` groups at all.
+    Invalid,
+    /// Well formed, but more seconds than a 64-bit count holds.
+    TooLarge,
+}
+
 /// Parses `<number><unit>` groups (units s, m, h, d); `None` for anything else.
 pub fn parse(text: &str) -> Option<Seconds> {
+    read(text).ok()
+}
+
+/// As `parse`, but tells a malformed duration from one too large to count.
+pub fn read(text: &str) -> Result<Seconds, DurationError> {
     let text = text.trim();
     if text.is_empty() {
-        return None;
+        return Err(DurationError::Invalid);
     }
-    let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
+    let mut total: Option<u64> = Some(0);
+    let mut number: Option<Option<u64>> = None;
     for character in text.chars() {
         if let Some(digit) = character.to_digit(10) {
+            let so_far = number.unwrap_or(Some(0));
             number = Some(
-                number
-                    .unwrap_or(0)
-                    .checked_mul(10)?
-                    .checked_add(u64::from(digit))?,
+                so_far
+                    .and_then(|value| value.checked_mul(10))
+                    .and_then(|value| value.checked_add(u64::from(digit))),
             );
             continue;
         }
@@ -60,14 +74,19 @@ pub fn parse(text: &str) -> Option<Seconds> {
             'm' => Seconds::MINUTE.0,
             'h' => Seconds::HOUR.0,
             'd' => Seconds::DAY.0,
-            _ => return None,
+            _ => return Err(DurationError::Invalid),
         };
-        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+        let Some(count) = number.take() else {
+            return Err(DurationError::Invalid);
+        };
+        total = total
+            .zip(count.and_then(|count| count.checked_mul(unit)))
+            .and_then(|(total, part)| total.checked_add(part));
     }
     if number.is_some() {
-        return None;
+        return Err(DurationError::Invalid);
     }
-    Some(Seconds(total))
+    total.map(Seconds).ok_or(DurationError::TooLarge)
 }
 
 #[cfg(test)]
@@ -85,18 +104,18 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for text in [
-            "",
-            "1",
-            "h",
-            "1x",
-            "1.5h",
-            "-1h",
-            "99999999999999999999d",
-            "1 h",
-        ] {
+        for text in ["", "1", "h", "1x", "1.5h", "-1h", "1 h"] {
             assert_eq!(parse(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn too_large_is_told_from_malformed() {
+        assert_eq!(read("99999999999999999999h"), Err(DurationError::TooLarge));
+        assert_eq!(read("9999999999999999999d"), Err(DurationError::TooLarge));
+        assert_eq!(read("99999999999999999999x"), Err(DurationError::Invalid));
+        assert_eq!(read("1h99999999999999999999"), Err(DurationError::Invalid));
+        assert_eq!(parse("99999999999999999999d"), None);
     }
 
     #[test]

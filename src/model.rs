@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use crate::config::{RawConfig, RawService};
 use crate::diagnostic::Diagnostic;
-use crate::duration::{self, Seconds};
+use crate::duration::{self, DurationError, Seconds};
 use crate::rules;
 use crate::suggest;
 
@@ -223,14 +223,33 @@ impl Analyzer {
 
     fn validity(&mut self, value: Option<&Spanned<String>>) -> Option<Seconds> {
         let value = value?;
-        let Some(seconds) = duration::parse(value.get_ref()) else {
-            self.report(
-                "invalid-duration",
-                format!("`{}` is not a duration", value.get_ref()),
-                Some(value.span()),
-                Some("write a number and a unit: \"30m\", \"1h\", \"1h30m\", \"1d\"".to_owned()),
-            );
-            return None;
+        let seconds = match duration::read(value.get_ref()) {
+            Ok(seconds) => seconds,
+            Err(DurationError::Invalid) => {
+                self.report(
+                    "invalid-duration",
+                    format!("`{}` is not a duration", value.get_ref()),
+                    Some(value.span()),
+                    Some(
+                        "write a number and a unit: \"30m\", \"1h\", \"1h30m\", \"1d\"".to_owned(),
+                    ),
+                );
+                return None;
+            }
+            Err(DurationError::TooLarge) => {
+                self.report(
+                    "token-validity",
+                    format!(
+                        "`{}` is out of bounds: far longer than Cognito allows",
+                        value.get_ref()
+                    ),
+                    Some(value.span()),
+                    Some(
+                        "Cognito accepts 5m to 1d for access tokens, for example \"1h\"".to_owned(),
+                    ),
+                );
+                return None;
+            }
         };
         if !(rules::MIN_ACCESS_TOKEN_VALIDITY..=rules::MAX_ACCESS_TOKEN_VALIDITY).contains(&seconds)
         {
@@ -252,10 +271,22 @@ impl Analyzer {
         span: Range<usize>,
         hint: &str,
     ) {
+        self.name_by(result, what, "Cognito", span, hint);
+    }
+
+    /// As `name`, for a rule that is not Cognito's: `authority` is whose rule it is.
+    fn name_by(
+        &mut self,
+        result: Result<(), rules::NameProblem>,
+        what: &str,
+        authority: &str,
+        span: Range<usize>,
+        hint: &str,
+    ) {
         if let Err(problem) = result {
             self.report(
                 "invalid-name",
-                problem.describe(what),
+                problem.describe_for(what, authority),
                 Some(span),
                 Some(hint.to_owned()),
             );
@@ -270,11 +301,12 @@ impl Analyzer {
         default_validity: Seconds,
     ) -> Service {
         let service_name = name.get_ref();
-        self.name(
+        self.name_by(
             rules::service_name(service_name),
             &format!("the service name `{service_name}`"),
+            "cogwire's rule for service names",
             name.span(),
-            "service names use letters, digits, `-`, `_` and `.`, begin with a letter or digit, and are at most 100 characters",
+            "service names use ASCII letters, digits, `-`, `_` and `.`, begin with a letter or digit, and are at most 100 characters, because a service name becomes the default identifier, client name and secret path",
         );
         let external = raw
             .external
@@ -284,7 +316,7 @@ impl Analyzer {
             .scopes
             .as_ref()
             .map(|scopes| self.resource_server(name, raw, scopes));
-        if raw.scopes.is_none() {
+        if raw.scopes.is_none() && !raw.may_have("scopes") {
             for (field, span) in [
                 ("identifier", raw.identifier.as_ref().map(Spanned::span)),
                 ("name", raw.name.as_ref().map(Spanned::span)),
@@ -332,7 +364,12 @@ impl Analyzer {
         }
 
         let client = self.client(name, raw, declared, &consumes, default_validity, external);
-        if resource_server.is_none() && raw.consumes.is_none() && raw.client.is_none() {
+        if resource_server.is_none()
+            && raw.consumes.is_none()
+            && raw.client.is_none()
+            && raw.unreadable.is_empty()
+            && !raw.has_unknown_keys
+        {
             self.report(
                 "empty-service",
                 format!("service `{service_name}` declares neither scopes nor consumes"),
@@ -518,7 +555,9 @@ impl Analyzer {
     ) -> Option<Client> {
         let client_section = raw.client.as_ref();
         if raw.consumes.is_none() {
-            if let Some(section) = client_section {
+            if let Some(section) = client_section
+                && !raw.may_have("consumes")
+            {
                 self.report(
                     "client-without-consumes",
                     format!("service `{}` configures a client but consumes no scopes", name.get_ref()),
@@ -602,6 +641,8 @@ impl Analyzer {
                     .collect()
             })
             .unwrap_or_default();
+        // Scopes that could not be read are not known to be missing.
+        let scopes_unknown = raw.scopes.is_none() && raw.may_have("scopes");
         let mut checked = Vec::new();
         for route in routes {
             let route = route.get_ref();
@@ -629,7 +670,7 @@ impl Analyzer {
                 );
             }
             let scope = route.scope.get_ref();
-            if !own_scopes.contains(&scope.as_str()) {
+            if !own_scopes.contains(&scope.as_str()) && !scopes_unknown {
                 let hint = match suggest::closest(scope, own_scopes.iter().copied()) {
                     Some(guess) => format!("did you mean `{guess}`?"),
                     None => format!(
@@ -800,6 +841,9 @@ impl Analyzer {
         settings
     }
 
+    /// Checks the template once for its placeholders and then each expansion against the store's
+    /// naming rules. Every rule broken is reported, each once, naming the first service it breaks
+    /// for, however many services share the template.
     fn secrets_path(
         &mut self,
         settings: &SecretsSettings,
@@ -808,21 +852,33 @@ impl Analyzer {
         services: &BTreeMap<String, Service>,
     ) {
         let template = &settings.path_template;
+        let mut checked_template = String::with_capacity(template.len());
+        let mut unknown = BTreeSet::new();
         let mut rest = template.as_str();
         while let Some(open) = rest.find('{') {
+            checked_template.push_str(&rest[..open]);
             let after = &rest[open + 1..];
-            let placeholder = after.find('}').map_or(after, |close| &after[..close]);
-            if placeholder != "service" && placeholder != "pool" {
-                self.report(
-                    "secrets-path",
-                    format!("unknown placeholder `{{{placeholder}}}` in the secrets path"),
-                    span.clone(),
-                    Some("the path may use `{service}` and `{pool}`".to_owned()),
-                );
-                return;
+            let (placeholder, next) = match after.find('}') {
+                Some(close) => (&after[..close], &after[close + 1..]),
+                None => (after, ""),
+            };
+            if placeholder == "service" || placeholder == "pool" {
+                checked_template.push_str(&rest[open..rest.len() - next.len()]);
+            } else {
+                // Checked as an ordinary level, so the rest of the path is still checked.
+                checked_template.push('x');
+                if unknown.insert(placeholder) {
+                    self.report(
+                        "secrets-path",
+                        format!("unknown placeholder `{{{placeholder}}}` in the secrets path"),
+                        span.clone(),
+                        Some("the path may use `{service}` and `{pool}`, for example \"/cogwire/{service}\"".to_owned()),
+                    );
+                }
             }
-            rest = &after[placeholder.len().min(after.len())..];
+            rest = next;
         }
+        checked_template.push_str(rest);
         let clients = services
             .values()
             .filter(|service| service.client.is_some())
@@ -834,34 +890,73 @@ impl Analyzer {
                 span.clone(),
                 Some("for example \"/cogwire/{service}\"".to_owned()),
             );
-            return;
         }
+        let (store, hint) = match settings.store {
+            SecretStore::Ssm => (
+                "SSM",
+                "SSM parameter names use `a-zA-Z0-9_.-/`, begin with `/`, have at most 15 levels and 1,011 characters, and do not begin with `aws` or `ssm`",
+            ),
+            SecretStore::SecretsManager => (
+                "Secrets Manager",
+                "Secrets Manager names are 1 to 512 characters of `A-Za-z0-9/_+=.@-`",
+            ),
+        };
+        let checking = SecretsSettings {
+            path_template: checked_template,
+            ..settings.clone()
+        };
         let pool = pool_id.unwrap_or(PLACEHOLDER_POOL_ID);
+        let mut reported = Vec::new();
         for service in services.values().filter(|service| service.client.is_some()) {
-            let expanded = settings.path_for(&service.name, pool);
-            let names = match settings.layout {
-                SecretLayout::Json => vec![expanded],
-                SecretLayout::Split => vec![
-                    format!("{expanded}/client_id"),
-                    format!("{expanded}/client_secret"),
-                ],
+            let shown = settings.path_for(&service.name, pool);
+            let checked = checking.path_for(&service.name, pool);
+            let suffixes: &[&str] = match settings.layout {
+                SecretLayout::Json => &[""],
+                SecretLayout::Split => &["/client_id", "/client_secret"],
             };
-            for name in names {
-                let checked = match settings.store {
-                    SecretStore::Ssm => rules::ssm_parameter_name(&name),
-                    SecretStore::SecretsManager => rules::secret_name(&name),
+            for suffix in suffixes {
+                let name = format!("{shown}{suffix}");
+                let problems = match settings.store {
+                    SecretStore::Ssm => rules::ssm_parameter_name(&format!("{checked}{suffix}")),
+                    SecretStore::SecretsManager => {
+                        rules::secret_name(&format!("{checked}{suffix}"))
+                    }
                 };
-                if let Err(problem) = checked {
+                for problem in problems {
+                    let kind = rule_broken(&problem);
+                    if reported.contains(&kind) {
+                        continue;
+                    }
+                    reported.push(kind);
                     self.report(
                         "secrets-path",
-                        format!("the secrets path expands to `{name}` for service `{}`: {problem}", service.name),
+                        format!(
+                            "the secrets path expands to `{name}` for service `{}`: {}",
+                            service.name,
+                            problem.describe(store)
+                        ),
                         span.clone(),
-                        Some("SSM names use `a-zA-Z0-9_.-/`, begin with `/`, have at most 15 levels and 1,011 characters".to_owned()),
+                        Some(hint.to_owned()),
                     );
-                    return;
                 }
             }
         }
+    }
+}
+
+/// Which rule a secret name breaks, whatever the name: one report stands for every service.
+fn rule_broken(
+    problem: &rules::SecretNameProblem,
+) -> (
+    std::mem::Discriminant<rules::SecretNameProblem>,
+    Option<std::mem::Discriminant<rules::NameProblem>>,
+) {
+    match problem {
+        rules::SecretNameProblem::Name(name) => (
+            std::mem::discriminant(problem),
+            Some(std::mem::discriminant(name)),
+        ),
+        other => (std::mem::discriminant(other), None),
     }
 }
 

@@ -23,14 +23,21 @@ pub enum NameProblem {
 }
 
 impl NameProblem {
+    /// The problem with a name whose rule is Cognito's.
     pub fn describe(&self, what: &str) -> String {
+        self.describe_for(what, "Cognito")
+    }
+
+    /// The problem with a name, saying whose rule it breaks (`authority`): Cognito's, SSM's, or
+    /// cogwire's own.
+    pub fn describe_for(&self, what: &str, authority: &str) -> String {
         match self {
             Self::Empty => format!("{what} is empty"),
             Self::TooLong { length, max } => {
-                format!("{what} is {length} characters long, more than Cognito's {max}")
+                format!("{what} is {length} characters long, more than {authority} allows ({max})")
             }
             Self::BadCharacter(character) => format!(
-                "{what} contains {}, which Cognito does not allow",
+                "{what} contains {}, which {authority} does not allow",
                 show(*character)
             ),
         }
@@ -109,40 +116,84 @@ pub fn service_name(name: &str) -> Result<(), NameProblem> {
     Ok(())
 }
 
-/// SSM parameter names: `a-zA-Z0-9_.-/`, at most 1,011 characters and 15 levels, fully qualified
-/// when hierarchical, not under the reserved `aws` and `ssm` prefixes.
-pub fn ssm_parameter_name(name: &str) -> Result<(), String> {
-    if let Err(problem) = check(name, 1_011, |character| {
-        character.is_ascii_alphanumeric() || matches!(character, '_' | '.' | '-' | '/')
-    }) {
-        return Err(problem.describe("the parameter name"));
+/// One way a secret's name breaks its store's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretNameProblem {
+    Name(NameProblem),
+    NotQualified,
+    EmptyLevel,
+    TooManyLevels(usize),
+    Reserved,
+}
+
+impl SecretNameProblem {
+    /// `store` names whose rule it is: "SSM" or "Secrets Manager".
+    pub fn describe(&self, store: &str) -> String {
+        match self {
+            Self::Name(problem) => problem.describe_for("the name", store),
+            Self::NotQualified => "a hierarchical parameter name must begin with `/`".to_owned(),
+            Self::EmptyLevel => {
+                "a parameter name has no empty levels (`//` or a trailing `/`)".to_owned()
+            }
+            Self::TooManyLevels(levels) => {
+                format!("the name has {levels} levels, more than SSM allows (15)")
+            }
+            Self::Reserved => "SSM reserves names that begin with `aws` or `ssm`".to_owned(),
+        }
     }
+}
+
+fn name_problems(name: &str, max: usize, allowed: impl Fn(char) -> bool) -> Vec<NameProblem> {
+    let length = name.chars().count();
+    if length == 0 {
+        return vec![NameProblem::Empty];
+    }
+    let mut problems = Vec::new();
+    if let Some(bad) = name.chars().find(|&character| !allowed(character)) {
+        problems.push(NameProblem::BadCharacter(bad));
+    }
+    if length > max {
+        problems.push(NameProblem::TooLong { length, max });
+    }
+    problems
+}
+
+/// SSM parameter names: `a-zA-Z0-9_.-/`, at most 1,011 characters and 15 levels, fully qualified
+/// when hierarchical, not under the reserved `aws` and `ssm` prefixes. Every rule broken is
+/// returned, none when the name is valid.
+pub fn ssm_parameter_name(name: &str) -> Vec<SecretNameProblem> {
+    let mut problems: Vec<SecretNameProblem> = name_problems(name, 1_011, |character| {
+        character.is_ascii_alphanumeric() || matches!(character, '_' | '.' | '-' | '/')
+    })
+    .into_iter()
+    .map(SecretNameProblem::Name)
+    .collect();
     if name.contains('/') && !name.starts_with('/') {
-        return Err("a hierarchical parameter name must begin with `/`".to_owned());
+        problems.push(SecretNameProblem::NotQualified);
     }
     if name.contains("//") || (name.len() > 1 && name.ends_with('/')) {
-        return Err("a parameter name has no empty levels (`//` or a trailing `/`)".to_owned());
+        problems.push(SecretNameProblem::EmptyLevel);
     }
     let levels = name.trim_start_matches('/').split('/').count();
     if levels > 15 {
-        return Err(format!(
-            "the parameter name has {levels} levels, more than SSM's 15"
-        ));
+        problems.push(SecretNameProblem::TooManyLevels(levels));
     }
     let lowered = name.trim_start_matches('/').to_ascii_lowercase();
     if lowered.starts_with("aws") || lowered.starts_with("ssm") {
-        return Err("parameter names may not begin with `aws` or `ssm`".to_owned());
+        problems.push(SecretNameProblem::Reserved);
     }
-    Ok(())
+    problems
 }
 
-/// Secrets Manager names: `A-Za-z0-9/_+=.@-`, 1 to 512 characters.
-pub fn secret_name(name: &str) -> Result<(), String> {
-    check(name, 512, |character| {
+/// Secrets Manager names: `A-Za-z0-9/_+=.@-`, 1 to 512 characters. Every rule broken is returned.
+pub fn secret_name(name: &str) -> Vec<SecretNameProblem> {
+    name_problems(name, 512, |character| {
         character.is_ascii_alphanumeric()
             || matches!(character, '/' | '_' | '+' | '=' | '.' | '@' | '-')
     })
-    .map_err(|problem| problem.describe("the secret name"))
+    .into_iter()
+    .map(SecretNameProblem::Name)
+    .collect()
 }
 
 #[cfg(test)]
@@ -181,13 +232,59 @@ mod tests {
 
     #[test]
     fn ssm_names() {
-        assert_eq!(ssm_parameter_name("/cogwire/orders-v1"), Ok(()));
-        assert!(ssm_parameter_name("cogwire/orders").is_err());
-        assert!(ssm_parameter_name("/aws/x").is_err());
-        assert!(ssm_parameter_name("/SSM-x").is_err());
-        assert!(ssm_parameter_name("/a b").is_err());
-        assert!(ssm_parameter_name(&"/a".repeat(16)).is_err());
-        assert_eq!(ssm_parameter_name(&"/a".repeat(15)), Ok(()));
-        assert!(ssm_parameter_name(&format!("/{}", "a".repeat(1_011))).is_err());
+        assert_eq!(ssm_parameter_name("/cogwire/orders-v1"), vec![]);
+        assert_eq!(
+            ssm_parameter_name("cogwire/orders"),
+            vec![SecretNameProblem::NotQualified]
+        );
+        assert_eq!(
+            ssm_parameter_name("/aws/x"),
+            vec![SecretNameProblem::Reserved]
+        );
+        assert_eq!(
+            ssm_parameter_name("/SSM-x"),
+            vec![SecretNameProblem::Reserved]
+        );
+        assert_eq!(
+            ssm_parameter_name("/a b"),
+            vec![SecretNameProblem::Name(NameProblem::BadCharacter(' '))]
+        );
+        assert_eq!(
+            ssm_parameter_name(&"/a".repeat(16)),
+            vec![SecretNameProblem::TooManyLevels(16)]
+        );
+        assert_eq!(ssm_parameter_name(&"/a".repeat(15)), vec![]);
+        assert!(!ssm_parameter_name(&format!("/{}", "a".repeat(1_011))).is_empty());
+    }
+
+    #[test]
+    fn every_broken_rule_is_returned() {
+        assert_eq!(
+            ssm_parameter_name("/aws/a b//"),
+            vec![
+                SecretNameProblem::Name(NameProblem::BadCharacter(' ')),
+                SecretNameProblem::EmptyLevel,
+                SecretNameProblem::Reserved,
+            ]
+        );
+        assert_eq!(
+            secret_name(&format!("{}!", "s".repeat(512))),
+            vec![
+                SecretNameProblem::Name(NameProblem::BadCharacter('!')),
+                SecretNameProblem::Name(NameProblem::TooLong {
+                    length: 513,
+                    max: 512
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn service_names_are_cogwires_rule() {
+        let problem = service_name("ünï").expect_err("not ASCII");
+        assert_eq!(
+            problem.describe_for("the service name `ünï`", "cogwire's rule for service names"),
+            "the service name `ünï` contains `ü`, which cogwire's rule for service names does not allow"
+        );
     }
 }

@@ -43,6 +43,41 @@ fn wrong_types() {
     );
 }
 
+/// Each table is read key by key: every unknown key, wrong type and missing key of one section is
+/// reported, not only the first.
+#[test]
+fn several_problems_in_one_section_are_each_reported() {
+    assert_invalid(
+        "one_section_many_problems",
+        "[pool]\nidd = \"x\"\nregionn = \"y\"\nmax_clients = 0\n\
+         [services.a]\nscopes = { \"r\" = 1, \"s\" = 2 }\nconsume = []\nexternal = \"yes\"\n\
+         [services.b]\nscopes = { \"read\" = \"Read\" }\n[[services.b.routes]]\nmethod = \"GET\"\n",
+    );
+}
+
+/// Types are named as TOML names them, and each hint carries a corrected line.
+#[test]
+fn wrong_types_are_named_in_toml_terms() {
+    assert_invalid(
+        "types_in_toml_terms",
+        &format!(
+            "[pool]\nmax_clients = 3.5\nmax_resource_servers = 99999999999999999999\n\
+             [defaults]\naccess_token_validity = 30\n{PROVIDER}\
+             [services.a]\nconsumes = \"customers-v1/customer.read\"\nclient = 5\n\
+             [services.b]\nconsumes = [\"customers-v1/customer.read\", 7]\nclient = []\nroutes = {{ method = \"GET\" }}\n"
+        ),
+    );
+}
+
+#[test]
+fn a_duplicate_key_is_named_and_the_rest_still_checked() {
+    let (code, stderr) =
+        validate("[services.a]\nscopes = { \"r\" = \"R\", \"r\" = \"again\" }\nconsume = []\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error: `r` is declared twice"), "{stderr}");
+    assert!(stderr.contains("unknown key `consume`"), "{stderr}");
+}
+
 #[test]
 fn unknown_keys_list_the_known_ones() {
     assert_invalid(
@@ -151,6 +186,36 @@ fn secrets_paths_must_be_valid_ssm_names() {
     let (code, stderr) = validate(&format!("[secrets]\npath = \"/x/{{team}}\"\n{PROVIDER}"));
     assert_eq!(code, 1);
     assert!(stderr.contains("unknown placeholder `{team}`"), "{stderr}");
+    // Every problem with the path, not only the first; and Secrets Manager's rules for its store.
+    assert_invalid(
+        "secrets_path_all_problems",
+        &format!(
+            "[secrets]\npath = \"/aws/{{service}}/{{nope}}\"\n{PROVIDER}[services.a]\nconsumes = [\"customers-v1/customer.read\"]\n"
+        ),
+    );
+    assert_invalid(
+        "secrets_manager_path",
+        &format!(
+            "[secrets]\nstore = \"secretsmanager\"\npath = \"cogwire {{service}}\"\n{PROVIDER}[services.a]\nconsumes = [\"customers-v1/customer.read\"]\n"
+        ),
+    );
+}
+
+#[test]
+fn service_names_and_huge_durations_are_worded_truthfully() {
+    let (code, stderr) = validate(&format!(
+        "{PROVIDER}[services.\"ünï\"]\nconsumes = [\"customers-v1/customer.read\"]\n[services.\"ünï\".client]\nname = \"uni\"\naccess_token_validity = \"99999999999999999999h\"\n"
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("contains `ü`, which cogwire's rule for service names does not allow"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`99999999999999999999h` is out of bounds"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is not a duration"), "{stderr}");
 }
 
 #[test]
