@@ -200,7 +200,7 @@ def delete_user_pool_client_secret(
     if len(current) == 1:
         raise InvalidParameterException("The last client secret of a client cannot be deleted.")
     current.remove(secret)
-    # DescribeUserPoolClient shows the oldest remaining secret.
+    # DescribeUserPoolClient shows the oldest remaining secret (AWS does not say which it shows).
     client.secret = current[0].value
 
 

@@ -3,7 +3,10 @@
 //!
 //! Layout, under the reserved prefix `/cogwire/<pool-id>/`:
 //! - `state`: a pointer, `{"format_version":1,"slot":"a","chunks":N}`;
-//! - `state/<slot>/<n>`: the record's JSON, cut into chunks that fit a standard parameter.
+//! - `state/<slot>/<n>`: the record's JSON, cut into chunks that fit a standard parameter;
+//! - `secrets/<client-id>`: `{"<secret id>": "<SHA-256 of its value>"}`, the secrets of a client
+//!   whose value `rotate-secret` has seen (see `secrets::Fingerprints`); one parameter a client,
+//!   written only by `rotate-secret`, so it never races an apply's save of the record.
 //!
 //! A save writes the chunks of the slot not in use, then flips the pointer, so a crash half way
 //! through a save leaves the previous record whole.
@@ -29,6 +32,10 @@ pub fn state_name(pool_id: &str) -> String {
 
 pub fn lock_name(pool_id: &str) -> String {
     format!("{}/lock", prefix(pool_id))
+}
+
+pub fn fingerprints_name(pool_id: &str, client_id: &str) -> String {
+    format!("{}/secrets/{client_id}", prefix(pool_id))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -307,50 +307,225 @@ pub fn decide(
     plan
 }
 
-/// What a rotation step does to one client, decided from its secrets (oldest first, ids only),
-/// the secret Cognito describes (the oldest), and the secret the store holds.
-///
-/// A secret's value is told once, by AddUserPoolClientSecret. If a run crashed after adding a
-/// secret and before storing it, that value is lost: the newer secret is unknown to everyone, so
-/// it is deleted and a new one added, whose value is then stored. The store holds the newest
-/// secret exactly when there are two and it holds something other than the oldest.
+/// What cogwire knows of a client's secrets: secret id to the fingerprint of its value, for the
+/// secrets whose value it has seen. Kept apart from the store (see `record::fingerprints_name`),
+/// because Cognito never links a value to an id after AddUserPoolClientSecret: with two secrets,
+/// DescribeUserPoolClient shows one of them, and AWS does not say which.
+pub type Fingerprints = BTreeMap<String, String>;
+
+/// Which of a client's live secrets the store holds, as far as it can be proven.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RotationStep {
-    /// One secret: add a second and store it.
-    Add,
-    /// Two secrets, the newer one's value unknown: delete it (this id), add again, store.
-    Replace { unknown: String },
-    /// Two secrets and the store holds the newer: phase one is done.
-    Started,
-    /// Nothing to rotate with: the client has no secret.
-    NoSecret,
+pub enum Holding {
+    /// The live secret with this id.
+    Live(String),
+    /// Nothing, or a value that is none of the client's secrets.
+    NotLive,
+    /// Cannot tell: the value may be a live secret whose value cogwire never saw.
+    Unproven,
 }
 
-pub fn rotation_step(
+/// What `identify` found: the fingerprints of the live secrets whose value is known, and which
+/// one the store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    pub fingerprints: Fingerprints,
+    pub holding: Holding,
+}
+
+/// Ties the stored value to one of `secret_ids` (the client's live secrets), from the
+/// fingerprints cogwire kept and the secret Cognito describes. The described secret is live, so
+/// its id is known when it is the only secret, when its fingerprint was kept, or when it is the
+/// only secret whose fingerprint was not. Fingerprints that contradict Cognito prove nothing.
+pub fn identify(
     secret_ids: &[String],
     described: Option<&Secret>,
     stored: Option<&Secret>,
-) -> RotationStep {
-    match secret_ids {
-        [] => RotationStep::NoSecret,
-        [_] => RotationStep::Add,
-        [.., newest] => {
-            let holds_newest =
-                matches!((stored, described), (Some(stored), Some(oldest)) if stored != oldest);
-            if holds_newest {
-                RotationStep::Started
-            } else {
-                RotationStep::Replace {
-                    unknown: newest.clone(),
-                }
+    known: &Fingerprints,
+) -> Identified {
+    let mut fingerprints: Fingerprints = secret_ids
+        .iter()
+        .filter_map(|id| Some((id.clone(), known.get(id)?.clone())))
+        .collect();
+    let unproven = |fingerprints| Identified {
+        fingerprints,
+        holding: Holding::Unproven,
+    };
+    if let Some(described) = described.map(fingerprint)
+        && !fingerprints.values().any(|known| *known == described)
+    {
+        let unknown: Vec<&String> = secret_ids
+            .iter()
+            .filter(|id| !fingerprints.contains_key(*id))
+            .collect();
+        match unknown[..] {
+            [id] => {
+                fingerprints.insert(id.clone(), described);
             }
+            [] => return unproven(Fingerprints::new()),
+            _ => {}
         }
+    }
+    let holding = match stored.map(fingerprint) {
+        None => Holding::NotLive,
+        Some(stored) => match fingerprints.iter().find(|(_, known)| **known == stored) {
+            Some((id, _)) => Holding::Live(id.clone()),
+            None if fingerprints.len() == secret_ids.len() => Holding::NotLive,
+            None => Holding::Unproven,
+        },
+    };
+    Identified {
+        fingerprints,
+        holding,
     }
 }
 
-/// The secrets `--finish` deletes once the store holds the newest: all but the newest.
-pub fn to_retire(secret_ids: &[String]) -> &[String] {
-    secret_ids.split_last().map_or(&[], |(_, older)| older)
+/// What phase one of a rotation does to one client, given its secrets (oldest first) and which
+/// one the store holds.
+///
+/// A secret's value is told once, by AddUserPoolClientSecret. If a run crashed after adding a
+/// secret and before storing it, that value is lost: a secret newer than the stored one is
+/// unknown to everyone, so it is deleted and a new one added, whose value is then stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationStep {
+    /// One secret: add a second and store it (adding deletes nothing, so it is always safe).
+    Add,
+    /// The store holds an older secret; the newer ones' values are unknown: delete them, add
+    /// again, store.
+    Replace { unknown: Vec<String> },
+    /// The store holds the newest secret: phase one is done.
+    Started,
+    /// Nothing to rotate with: the client has no secret.
+    NoSecret,
+    /// More than one secret and no proof of which one the store holds: touch nothing.
+    Refuse(Holding),
+}
+
+pub fn rotation_step(secret_ids: &[String], holding: &Holding) -> RotationStep {
+    match (secret_ids, holding) {
+        ([], _) => RotationStep::NoSecret,
+        ([_], _) => RotationStep::Add,
+        ([.., newest], Holding::Live(held)) if newest == held => RotationStep::Started,
+        (_, Holding::Live(held)) => RotationStep::Replace {
+            unknown: secret_ids
+                .iter()
+                .skip_while(|id| *id != held)
+                .skip(1)
+                .cloned()
+                .collect(),
+        },
+        (_, other) => RotationStep::Refuse(other.clone()),
+    }
+}
+
+/// What phase two does to one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishStep {
+    /// Delete these: every secret but the one the store holds (none when it is the only one).
+    Retire(Vec<String>),
+    /// One secret, which the store does not hold: store it, retire nothing.
+    Repair,
+    NoSecret,
+    /// Deleting any secret could delete the one services use: touch nothing.
+    Refuse(Holding),
+}
+
+/// `--finish` deletes only secrets it can prove the store does not hold, whatever their age.
+pub fn finish_step(secret_ids: &[String], holding: &Holding) -> FinishStep {
+    match (secret_ids, holding) {
+        ([], _) => FinishStep::NoSecret,
+        (_, Holding::Live(held)) => FinishStep::Retire(
+            secret_ids
+                .iter()
+                .filter(|id| *id != held)
+                .cloned()
+                .collect(),
+        ),
+        ([_], Holding::NotLive) => FinishStep::Repair,
+        (_, other) => FinishStep::Refuse(other.clone()),
+    }
+}
+
+/// A value's SHA-256, in hex: tells whether two values are the same without telling either, so it
+/// may be kept where secrets may not (a String parameter, an error message).
+pub fn fingerprint(secret: &Secret) -> String {
+    sha256(secret.expose().as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// FIPS 180-4 SHA-256, here because none of cogwire's dependencies offers one; the tests check it
+/// against the standard's examples. (`sha2`, already in Cargo.lock through the AWS SDK, could
+/// replace it.)
+fn sha256(data: &[u8]) -> [u8; 32] {
+    const ROUND_CONSTANTS: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut state: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let mut message = data.to_vec();
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&(data.len() as u64 * 8).to_be_bytes());
+    for block in message.chunks_exact(64) {
+        let mut schedule = [0u32; 64];
+        for (word, bytes) in schedule.iter_mut().zip(block.chunks_exact(4)) {
+            *word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        for index in 16..64 {
+            let (back15, back2) = (schedule[index - 15], schedule[index - 2]);
+            let sigma0 = back15.rotate_right(7) ^ back15.rotate_right(18) ^ (back15 >> 3);
+            let sigma1 = back2.rotate_right(17) ^ back2.rotate_right(19) ^ (back2 >> 10);
+            schedule[index] = schedule[index - 16]
+                .wrapping_add(sigma0)
+                .wrapping_add(schedule[index - 7])
+                .wrapping_add(sigma1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = state;
+        for (constant, word) in ROUND_CONSTANTS.iter().zip(schedule) {
+            let sum1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let choice = (e & f) ^ (!e & g);
+            let first = h
+                .wrapping_add(sum1)
+                .wrapping_add(choice)
+                .wrapping_add(*constant)
+                .wrapping_add(word);
+            let sum0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let majority = (a & b) ^ (a & c) ^ (b & c);
+            let second = sum0.wrapping_add(majority);
+            (h, g, f, e, d, c, b, a) = (
+                g,
+                f,
+                e,
+                d.wrapping_add(first),
+                c,
+                b,
+                a,
+                first.wrapping_add(second),
+            );
+        }
+        for (word, add) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+            *word = word.wrapping_add(add);
+        }
+    }
+    let mut digest = [0u8; 32];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    digest
 }
 
 #[cfg(test)]
@@ -544,35 +719,146 @@ mod tests {
         assert!(same_value("x", "x"));
     }
 
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| (*id).to_owned()).collect()
+    }
+
+    fn known(pairs: &[(&str, &Secret)]) -> Fingerprints {
+        pairs
+            .iter()
+            .map(|(id, secret)| ((*id).to_owned(), fingerprint(secret)))
+            .collect()
+    }
+
+    #[test]
+    fn sha256_matches_the_standard() {
+        let hex = |data: &str| fingerprint(&Secret::new(data));
+        assert_eq!(
+            hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+        // Several blocks.
+        assert_eq!(
+            hex(&"a".repeat(1000)),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+        );
+    }
+
+    #[test]
+    fn one_secret_is_identified_by_what_cognito_describes() {
+        let (only, wrong) = (Secret::new("only"), Secret::new("wrong"));
+        let one = ids(&["s1"]);
+        let none = Fingerprints::new();
+        let found = identify(&one, Some(&only), Some(&only), &none);
+        assert_eq!(found.holding, Holding::Live("s1".to_owned()));
+        assert_eq!(found.fingerprints, known(&[("s1", &only)]));
+        assert_eq!(
+            identify(&one, Some(&only), Some(&wrong), &none).holding,
+            Holding::NotLive
+        );
+        assert_eq!(
+            identify(&one, Some(&only), None, &none).holding,
+            Holding::NotLive
+        );
+    }
+
+    /// Whichever of two secrets Cognito describes, the stored one is found by its fingerprint.
+    #[test]
+    fn two_secrets_do_not_depend_on_which_one_is_described() {
+        let (old, new, wrong) = (Secret::new("old"), Secret::new("new"), Secret::new("wrong"));
+        let two = ids(&["s1", "s2"]);
+        let both = known(&[("s1", &old), ("s2", &new)]);
+        for described in [&old, &new] {
+            let held = |stored| identify(&two, Some(described), stored, &both).holding;
+            assert_eq!(held(Some(&new)), Holding::Live("s2".to_owned()));
+            assert_eq!(held(Some(&old)), Holding::Live("s1".to_owned()));
+            assert_eq!(held(Some(&wrong)), Holding::NotLive);
+        }
+        // Only the new secret's fingerprint kept: the described old one is the other id.
+        let new_only = known(&[("s2", &new)]);
+        let found = identify(&two, Some(&old), Some(&wrong), &new_only);
+        assert_eq!(found.holding, Holding::NotLive);
+        assert_eq!(found.fingerprints, both);
+        // ...but when Cognito describes the new one, the old one's value stays unknown.
+        assert_eq!(
+            identify(&two, Some(&new), Some(&wrong), &new_only).holding,
+            Holding::Unproven
+        );
+        // Nothing kept: two secrets prove nothing, even a stored value equal to the described.
+        assert_eq!(
+            identify(&two, Some(&old), Some(&old), &Fingerprints::new()).holding,
+            Holding::Unproven
+        );
+        // Kept fingerprints that Cognito contradicts prove nothing either.
+        let contradicted = known(&[("s1", &wrong), ("s2", &new)]);
+        assert_eq!(
+            identify(&two, Some(&old), Some(&new), &contradicted).holding,
+            Holding::Unproven
+        );
+        // Fingerprints of deleted secrets are ignored.
+        let stale = known(&[("s0", &wrong), ("s2", &new)]);
+        assert_eq!(
+            identify(&two, Some(&old), Some(&wrong), &stale).holding,
+            Holding::NotLive
+        );
+    }
+
     #[test]
     fn rotation_steps() {
-        let one = ["s1".to_owned()];
-        let two = ["s1".to_owned(), "s2".to_owned()];
-        let oldest = Secret::new("old");
-        let newest = Secret::new("new");
-        assert_eq!(rotation_step(&[], None, None), RotationStep::NoSecret);
+        let one = ids(&["s1"]);
+        let two = ids(&["s1", "s2"]);
+        let live = |id: &str| Holding::Live(id.to_owned());
         assert_eq!(
-            rotation_step(&one, Some(&oldest), Some(&oldest)),
-            RotationStep::Add
+            rotation_step(&[], &Holding::NotLive),
+            RotationStep::NoSecret
         );
+        assert_eq!(rotation_step(&one, &live("s1")), RotationStep::Add);
+        assert_eq!(rotation_step(&one, &Holding::NotLive), RotationStep::Add);
+        assert_eq!(rotation_step(&two, &live("s2")), RotationStep::Started);
+        // Crashed after adding, before storing: the store still holds the older.
         assert_eq!(
-            rotation_step(&two, Some(&oldest), Some(&newest)),
-            RotationStep::Started
-        );
-        // Crashed after adding, before storing: the store still holds the oldest.
-        assert_eq!(
-            rotation_step(&two, Some(&oldest), Some(&oldest)),
+            rotation_step(&two, &live("s1")),
             RotationStep::Replace {
-                unknown: "s2".to_owned()
+                unknown: ids(&["s2"])
             }
         );
+        for holding in [Holding::NotLive, Holding::Unproven] {
+            assert_eq!(
+                rotation_step(&two, &holding),
+                RotationStep::Refuse(holding.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn finish_keeps_the_stored_secret_whatever_its_age() {
+        let one = ids(&["s1"]);
+        let two = ids(&["s1", "s2"]);
+        let live = |id: &str| Holding::Live(id.to_owned());
         assert_eq!(
-            rotation_step(&two, Some(&oldest), None),
-            RotationStep::Replace {
-                unknown: "s2".to_owned()
-            }
+            finish_step(&two, &live("s2")),
+            FinishStep::Retire(ids(&["s1"]))
         );
-        assert_eq!(to_retire(&two), ["s1".to_owned()]);
-        assert!(to_retire(&one).is_empty());
+        assert_eq!(
+            finish_step(&two, &live("s1")),
+            FinishStep::Retire(ids(&["s2"]))
+        );
+        assert_eq!(finish_step(&one, &live("s1")), FinishStep::Retire(vec![]));
+        assert_eq!(finish_step(&one, &Holding::NotLive), FinishStep::Repair);
+        assert_eq!(finish_step(&[], &Holding::NotLive), FinishStep::NoSecret);
+        for holding in [Holding::NotLive, Holding::Unproven] {
+            assert_eq!(
+                finish_step(&two, &holding),
+                FinishStep::Refuse(holding.clone())
+            );
+        }
     }
 }

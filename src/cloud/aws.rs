@@ -646,7 +646,7 @@ impl UserPool for AwsUserPool {
                     id: secret.client_secret_id()?.to_owned(),
                     created: secret
                         .client_secret_create_date()
-                        .map_or(0, |date| date.secs()),
+                        .map_or(0, |date| date.as_nanos()),
                 })
             }));
             match page.next_token() {

@@ -285,8 +285,8 @@ pub trait UserPool: Send + Sync + 'static {
     /// Sends the whole client: UpdateUserPoolClient resets what it is not sent.
     fn update_client(&self, client: &ClientState) -> impl Future<Output = CloudResult<()>> + Send;
     fn delete_client(&self, id: &str) -> impl Future<Output = CloudResult<()>> + Send;
-    /// One DescribeUserPoolClient: the client and the secret Cognito shows for it (with two
-    /// secrets, the oldest remaining one).
+    /// One DescribeUserPoolClient: the client and the secret Cognito shows for it. With two
+    /// secrets AWS does not document which one it shows, so nothing may depend on which.
     fn describe_client_with_secret(
         &self,
         id: &str,
@@ -332,8 +332,8 @@ fn unsupported(operation: &'static str) -> CloudError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSecretInfo {
     pub id: String,
-    /// Seconds since the epoch; orders secrets oldest first.
-    pub created: i64,
+    /// Nanoseconds since the epoch: orders secrets oldest first, even two added within a second.
+    pub created: i128,
 }
 
 /// What AddUserPoolClientSecret returns.

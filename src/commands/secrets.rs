@@ -12,15 +12,16 @@ use crate::apply::CreatedCredential;
 use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
 use crate::cloud::aws::{AwsSettings, load_config};
 use crate::cloud::secrets::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
-use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, UserPool};
+use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, Parameters as _, UserPool};
 use crate::exit::ExitStatus;
 use crate::model::SecretStore as StoreKind;
 use crate::pace::Caller;
-use crate::record::RecordStore;
+use crate::record::{RecordStore, fingerprints_name};
 use crate::secret::{REDACTED, Secret};
 use crate::secrets::{
-    Credential, Current, RotationStep, SyncPlan, ValueChange, decide, desired_entries, entry_names,
-    rotation_step, scan_path, stored_secret, tags, to_retire, token_url,
+    Credential, Current, Fingerprints, FinishStep, Holding, Identified, RotationStep, SyncPlan,
+    ValueChange, decide, desired_entries, entry_names, fingerprint, finish_step, identify,
+    rotation_step, scan_path, stored_secret, tags, token_url,
 };
 
 /// A managed client as one DescribeUserPoolClient tells it, with the secret Cognito shows.
@@ -434,8 +435,10 @@ async fn read_values<'a, S: SecretStore>(
     Ok(values)
 }
 
-/// The secret a sync stores: the one Cognito describes, except during a rotation (two secrets),
-/// when the store already holds the newer one, which Cognito does not describe.
+/// The secret a sync stores: the one the store holds when it is, or may be, one of the client's
+/// secrets (during a rotation, the newer one, which Cognito may not describe); the one Cognito
+/// describes when the stored one provably is not, so a sync repairs a store holding a value
+/// Cognito rejects.
 async fn secret_to_store(
     context: &PoolContext,
     service: &str,
@@ -446,28 +449,86 @@ async fn secret_to_store(
         eprintln!("note: the app client of `{service}` has no secret; nothing to store");
         return Ok(None);
     };
-    let stored = stored_secret(
+    let Some(stored) = stored_secret(
         &context.model.secrets,
         &context.pool_id,
         service,
         &client.state.id,
         values,
-    );
-    if let Some(stored) = stored
-        && &stored != described
-    {
-        let secrets = context
-            .caller
-            .call("ListUserPoolClientSecrets", || {
-                context.pool.list_client_secrets(&client.state.id)
-            })
-            .await
-            .map_err(explain)?;
-        if secrets.len() > 1 {
-            return Ok(Some(stored));
+    ) else {
+        return Ok(Some(described.clone()));
+    };
+    if &stored == described {
+        return Ok(Some(stored));
+    }
+    let secret_ids = secret_ids(context, &client.state.id).await?;
+    let known = if secret_ids.len() > 1 {
+        load_fingerprints(context, &client.state.id).await?
+    } else {
+        Fingerprints::new()
+    };
+    match identify(&secret_ids, Some(described), Some(&stored), &known).holding {
+        Holding::Live(_) => Ok(Some(stored)),
+        Holding::Unproven => {
+            eprintln!(
+                "note: cannot tell whether the stored secret of `{service}` is one of its app client's; left as it is"
+            );
+            Ok(Some(stored))
+        }
+        Holding::NotLive => {
+            eprintln!(
+                "note: the stored secret of `{service}` is none of its app client's secrets; storing the one Cognito describes"
+            );
+            Ok(Some(described.clone()))
         }
     }
-    Ok(Some(described.clone()))
+}
+
+/// A client's secret ids, oldest first.
+async fn secret_ids(context: &PoolContext, client_id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(context
+        .caller
+        .call("ListUserPoolClientSecrets", || {
+            context.pool.list_client_secrets(client_id)
+        })
+        .await
+        .map_err(explain)?
+        .into_iter()
+        .map(|secret| secret.id)
+        .collect())
+}
+
+/// The fingerprints `rotate-secret` kept for a client; none if it never rotated it. An unreadable
+/// value counts as none: it then proves nothing, and rotation refuses rather than guesses.
+async fn load_fingerprints(context: &PoolContext, client_id: &str) -> anyhow::Result<Fingerprints> {
+    let name = fingerprints_name(&context.pool_id, client_id);
+    let found = context
+        .caller
+        .call("GetParameters", || {
+            context.parameters.get(std::slice::from_ref(&name))
+        })
+        .await
+        .map_err(explain)?;
+    Ok(found
+        .get(&name)
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default())
+}
+
+async fn save_fingerprints(
+    context: &PoolContext,
+    client_id: &str,
+    fingerprints: &Fingerprints,
+) -> anyhow::Result<()> {
+    let name = fingerprints_name(&context.pool_id, client_id);
+    let text = serde_json::to_string(fingerprints)?;
+    context
+        .caller
+        .call("PutParameter", || {
+            context.parameters.put(&name, &text, true)
+        })
+        .await
+        .map_err(explain)
 }
 
 fn plan_sync(
@@ -724,9 +785,12 @@ struct Rotation<'a, S> {
 /// A client as a rotation step sees it.
 struct Inspected {
     client: ManagedClient,
+    /// Oldest first.
     secret_ids: Vec<String>,
-    stored: Option<Secret>,
     values: BTreeMap<String, Secret>,
+    /// The fingerprints kept, as read.
+    known: Fingerprints,
+    identified: Identified,
 }
 
 impl<S: SecretStore> Rotation<'_, S> {
@@ -739,16 +803,8 @@ impl<S: SecretStore> Rotation<'_, S> {
                 "run `cogwire apply` first",
             ));
         };
-        let secret_ids = context
-            .caller
-            .call("ListUserPoolClientSecrets", || {
-                context.pool.list_client_secrets(&client.state.id)
-            })
-            .await
-            .map_err(explain)?
-            .into_iter()
-            .map(|secret| secret.id)
-            .collect();
+        let secret_ids = secret_ids(context, &client.state.id).await?;
+        let known = load_fingerprints(context, &client.state.id).await?;
         let values = read_values(context, self.store, selected.iter()).await?;
         let stored = stored_secret(
             &context.model.secrets,
@@ -757,32 +813,47 @@ impl<S: SecretStore> Rotation<'_, S> {
             &client.state.id,
             &values,
         );
+        let identified = identify(&secret_ids, client.secret.as_ref(), stored.as_ref(), &known);
         Ok(Inspected {
             client,
             secret_ids,
-            stored,
             values,
+            known,
+            identified,
         })
     }
 
     /// Phase one: a second secret, stored; the first stays valid.
     async fn start(&self, service: &str) -> anyhow::Result<&'static str> {
         let inspected = self.inspect(service).await?;
-        match rotation_step(
-            &inspected.secret_ids,
-            inspected.client.secret.as_ref(),
-            inspected.stored.as_ref(),
-        ) {
+        match rotation_step(&inspected.secret_ids, &inspected.identified.holding) {
             RotationStep::NoSecret => Err(no_secret(service)),
+            RotationStep::Refuse(holding) => Err(unproven(service, &holding)),
             RotationStep::Started => Ok("already rotating: the store holds the new secret"),
             RotationStep::Add => {
-                self.add_and_store(service, &inspected).await?;
-                Ok("new secret added and stored; the old one stays valid")
+                if inspected.identified.holding != Holding::NotLive {
+                    self.add_and_store(service, &inspected, &[]).await?;
+                    return Ok("new secret added and stored; the old one stays valid");
+                }
+                // First store the only secret: should this run die after adding, the store then
+                // holds a secret the next run can tell from the one whose value was lost.
+                let only = inspected
+                    .client
+                    .secret
+                    .clone()
+                    .ok_or_else(|| no_secret(service))?;
+                self.store_secret(service, &inspected, only).await?;
+                self.add_and_store(service, &inspected, &[]).await?;
+                Ok(
+                    "the stored secret was none of the client's: replaced; new secret added and stored",
+                )
             }
             RotationStep::Replace { unknown } => {
-                self.delete_secret(&inspected.client.state.id, &unknown)
-                    .await?;
-                self.add_and_store(service, &inspected).await?;
+                for secret_id in &unknown {
+                    self.delete_secret(&inspected.client.state.id, secret_id)
+                        .await?;
+                }
+                self.add_and_store(service, &inspected, &unknown).await?;
                 Ok(
                     "replaced a new secret whose value was lost, and stored it; the old one stays valid",
                 )
@@ -790,40 +861,54 @@ impl<S: SecretStore> Rotation<'_, S> {
         }
     }
 
-    /// Phase two: every secret but the newest is deleted, once the store holds the newest.
+    /// Phase two: every secret but the one the store holds is deleted, once the store provably
+    /// holds one of the client's secrets.
     async fn finish(&self, service: &str) -> anyhow::Result<&'static str> {
-        let mut inspected = self.inspect(service).await?;
-        let client_id = inspected.client.state.id.clone();
-        match rotation_step(
-            &inspected.secret_ids,
-            inspected.client.secret.as_ref(),
-            inspected.stored.as_ref(),
-        ) {
-            RotationStep::NoSecret => return Err(no_secret(service)),
-            RotationStep::Add => {
-                // One secret: nothing to retire; make sure the store holds it.
-                if let Some(secret) = inspected.client.secret.clone() {
-                    self.store_secret(service, &inspected, secret).await?;
+        let inspected = self.inspect(service).await?;
+        match finish_step(&inspected.secret_ids, &inspected.identified.holding) {
+            FinishStep::NoSecret => Err(no_secret(service)),
+            FinishStep::Refuse(holding) => Err(unproven(service, &holding)),
+            FinishStep::Repair => {
+                let only = inspected
+                    .client
+                    .secret
+                    .clone()
+                    .ok_or_else(|| no_secret(service))?;
+                self.store_secret(service, &inspected, only).await?;
+                Ok("one secret, stored; nothing to retire")
+            }
+            FinishStep::Retire(others) if others.is_empty() => {
+                Ok("one secret, stored; nothing to retire")
+            }
+            FinishStep::Retire(others) => {
+                for secret_id in &others {
+                    self.delete_secret(&inspected.client.state.id, secret_id)
+                        .await?;
                 }
-                return Ok("one secret, stored; nothing to retire");
-            }
-            RotationStep::Started => {}
-            RotationStep::Replace { unknown } => {
-                // The newest secret's value is unknown, so it cannot be stored: replace it with
-                // one whose value is stored, then retire the rest.
-                self.delete_secret(&client_id, &unknown).await?;
-                self.add_and_store(service, &inspected).await?;
-                inspected = self.inspect(service).await?;
+                Ok("old secrets retired; the stored secret is the only one")
             }
         }
-        for secret_id in to_retire(&inspected.secret_ids) {
-            self.delete_secret(&client_id, secret_id).await?;
-        }
-        Ok("old secrets retired; the stored secret is the only one")
     }
 
-    async fn add_and_store(&self, service: &str, inspected: &Inspected) -> anyhow::Result<()> {
-        let added = self.add_secret(&inspected.client.state.id).await?;
+    /// Adds a secret and stores it. The fingerprints are saved before adding (with the stored
+    /// secret's) and again after (with the new one's), so that wherever a run dies, the next one
+    /// can prove which secret the store holds, and knows any newer one's value is lost.
+    async fn add_and_store(
+        &self,
+        service: &str,
+        inspected: &Inspected,
+        deleted: &[String],
+    ) -> anyhow::Result<()> {
+        let context = self.context;
+        let client_id = &inspected.client.state.id;
+        let mut fingerprints = inspected.identified.fingerprints.clone();
+        fingerprints.retain(|secret_id, _| !deleted.contains(secret_id));
+        if fingerprints != inspected.known {
+            save_fingerprints(context, client_id, &fingerprints).await?;
+        }
+        let added = self.add_secret(client_id).await?;
+        fingerprints.insert(added.id.clone(), fingerprint(&added.value));
+        save_fingerprints(context, client_id, &fingerprints).await?;
         self.store_secret(service, inspected, added.value).await
     }
 
@@ -889,6 +974,27 @@ impl<S: SecretStore> Rotation<'_, S> {
         };
         let plan = plan_sync(context, &clients, &secrets, &current, None, self.region);
         execute(context, self.store, &plan).await.map_err(explain)
+    }
+}
+
+/// Why a phase deletes no secret, with what to do.
+fn unproven(service: &str, holding: &Holding) -> anyhow::Error {
+    if *holding == Holding::NotLive {
+        hinted(
+            format!(
+                "the stored secret of `{service}` is none of its app client's secrets; no secret is deleted until the store holds one"
+            ),
+            format!(
+                "run `cogwire sync-secrets --service {service}` to store a secret the client has, then run this again"
+            ),
+        )
+    } else {
+        hinted(
+            format!(
+                "cannot prove which of its app client's secrets the store holds for `{service}`; no secret is deleted"
+            ),
+            "cogwire can tell apart only secrets it added; delete the one services do not use with `aws cognito-idp delete-user-pool-client-secret`, then run this again",
+        )
     }
 }
 

@@ -360,6 +360,16 @@ async fn client_secrets_are_added_listed_and_deleted_at_most_two_at_a_time() {
         custom.client_secret_value().is_none(),
         "AWS does not echo a secret you chose"
     );
+    let (_, body) = local_aws().token(
+        &pool,
+        &client_id,
+        "a_custom_secret_of_enough_length_1234",
+        &[],
+    );
+    assert_eq!(
+        body["error"], "invalid_scope",
+        "the chosen secret authenticates"
+    );
 }
 
 #[tokio::test]

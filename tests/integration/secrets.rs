@@ -2,7 +2,9 @@
 //! that a second run writes nothing, that a token can be had with the stored credentials at every
 //! step of a rotation (a crash included), and that no secret ever reaches an output.
 
-use aws_sdk_ssm::types::ResourceTypeForTagging;
+use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging};
+use cogwire::secret::Secret;
+use cogwire::secrets::fingerprint;
 use serde_json::Value;
 
 use crate::support::{Output, TestAccount, Workdir, local_aws};
@@ -133,6 +135,40 @@ impl Setup {
             .iter()
             .filter_map(|secret| secret.client_secret_id().map(str::to_owned))
             .collect()
+    }
+
+    /// What `rotate-secret` keeps of a client's secrets: id to SHA-256 of the value.
+    async fn fingerprints(&self, client_id: &str) -> serde_json::Map<String, Value> {
+        let name = format!("/cogwire/{}/secrets/{client_id}", self.pool);
+        let (text, _) = self.parameter(&name).await.expect("fingerprints kept");
+        serde_json::from_str(&text).expect("fingerprints JSON")
+    }
+
+    async fn keep_fingerprints(
+        &self,
+        client_id: &str,
+        fingerprints: &serde_json::Map<String, Value>,
+    ) {
+        self.put(
+            &format!("/cogwire/{}/secrets/{client_id}", self.pool),
+            &Value::Object(fingerprints.clone()).to_string(),
+            ParameterType::String,
+        )
+        .await;
+    }
+
+    async fn put(&self, name: &str, value: &str, kind: ParameterType) {
+        self.account
+            .ssm()
+            .await
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("PutParameter");
     }
 
     async fn described_secret(&self, client_id: &str) -> String {
@@ -370,9 +406,43 @@ async fn secrets_rotation_keeps_a_token_at_every_step_even_after_a_crash() {
     assert_eq!(setup.token_status(&second), 200);
     assert_eq!(setup.secret_ids(&client_id).await.len(), 2);
 
-    // The same crash, then straight to --finish: it stores a known secret before retiring.
+    // A crash one step later: the new secret's fingerprint was kept, its value not stored. The
+    // kept fingerprint does not make the lost secret the stored one: it is replaced again.
     setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
     assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
+    let lost = setup
+        .account
+        .cognito()
+        .await
+        .add_user_pool_client_secret()
+        .user_pool_id(&setup.pool)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("AddUserPoolClientSecret");
+    let lost = lost.client_secret_descriptor().expect("descriptor");
+    let mut fingerprints = setup.fingerprints(&client_id).await;
+    fingerprints.insert(
+        lost.client_secret_id().expect("id").to_owned(),
+        Value::from(fingerprint(&Secret::new(
+            lost.client_secret_value().expect("value"),
+        ))),
+    );
+    setup.keep_fingerprints(&client_id, &fingerprints).await;
+    setup.ok(&["rotate-secret", "orders-v1"]);
+    let replaced = setup.stored("orders-v1").await;
+    assert_ne!(
+        replaced["client_secret"],
+        lost.client_secret_value().expect("value")
+    );
+    assert_eq!(setup.token_status(&replaced), 200);
+    assert_eq!(setup.token_status(&third), 200);
+    setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
+    assert_ne!(setup.token_status(&third), 200);
+
+    // The first crash, then straight to --finish: it deletes the unknown secret and keeps the
+    // stored one.
     setup
         .account
         .cognito()
@@ -385,6 +455,7 @@ async fn secrets_rotation_keeps_a_token_at_every_step_even_after_a_crash() {
         .expect("AddUserPoolClientSecret");
     setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
     let fourth = setup.stored("orders-v1").await;
+    assert_eq!(fourth, replaced);
     assert_eq!(setup.token_status(&fourth), 200);
     assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
     assert_eq!(
@@ -401,9 +472,115 @@ async fn secrets_rotation_keeps_a_token_at_every_step_even_after_a_crash() {
     assert_eq!(fifth["client_id"], client_id.as_str());
 }
 
+/// The audit's case: mid-rotation, something overwrites the stored secret with a value that is
+/// none of the client's. `--finish` must not retire the old secret, the only one still stored
+/// anywhere that works: it refuses, deleting nothing. `sync-secrets` repairs the store from
+/// Cognito, after which `--finish` goes ahead and the stored secret works.
+#[tokio::test]
+async fn secrets_finish_refuses_while_the_store_holds_none_of_the_clients_secrets() {
+    let setup = setup(SERVICES).await;
+    let first = setup.stored("orders-v1").await;
+    let client_id = first["client_id"].as_str().expect("id").to_owned();
+    setup.ok(&["rotate-secret", "orders-v1"]);
+    let second = setup.stored("orders-v1").await;
+    let wrong = "overwritten_by_someone_else_0123456789";
+    let mut overwritten = second.clone();
+    overwritten["client_secret"] = Value::from(wrong);
+    setup
+        .put(
+            "/cogwire/orders-v1",
+            &overwritten.to_string(),
+            ParameterType::SecureString,
+        )
+        .await;
+    assert_eq!(setup.token_status(&overwritten), 401);
+
+    for phase in [
+        &["rotate-secret", "orders-v1", "--finish"][..],
+        &["rotate-secret", "orders-v1"],
+    ] {
+        let refused = setup.cogwire(phase);
+        assert_eq!(refused.code, 1, "{phase:?}: {}", refused.all());
+        let errors: Vec<&str> = refused
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("error"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", refused.stderr);
+        assert!(
+            errors[0].contains("none of its app client's secrets"),
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            refused
+                .stderr
+                .contains("hint: run `cogwire sync-secrets --service orders-v1`"),
+            "{}",
+            refused.stderr
+        );
+        assert!(!refused.all().contains(wrong));
+        assert_eq!(setup.secret_ids(&client_id).await.len(), 2, "{phase:?}");
+        assert_eq!(setup.token_status(&first), 200, "{phase:?}");
+        assert_eq!(setup.token_status(&second), 200, "{phase:?}");
+    }
+
+    // sync-secrets no longer keeps a stored value that is provably none of the client's.
+    let sync = setup.ok(&["sync-secrets", "--json"]);
+    let report: Value = serde_json::from_str(&sync.stdout).expect("json");
+    assert!(
+        report["changed"]
+            .as_array()
+            .expect("changed")
+            .contains(&Value::from("orders-v1")),
+        "{}",
+        sync.all()
+    );
+    let repaired = setup.stored("orders-v1").await;
+    assert_eq!(setup.token_status(&repaired), 200);
+
+    setup.ok(&["rotate-secret", "orders-v1", "--finish"]);
+    assert_eq!(setup.stored("orders-v1").await, repaired);
+    assert_eq!(setup.token_status(&repaired), 200);
+    assert_eq!(setup.secret_ids(&client_id).await.len(), 1);
+}
+
+/// With one secret, a sync replaces a stored value Cognito rejects with the client's secret.
+#[tokio::test]
+async fn secrets_sync_repairs_a_stored_secret_cognito_rejects() {
+    let setup = setup(SERVICES).await;
+    let good = setup.stored("orders-v1").await;
+    let mut overwritten = good.clone();
+    overwritten["client_secret"] = Value::from("overwritten_by_someone_else_0123456789");
+    setup
+        .put(
+            "/cogwire/orders-v1",
+            &overwritten.to_string(),
+            ParameterType::SecureString,
+        )
+        .await;
+    setup.ok(&["sync-secrets"]);
+    assert_eq!(setup.stored("orders-v1").await, good);
+}
+
 #[tokio::test]
 async fn secrets_never_reach_any_output_even_at_trace_level() {
-    let mut setup = setup(SERVICES).await;
+    // Tokens from the local endpoint, so that `token` runs all the way.
+    let services = SERVICES.replace(
+        "domain = \"fleet\"",
+        &format!("token_url = \"{}/oauth2/token\"", local_aws().endpoint()),
+    );
+    let mut setup = setup(&services).await;
+    let cache = setup.workdir.path().join("cache").display().to_string();
+    setup.env.push(("COGWIRE_CACHE_DIR".to_owned(), cache));
+    let sdk_targets = {
+        let mut env = setup.env.clone();
+        env.push((
+            "RUST_LOG".to_owned(),
+            "aws_smithy_runtime=trace,aws_sdk_ssm=trace".to_owned(),
+        ));
+        env
+    };
     setup.env.push(("RUST_LOG".to_owned(), "trace".to_owned()));
     let mut outputs = vec![
         setup.ok(&["-vvv", "plan"]),
@@ -417,9 +594,26 @@ async fn secrets_never_reach_any_output_even_at_trace_level() {
     outputs.push(setup.ok(&["-vvv", "--json", "rotate-secret", "accounts-v1"]));
     let during = setup.stored("accounts-v1").await;
     outputs.push(setup.ok(&["-vvv", "sync-secrets", "--json"]));
+    outputs.push(setup.ok(&["-vvv", "token", "accounts-v1", "--no-cache"]));
     outputs.push(setup.ok(&["-vvv", "rotate-secret", "accounts-v1", "--finish"]));
     outputs.push(setup.ok(&["-vvv", "--json", "plan"]));
     outputs.push(setup.ok(&["-vvv", "apply", "--auto-approve"]));
+    outputs.push(setup.ok(&["-vvv", "token", "orders-v1"]));
+    outputs.push(setup.ok(&["-vvv", "token", "orders-v1", "--from-cognito", "--json"]));
+    outputs.push(setup.ok(&["-vvv", "env", "orders-v1"]));
+    outputs.push(setup.ok(&["-vvv", "env", "orders-v1", "--format", "json"]));
+    let imported = setup.workdir.path().join("imported.toml");
+    let imported_arg = imported.display().to_string();
+    outputs.push(setup.ok(&["-vvv", "import", "--output", &imported_arg]));
+    // Asking for the SDK's own targets by name must not get its request and response bodies.
+    let sdk_run = setup.workdir.run(&["sync-secrets", "--json"], &sdk_targets);
+    assert_eq!(sdk_run.code, 0, "{}", sdk_run.all());
+    outputs.push(sdk_run);
+    let sdk_token = setup
+        .workdir
+        .run(&["token", "orders-v1", "--no-cache"], &sdk_targets);
+    assert_eq!(sdk_token.code, 0, "{}", sdk_token.all());
+    outputs.push(sdk_token);
     let orders = setup.stored("orders-v1").await;
     let mut secrets = [before, during, orders]
         .iter()
@@ -430,12 +624,16 @@ async fn secrets_never_reach_any_output_even_at_trace_level() {
         .expect("id")
         .to_owned();
     secrets.push(setup.described_secret(&client_id).await);
-    for output in &outputs {
+    let imported = std::fs::read_to_string(&imported).expect("import wrote its file");
+    for text in outputs
+        .iter()
+        .map(Output::all)
+        .chain(std::iter::once(imported))
+    {
         for secret in &secrets {
             assert!(
-                !output.all().contains(secret.as_str()),
-                "a client secret was printed:\n{}",
-                output.all()
+                !text.contains(secret.as_str()),
+                "a client secret was printed:\n{text}"
             );
         }
     }
