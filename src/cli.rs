@@ -116,8 +116,8 @@ no longer declared are deleted. Values are never printed."
     #[command(
         long_about = "Rotate the secret of each named service's app client without downtime, using \
 Cognito's two secrets per client. Without --finish: add a new secret and store it; the old one stays \
-valid for services that have not re-read it. With --finish: delete every secret but the newest, once \
-the store holds the newest. --grace 15m does both in one run, waiting in between. The client id never \
+valid for services that have not re-read it. With --finish: delete every secret but the one the store \
+holds, once cogwire can prove which that is (it refuses otherwise). --grace 15m does both in one run, waiting in between. The client id never \
 changes, and running either step again after a crash is safe."
     )]
     RotateSecret(RotateSecretArgs),
@@ -272,7 +272,7 @@ pub struct RotateSecretArgs {
     /// The services whose client secret to rotate
     #[arg(value_name = "SERVICE", required = true)]
     pub services: Vec<String>,
-    /// Retire every secret but the newest (the second step)
+    /// Retire every secret but the one the store holds (the second step)
     #[arg(long, conflicts_with = "grace")]
     pub finish: bool,
     /// Do both steps in one run, waiting this long in between for services to pick up the new
