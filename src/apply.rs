@@ -401,7 +401,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
         while failures.is_empty() && duplicate.is_none() && running.len() < CONCURRENCY {
             let Some((.., node)) = ready.pop() else { break };
             let operation = &operations[node.index()];
-            running.push(async move { (node, execute(operation, pool, caller).await) });
+            running.push(async move { (node, execute(operation, pool, parameters, caller).await) });
         }
         let Some((node, result)) = running.next().await else {
             break;
@@ -553,9 +553,10 @@ impl From<CloudError> for Failure {
     }
 }
 
-async fn execute<P: UserPool>(
+async fn execute<P: UserPool, S: Parameters>(
     operation: &Operation,
     pool: &P,
+    parameters: &S,
     caller: &Caller,
 ) -> Result<Executed, Failure> {
     match operation {
@@ -598,13 +599,20 @@ async fn execute<P: UserPool>(
                 .call("UpdateUserPoolClient", || pool.update_client(client))
                 .await?;
         }
-        Operation::DeleteClient { id, .. } => match caller
-            .call("DeleteUserPoolClient", || pool.delete_client(id))
-            .await
-        {
-            Ok(()) | Err(CloudError::NotFound { .. }) => {}
-            Err(error) => return Err(error.into()),
-        },
+        Operation::DeleteClient { id, .. } => {
+            match caller
+                .call("DeleteUserPoolClient", || pool.delete_client(id))
+                .await
+            {
+                Ok(()) | Err(CloudError::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+            // The fingerprints rotation kept of its secrets go with it.
+            let fingerprints = crate::record::fingerprints_name(pool.pool_id(), id);
+            caller
+                .call("DeleteParameter", || parameters.delete(&fingerprints))
+                .await?;
+        }
     }
     Ok(Executed::Done)
 }

@@ -760,6 +760,15 @@ async fn credentials_a_failed_apply_did_not_store_are_stored_by_the_next() {
 #[tokio::test]
 async fn apply_keeps_stored_credentials_current() {
     let setup = setup(SERVICES).await;
+    // A rotation leaves fingerprints of orders-v1's secrets beside the record.
+    setup.ok(&["rotate-secret", "orders-v1"]);
+    let orders = setup.stored("orders-v1").await;
+    let fingerprints = format!(
+        "/cogwire/{}/secrets/{}",
+        setup.pool,
+        orders["client_id"].as_str().expect("client_id")
+    );
+    assert!(setup.parameter(&fingerprints).await.is_some());
     setup.workdir.write(
         r#"
 [pool]
@@ -781,6 +790,10 @@ consumes = ["customers-v1/customer.read", "customers-v1/customer.write"]
     assert!(
         setup.parameter("/cogwire/orders-v1").await.is_none(),
         "the destroyed client's credentials are still stored"
+    );
+    assert!(
+        setup.parameter(&fingerprints).await.is_none(),
+        "the destroyed client's secret fingerprints are left behind"
     );
 }
 
