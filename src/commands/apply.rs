@@ -156,7 +156,7 @@ async fn plan_and_apply(
             prune: false,
             everything: args.sync_secrets,
         };
-        store(global, context, Ok(SyncPlan::default()), after, record).await?;
+        store(context, Ok(SyncPlan::default()), after, record).await?;
         return Ok((Outcome::default(), plan, false));
     }
     if saved.is_none() {
@@ -172,17 +172,16 @@ async fn plan_and_apply(
     }
     let progress = StderrProgress::new();
     let (created, receiver) = tokio::sync::mpsc::unbounded_channel();
-    let (plan_ref, observed_ref, progress_ref) = (&plan, &observed, &progress);
-    let engine = async move {
-        // The channel closes when the engine is done, which ends the storing.
+    let engine = async {
+        // Moved in, so the channel closes when the engine is done, which ends the storing.
         let created = created;
         apply(
-            plan_ref,
-            observed_ref,
+            &plan,
+            &observed,
             &context.pool,
             &context.parameters,
             &context.caller,
-            progress_ref,
+            &progress,
             &|service, credential| {
                 // Only fails once storing has stopped on an error, which is reported below.
                 let _ = created.send((service.to_owned(), credential.clone()));
@@ -190,10 +189,8 @@ async fn plan_and_apply(
         )
         .await
     };
-    let (outcome, stored) = tokio::join!(
-        engine,
-        super::secrets::store_as_created(global, context, receiver)
-    );
+    let (outcome, stored) =
+        tokio::join!(engine, super::secrets::store_as_created(context, receiver));
     progress.finish();
     let mut outcome = outcome.map_err(explain)?;
     let record = outcome.record.take();
@@ -216,7 +213,7 @@ async fn plan_and_apply(
         prune,
         everything: args.sync_secrets,
     };
-    store(global, context, stored, after, record).await?;
+    store(context, stored, after, record).await?;
     Ok((outcome, plan, true))
 }
 
@@ -224,7 +221,6 @@ async fn plan_and_apply(
 /// run's record once, with the marks of the services whose credentials are now stored cleared.
 /// The record is saved also when storing failed: its marks then tell the next run what to store.
 async fn store(
-    global: &GlobalArgs,
     context: &PoolContext,
     stored: anyhow::Result<SyncPlan>,
     after: AfterApply<'_>,
@@ -232,7 +228,7 @@ async fn store(
 ) -> anyhow::Result<()> {
     let done: BTreeSet<String> = after.created.keys().chain(&after.resync).cloned().collect();
     let result = match stored {
-        Ok(stored) => store_after_apply(global, context, stored, after).await,
+        Ok(stored) => store_after_apply(context, stored, after).await,
         Err(error) => Err(error),
     };
     if let Some(record) = record {

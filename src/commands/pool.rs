@@ -26,6 +26,8 @@ pub struct PoolContext {
     pub pool_id: String,
     /// The region in force, to name it when the pool is not found there.
     pub region: String,
+    /// The AWS configuration every client of this run is built from, loaded once.
+    pub config: aws_config::SdkConfig,
 }
 
 pub async fn connect(
@@ -74,6 +76,7 @@ pub async fn connect(
         }),
         region: config.region().map(ToString::to_string).unwrap_or_default(),
         pool_id,
+        config,
     }))
 }
 

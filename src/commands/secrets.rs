@@ -10,7 +10,6 @@ use super::hinted;
 use super::pool::{PoolContext, connect, explain, parse_timeout};
 use crate::apply::CreatedCredential;
 use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
-use crate::cloud::aws::{AwsSettings, load_config};
 use crate::cloud::secrets::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
 use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, Parameters as _, UserPool};
 use crate::exit::ExitStatus;
@@ -47,25 +46,13 @@ macro_rules! with_store {
     }};
 }
 
-async fn sdk_config(global: &GlobalArgs, context: &PoolContext) -> aws_config::SdkConfig {
-    load_config(&AwsSettings {
-        region: global
-            .region
-            .clone()
-            .or_else(|| context.model.pool.region.clone()),
-        profile: global.profile.clone(),
-    })
-    .await
-}
-
 pub async fn sync(global: &GlobalArgs, args: &SyncSecretsArgs) -> anyhow::Result<ExitStatus> {
     let context = match connect(global, &args.pace).await? {
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let config = sdk_config(global, &context).await;
-    let region = config.region().map(ToString::to_string);
-    let result = with_store!(context, config, |store| {
+    let region = context.config.region().map(ToString::to_string);
+    let result = with_store!(context, context.config, |store| {
         sync_with(global, args, &context, &store, region.as_deref()).await
     });
     if args.stats {
@@ -204,7 +191,6 @@ const STORE_BATCH: usize = 10;
 /// created, in batches of whatever has arrived, until the engine is done. CreateUserPoolClient's
 /// reply carries the secret, so nothing is described again.
 pub async fn store_as_created(
-    global: &GlobalArgs,
     context: &PoolContext,
     mut created: Created,
 ) -> anyhow::Result<SyncPlan> {
@@ -212,9 +198,8 @@ pub async fn store_as_created(
     let Some(first) = created.recv().await else {
         return Ok(stored);
     };
-    let config = sdk_config(global, context).await;
-    let region = config.region().map(ToString::to_string);
-    with_store!(context, config, |store| {
+    let region = context.config.region().map(ToString::to_string);
+    with_store!(context, context.config, |store| {
         // Listed once: what each round creates is tagged as it is created.
         let managed = list_managed(context, &store).await?;
         let mut next = Some(first);
@@ -268,7 +253,6 @@ pub struct AfterApply<'a> {
 /// credentials and no destroyed one with an orphaned entry. Prints one summary line on stderr,
 /// `stored` included.
 pub async fn store_after_apply(
-    global: &GlobalArgs,
     context: &PoolContext,
     mut stored: SyncPlan,
     after: AfterApply<'_>,
@@ -290,15 +274,14 @@ pub async fn store_after_apply(
         }
         return Ok(());
     }
-    let config = sdk_config(global, context).await;
-    let region = config.region().map(ToString::to_string);
+    let region = context.config.region().map(ToString::to_string);
     let known: BTreeMap<String, ManagedClient> = after
         .created
         .iter()
         .filter(|(service, _)| selected.contains(*service))
         .filter_map(|(service, credential)| Some((service.clone(), managed_client(credential)?)))
         .collect();
-    let (plan, _) = with_store!(context, config, |store| {
+    let (plan, _) = with_store!(context, context.config, |store| {
         sync_selected(
             context,
             &store,
@@ -707,9 +690,8 @@ pub async fn rotate(global: &GlobalArgs, args: &RotateSecretArgs) -> anyhow::Res
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let config = sdk_config(global, &context).await;
-    let region = config.region().map(ToString::to_string);
-    let result = with_store!(context, config, |store| {
+    let region = context.config.region().map(ToString::to_string);
+    let result = with_store!(context, context.config, |store| {
         rotate_with(global, args, grace, &context, &store, region.as_deref()).await
     });
     if args.stats {
@@ -837,12 +819,7 @@ impl<S: SecretStore> Rotation<'_, S> {
                 }
                 // First store the only secret: should this run die after adding, the store then
                 // holds a secret the next run can tell from the one whose value was lost.
-                let only = inspected
-                    .client
-                    .secret
-                    .clone()
-                    .ok_or_else(|| no_secret(service))?;
-                self.store_secret(service, &inspected, only).await?;
+                self.store_described(service, &inspected).await?;
                 self.add_and_store(service, &inspected, &[]).await?;
                 Ok(
                     "the stored secret was none of the client's: replaced; new secret added and stored",
@@ -869,12 +846,7 @@ impl<S: SecretStore> Rotation<'_, S> {
             FinishStep::NoSecret => Err(no_secret(service)),
             FinishStep::Refuse(holding) => Err(unproven(service, &holding)),
             FinishStep::Repair => {
-                let only = inspected
-                    .client
-                    .secret
-                    .clone()
-                    .ok_or_else(|| no_secret(service))?;
-                self.store_secret(service, &inspected, only).await?;
+                self.store_described(service, &inspected).await?;
                 Ok("one secret, stored; nothing to retire")
             }
             FinishStep::Retire(others) if others.is_empty() => {
@@ -951,6 +923,16 @@ impl<S: SecretStore> Rotation<'_, S> {
             Ok(()) | Err(CloudError::NotFound { .. }) => Ok(()),
             Err(error) => Err(explain(error)),
         }
+    }
+
+    /// Stores the one secret Cognito describes, for a client whose store holds none of its secrets.
+    async fn store_described(&self, service: &str, inspected: &Inspected) -> anyhow::Result<()> {
+        let only = inspected
+            .client
+            .secret
+            .clone()
+            .ok_or_else(|| no_secret(service))?;
+        self.store_secret(service, inspected, only).await
     }
 
     async fn store_secret(
