@@ -9,9 +9,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cloud::{ClientState, ResourceServerState};
-use crate::diff::CLIENT_CREDENTIALS;
-use crate::duration::Seconds;
-use crate::rules;
+use crate::config::duration::Seconds;
+use crate::config::rules;
+use crate::plan::diff::CLIENT_CREDENTIALS;
 
 /// How names in the pool map to services: `{service}` stands for the service name.
 #[derive(Debug, Clone)]
@@ -504,7 +504,7 @@ consumes = ["customers-v1/customer.read"]
 name = "reporting"
 "#
         );
-        let model = crate::model::load(&text, None).expect("the import is valid");
+        let model = crate::config::model::load(&text, None).expect("the import is valid");
         assert_eq!(model.client_count(), 2);
     }
 
@@ -582,7 +582,7 @@ name = "reporting"
             ),
             "{text}"
         );
-        crate::model::load(&text, None).expect("the import is valid");
+        crate::config::model::load(&text, None).expect("the import is valid");
     }
 
     #[test]
@@ -618,7 +618,7 @@ name = "reporting"
             text.contains("[services.orders-2]\nidentifier = \"orders\"\nname = \"orders\"\n"),
             "{text}"
         );
-        crate::model::load(&text, None).expect("the import is valid");
+        crate::config::model::load(&text, None).expect("the import is valid");
     }
 
     #[test]
@@ -648,6 +648,6 @@ name = "reporting"
             text.contains("[services.orders-2-2]\nconsumes = [\"orders-2/s\"]\n"),
             "{text}"
         );
-        crate::model::load(&text, None).expect("the import is valid");
+        crate::config::model::load(&text, None).expect("the import is valid");
     }
 }

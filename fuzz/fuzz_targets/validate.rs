@@ -2,8 +2,8 @@
 //! invalid file always gets at least one diagnostic.
 #![no_main]
 
-use cogwire::diagnostic::Source;
-use cogwire::model::load;
+use cogwire::config::diagnostic::Source;
+use cogwire::config::model::load;
 use cogwire::style::Style;
 use libfuzzer_sys::fuzz_target;
 

@@ -23,8 +23,8 @@ use super::{
     ClientSummary, CloudError, CloudResult, CreatedClient, Page, Parameters, RefreshTokenRotation,
     ResourceServerState, UserPool,
 };
-use crate::duration::Seconds;
-use crate::secret::Secret;
+use crate::config::duration::Seconds;
+use crate::sensitive::Secret;
 
 /// Where cogwire's AWS settings come from: flags first, then the standard chain.
 #[derive(Debug, Clone, Default)]

@@ -3,15 +3,16 @@
 //! for unit tests of the engine.
 
 pub mod aws;
-pub mod secrets;
+pub mod pace;
+pub mod stores;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::duration::Seconds;
-use crate::secret::Secret;
+use crate::config::duration::Seconds;
+use crate::sensitive::Secret;
 
 /// A resource server as Cognito holds it. Scope order is Cognito's business: scopes are a map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +212,7 @@ pub struct Page<T> {
 /// not the whole listing.
 pub async fn list_resource_servers<P: UserPool>(
     pool: &P,
-    caller: &crate::pace::Caller,
+    caller: &crate::cloud::pace::Caller,
 ) -> CloudResult<Vec<ResourceServerState>> {
     let mut items = Vec::new();
     let mut next_token = None;
@@ -232,7 +233,7 @@ pub async fn list_resource_servers<P: UserPool>(
 /// Every client of the pool (id and name), one paced call a page.
 pub async fn list_clients<P: UserPool>(
     pool: &P,
-    caller: &crate::pace::Caller,
+    caller: &crate::cloud::pace::Caller,
 ) -> CloudResult<Vec<ClientSummary>> {
     let mut items = Vec::new();
     let mut next_token = None;

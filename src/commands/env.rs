@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use super::pool::{connect, explain};
 use super::token::{declared_service, token_url};
+use crate::apply::record::RecordStore;
 use crate::cli::{EnvArgs, EnvFormat, GlobalArgs, PaceArgs};
 use crate::exit::ExitStatus;
-use crate::record::RecordStore;
-use crate::token::{issuer, jwks_uri, region_of_pool};
+use crate::tokens::token::{issuer, jwks_uri, region_of_pool};
 
 #[derive(Debug, Serialize)]
 struct ServiceEnv {

@@ -2,8 +2,8 @@
 
 use super::load_valid;
 use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
+use crate::config::graph::ServiceGraph;
 use crate::exit::ExitStatus;
-use crate::graph::ServiceGraph;
 
 pub fn run(global: &GlobalArgs, args: &GraphArgs) -> anyhow::Result<ExitStatus> {
     let (_, model) = match load_valid(&global.config_path(), global.user_pool_id.as_deref())? {

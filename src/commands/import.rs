@@ -10,9 +10,9 @@ use super::pool::explain;
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::cloud::UserPool as _;
 use crate::cloud::aws::{AwsSettings, AwsUserPool, load_config};
+use crate::cloud::pace::{Caller, PaceSettings};
 use crate::exit::ExitStatus;
 use crate::import::{Import, Patterns, Pool};
-use crate::pace::{Caller, PaceSettings};
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     let config_path = global.config_path();
@@ -148,7 +148,7 @@ fn pool_in_config(path: &Path) -> PoolInConfig {
             };
         }
     };
-    match crate::config::parse(&text) {
+    match crate::config::shape::parse(&text) {
         Ok((raw, _)) => PoolInConfig {
             id: raw
                 .pool

@@ -34,9 +34,9 @@ mod verify;
 use std::path::Path;
 
 use crate::cli::{Cli, Command};
-use crate::diagnostic::{Diagnostic, Source};
+use crate::config::diagnostic::{Diagnostic, Source};
+use crate::config::model::Model;
 use crate::exit::ExitStatus;
-use crate::model::Model;
 use crate::style::Style;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
@@ -135,7 +135,7 @@ pub fn load(path: &Path, pool_id: Option<&str>) -> anyhow::Result<Loaded> {
         }
     };
     let source = Source::new(shown, text);
-    Ok(match crate::model::load(&source.text, pool_id) {
+    Ok(match crate::config::model::load(&source.text, pool_id) {
         Ok(model) => Loaded::Valid { source, model },
         Err(problems) => Loaded::Invalid { source, problems },
     })

@@ -3,11 +3,11 @@
 use super::hinted;
 use super::pool::{PoolContext, connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
-use crate::diff::{Selection, diff, wanted_client_names};
 use crate::exit::ExitStatus;
-use crate::observed::{Observed, ReadError, read};
 use crate::plan::Plan;
-use crate::render;
+use crate::plan::diff::{Selection, diff, wanted_client_names};
+use crate::plan::observed::{Observed, ReadError, read};
+use crate::plan::render;
 use crate::style::Style;
 
 /// A pool that is not found is most often looked for in the wrong region: say which was used.

@@ -5,17 +5,17 @@ use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use super::{hinted, load_valid};
+use crate::apply::lock::LockError;
+use crate::apply::record::RecordError;
 use crate::apply::{ApplyError, Progress};
 use crate::cli::{GlobalArgs, PaceArgs};
 use crate::cloud::CloudError;
 use crate::cloud::aws::{AwsParameters, AwsSettings, AwsUserPool, load_config};
-use crate::diff::DiffError;
+use crate::cloud::pace::{Caller, PaceSettings};
+use crate::config::model::Model;
 use crate::exit::ExitStatus;
-use crate::lock::LockError;
-use crate::model::Model;
-use crate::observed::ReadError;
-use crate::pace::{Caller, PaceSettings};
-use crate::record::RecordError;
+use crate::plan::diff::DiffError;
+use crate::plan::observed::ReadError;
 use crate::style::Style;
 
 pub struct PoolContext {
@@ -234,7 +234,7 @@ pub fn parse_timeout(text: &str) -> anyhow::Result<Duration> {
     if text == "0" {
         return Ok(Duration::ZERO);
     }
-    crate::duration::parse(text)
+    crate::config::duration::parse(text)
         .map(|seconds| Duration::from_secs(seconds.0))
         .ok_or_else(|| {
             hinted(

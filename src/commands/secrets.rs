@@ -9,19 +9,19 @@ use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use super::hinted;
 use super::pool::{PoolContext, connect, explain, parse_timeout};
 use crate::apply::CreatedCredential;
+use crate::apply::record::{RecordStore, fingerprints_name};
 use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
-use crate::cloud::secrets::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
+use crate::cloud::pace::Caller;
+use crate::cloud::stores::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
 use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, Parameters as _, UserPool};
-use crate::exit::ExitStatus;
-use crate::model::SecretStore as StoreKind;
-use crate::pace::Caller;
-use crate::record::{RecordStore, fingerprints_name};
-use crate::secret::{REDACTED, Secret};
-use crate::secrets::{
+use crate::config::model::SecretStore as StoreKind;
+use crate::credentials::decide::{
     Credential, Current, Fingerprints, FinishStep, Holding, Identified, RotationStep, SyncPlan,
     ValueChange, decide, desired_entries, entry_names, fingerprint, finish_step, identify,
     rotation_step, scan_path, stored_secret, tags, token_url,
 };
+use crate::exit::ExitStatus;
+use crate::sensitive::{REDACTED, Secret};
 
 /// A managed client as one DescribeUserPoolClient tells it, with the secret Cognito shows.
 struct ManagedClient {
@@ -310,7 +310,7 @@ fn managed_client(credential: &CreatedCredential) -> Option<ManagedClient> {
         id: credential.id.clone(),
         name: spec.name.clone(),
         has_secret: true,
-        allowed_oauth_flows: BTreeSet::from([crate::diff::CLIENT_CREDENTIALS.to_owned()]),
+        allowed_oauth_flows: BTreeSet::from([crate::plan::diff::CLIENT_CREDENTIALS.to_owned()]),
         allowed_oauth_flows_user_pool_client: true,
         scopes: spec.scopes.clone(),
         access_token_validity: Some(spec.access_token_validity),
@@ -726,7 +726,7 @@ async fn rotate_with<S: SecretStore>(
     if let Some(grace) = grace {
         eprintln!(
             "waiting {} for services to pick up the new secrets",
-            crate::duration::Seconds(grace.as_secs())
+            crate::config::duration::Seconds(grace.as_secs())
         );
         tokio::time::sleep(grace).await;
     }

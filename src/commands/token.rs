@@ -5,15 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::hinted;
 use super::pool::{PoolContext, connect, explain};
+use crate::apply::record::RecordStore;
 use crate::cli::{CredentialArgs, GlobalArgs, PaceArgs, TokenArgs};
 use crate::cloud::aws::{AwsSettings, load_config};
-use crate::cloud::secrets::{AwsSecretsManagerStore, AwsSsmStore, SecretStore};
+use crate::cloud::stores::{AwsSecretsManagerStore, AwsSsmStore, SecretStore};
+use crate::config::model::{SecretStore as StoreKind, Service};
+use crate::credentials::decide::{entry_names, stored_secret};
 use crate::exit::ExitStatus;
-use crate::model::{SecretStore as StoreKind, Service};
-use crate::record::RecordStore;
-use crate::secret::Secret;
-use crate::secrets::{entry_names, stored_secret};
-use crate::token::{Token, TokenCache, TokenRequest, cache_dir, fetch, now, region_of_pool};
+use crate::sensitive::Secret;
+use crate::tokens::token::{
+    Token, TokenCache, TokenRequest, cache_dir, fetch, now, region_of_pool,
+};
 
 pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitStatus> {
     let context = match connect(global, &PaceArgs::default()).await? {
@@ -38,7 +40,7 @@ pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitSt
 pub fn declared_service<'a>(context: &'a PoolContext, name: &str) -> anyhow::Result<&'a Service> {
     context.model.services.get(name).ok_or_else(|| {
         let names = context.model.services.keys().map(String::as_str);
-        let hint = match crate::suggest::closest(name, names) {
+        let hint = match crate::config::suggest::closest(name, names) {
             Some(guess) => format!("did you mean `{guess}`?"),
             None => {
                 "name a service declared in services.toml (`cogwire graph` lists them)".to_owned()
@@ -81,7 +83,7 @@ pub fn token_url(global: &GlobalArgs, context: &PoolContext) -> anyhow::Result<S
         .clone()
         .or_else(|| context.model.pool.region.clone())
         .or_else(|| region_of_pool(&context.pool_id).map(str::to_owned));
-    crate::secrets::token_url(&context.model.pool, region.as_deref()).ok_or_else(|| {
+    crate::credentials::decide::token_url(&context.model.pool, region.as_deref()).ok_or_else(|| {
         hinted(
             "services.toml says nowhere to get tokens",
             "set `[pool] domain` to the pool's Cognito domain prefix (or custom domain host), or `[pool] token_url`",

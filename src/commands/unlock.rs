@@ -1,10 +1,10 @@
 //! `cogwire force-unlock`: remove the apply lock of a pool left by a run that died.
 
 use super::pool::{connect, explain};
+use crate::apply::lock::Lock;
+use crate::apply::record::lock_name;
 use crate::cli::{GlobalArgs, PaceArgs};
 use crate::exit::ExitStatus;
-use crate::lock::Lock;
-use crate::record::lock_name;
 
 pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let context = match connect(global, &PaceArgs::default()).await? {

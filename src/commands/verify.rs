@@ -8,8 +8,8 @@ use super::pool::{connect, explain};
 use super::token::{Tokens, token_url};
 use crate::cli::{GlobalArgs, PaceArgs, VerifyArgs};
 use crate::exit::ExitStatus;
-use crate::observed;
-use crate::verify::{
+use crate::plan::observed;
+use crate::tokens::verify::{
     Check, CheckKind, SelectError, Verdict, judge, managed_clients, plan_checks, render_json,
     render_table,
 };

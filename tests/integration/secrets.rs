@@ -3,8 +3,8 @@
 //! step of a rotation (a crash included), and that no secret ever reaches an output.
 
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging};
-use cogwire::secret::Secret;
-use cogwire::secrets::fingerprint;
+use cogwire::credentials::decide::fingerprint;
+use cogwire::sensitive::Secret;
 use serde_json::Value;
 
 use crate::support::{Output, TestAccount, Workdir, local_aws};

@@ -2,6 +2,10 @@
 //! rendered by `render` for people and as JSON, saved with `plan --out` and executed by `apply`.
 //! It never holds a secret.
 
+pub mod diff;
+pub mod observed;
+pub mod render;
+
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
 
-use crate::diagnostic::Diagnostic;
+use crate::config::diagnostic::Diagnostic;
 
 /// The largest services.toml cogwire reads; past this it is surely not a hand-written file, and
 /// refusing early keeps memory bounded on hostile input.
@@ -903,7 +903,7 @@ fn known_keys_hint(unknown: &str, known: &[&str]) -> String {
         .map(|key| format!("`{key}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    match crate::suggest::closest(unknown, known.iter().copied()) {
+    match crate::config::suggest::closest(unknown, known.iter().copied()) {
         Some(guess) => format!("did you mean `{guess}`? known keys: {listed}"),
         None if known.is_empty() => "remove it".to_owned(),
         None => format!("known keys: {listed}"),

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret;
+use crate::sensitive::Secret;
 
 /// `https://cognito-idp.<region>.amazonaws.com/<pool-id>`: the `iss` of the pool's tokens.
 pub fn issuer(pool_id: &str, region: &str) -> String {

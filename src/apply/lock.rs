@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::apply::record::lock_name;
+use crate::cloud::pace::Caller;
 use crate::cloud::{CloudError, Parameters};
-use crate::pace::Caller;
-use crate::record::lock_name;
 
 /// A lock older than this is taken to belong to a run that died.
 pub const LOCK_TTL: Duration = Duration::from_secs(30 * 60);
@@ -205,7 +205,7 @@ mod tests {
 
     use super::*;
     use crate::cloud::CloudResult;
-    use crate::pace::PaceSettings;
+    use crate::cloud::pace::PaceSettings;
 
     /// Parameter Store in memory, where another run takes an expired lock over right after this
     /// run has read it: the moment two runs that found the same stale lock race.

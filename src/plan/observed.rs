@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::{Deserialize, Serialize};
 
+use crate::apply::record::{Record, RecordError, RecordStore};
+use crate::cloud::pace::Caller;
 use crate::cloud::{
     ClientState, ClientSummary, CloudError, Parameters, ResourceServerState, UserPool,
 };
-use crate::pace::Caller;
-use crate::record::{Record, RecordError, RecordStore};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {

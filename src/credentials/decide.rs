@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::cloud::secrets::{EntryKind, MANAGED_BY, POOL_TAG, SERVICE_TAG};
-use crate::model::{Pool, SecretLayout, SecretsSettings};
-use crate::secret::Secret;
+use crate::cloud::stores::{EntryKind, MANAGED_BY, POOL_TAG, SERVICE_TAG};
+use crate::config::model::{Pool, SecretLayout, SecretsSettings};
+use crate::sensitive::Secret;
 
 /// What a service needs to get a token: the JSON a `json` entry holds.
 #[derive(Debug, Clone)]
@@ -458,7 +458,7 @@ pub fn fingerprint(secret: &Secret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SecretStore;
+    use crate::config::model::SecretStore;
 
     fn settings(layout: SecretLayout) -> SecretsSettings {
         SecretsSettings {

@@ -3,7 +3,7 @@
 //! The character classes are those of the Cognito API reference; each check returns the first
 //! offending character so a diagnostic can name it.
 
-use crate::duration::Seconds;
+use crate::config::duration::Seconds;
 
 pub const MAX_SCOPES_PER_RESOURCE_SERVER: usize = 100;
 pub const MAX_SCOPES_PER_CLIENT: usize = 50;

@@ -7,11 +7,11 @@ use std::ops::Range;
 use serde::Serialize;
 use toml::Spanned;
 
-use crate::config::{RawConfig, RawService};
-use crate::diagnostic::Diagnostic;
-use crate::duration::{self, DurationError, Seconds};
-use crate::rules;
-use crate::suggest;
+use crate::config::diagnostic::Diagnostic;
+use crate::config::duration::{self, DurationError, Seconds};
+use crate::config::rules;
+use crate::config::shape::{RawConfig, RawService};
+use crate::config::suggest;
 
 /// The checked desired state of one user pool.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1019,7 +1019,7 @@ impl Declared {
 
 /// Reads and checks a services.toml from text: both stages, all diagnostics.
 pub fn load(text: &str, pool_id: Option<&str>) -> Result<Model, Vec<Diagnostic>> {
-    let (raw, mut problems) = crate::config::parse(text)?;
+    let (raw, mut problems) = crate::config::shape::parse(text)?;
     match analyze(&raw, pool_id) {
         Ok(model) if problems.is_empty() => Ok(model),
         Ok(_) => Err(problems),
@@ -1129,10 +1129,10 @@ mod properties {
     use proptest::prelude::*;
 
     use super::load;
-    use crate::diagnostic::Source;
+    use crate::config::diagnostic::Source;
     use crate::style::Style;
 
-    const EXAMPLE: &str = include_str!("../services.toml");
+    const EXAMPLE: &str = include_str!("../../services.toml");
 
     /// Loading and rendering every diagnostic of `text` must not panic.
     fn check(text: &str) {

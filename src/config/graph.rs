@@ -8,7 +8,7 @@ use petgraph::algo::{condensation, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
-use crate::model::Model;
+use crate::config::model::Model;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edge {
@@ -242,7 +242,7 @@ fn mermaid_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::load;
+    use crate::config::model::load;
 
     fn graph(text: &str) -> ServiceGraph {
         ServiceGraph::build(&load(text, None).expect("valid"))

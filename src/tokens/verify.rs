@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::Model;
+use crate::config::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -324,7 +324,7 @@ pub fn render_json(base_url: &str, results: &[CheckResult]) -> serde_json::Value
 
 /// The clients cogwire manages, from the record and the live descriptions.
 pub fn managed_clients(
-    recorded: &BTreeMap<String, crate::record::RecordedClient>,
+    recorded: &BTreeMap<String, crate::apply::record::RecordedClient>,
     described: &BTreeMap<String, crate::cloud::ClientState>,
 ) -> Vec<ManagedClient> {
     recorded
@@ -368,7 +368,7 @@ consumes = ["gateway/demo.read", "gateway/demo.write"]
 "#;
 
     fn model() -> Model {
-        crate::model::load(SERVICES, Some("us-east-1_x")).expect("valid")
+        crate::config::model::load(SERVICES, Some("us-east-1_x")).expect("valid")
     }
 
     fn client(service: &str, scopes: &[&str]) -> ManagedClient {

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cloud::pace::Caller;
 use crate::cloud::{ClientSummary, CloudError, CloudResult, Parameters};
-use crate::pace::Caller;
 
 /// SSM's standard tier holds 4 KiB a parameter; a little is left over.
 const CHUNK_BYTES: usize = 4_000;

@@ -11,7 +11,7 @@ use aws_sdk_ssm as ssm;
 
 use super::aws::classify;
 use super::{CloudError, CloudResult};
-use crate::secret::Secret;
+use crate::sensitive::Secret;
 
 /// The tag that marks an entry as cogwire's: only entries carrying it are ever deleted.
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "cogwire");

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{ClientSpec, ClientState, ResourceServerState};
-use crate::model::{Model, Service};
-use crate::observed::Observed;
+use crate::config::model::{Model, Service};
+use crate::plan::observed::Observed;
 use crate::plan::{
     Action, Change, FORMAT_VERSION, FieldChange, LostAccess, Plan, Resource, Summary, Unmanaged,
 };
@@ -598,10 +598,10 @@ fn join(values: &BTreeSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apply::record::RecordedClient;
     use crate::cloud::{ClientExtras, ClientSummary};
-    use crate::duration::Seconds;
-    use crate::model::load;
-    use crate::record::RecordedClient;
+    use crate::config::duration::Seconds;
+    use crate::config::model::load;
 
     const TEXT: &str = r#"
 [services.customers]

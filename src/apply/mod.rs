@@ -4,6 +4,9 @@
 //! rate). The ownership record is written before anything is created and after it is done, so a
 //! crash at any point loses nothing and the next run converges.
 
+pub mod lock;
+pub mod record;
+
 use std::collections::{BTreeSet, BinaryHeap};
 
 use futures_util::StreamExt as _;
@@ -11,14 +14,14 @@ use futures_util::stream::FuturesUnordered;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::apply::record::{RecordError, RecordStore, RecordedClient};
+use crate::cloud::pace::Caller;
 use crate::cloud::{
     ClientSpec, ClientState, CloudError, Parameters, ResourceServerState, UserPool,
 };
-use crate::observed::Observed;
-use crate::pace::Caller;
+use crate::plan::observed::Observed;
 use crate::plan::{Change, Plan, Resource};
-use crate::record::{RecordError, RecordStore, RecordedClient};
-use crate::secret::Secret;
+use crate::sensitive::Secret;
 
 /// Operations in flight at once; the limiter keeps them within Cognito's quotas.
 const CONCURRENCY: usize = 32;
@@ -497,9 +500,9 @@ pub async fn apply<P: UserPool, S: Parameters>(
 /// which the next run recovers if this one dies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinalRecord {
-    record: crate::record::Record,
+    record: crate::apply::record::Record,
     slot: Option<String>,
-    saved: crate::record::Record,
+    saved: crate::apply::record::Record,
 }
 
 impl FinalRecord {
@@ -608,7 +611,7 @@ async fn execute<P: UserPool, S: Parameters>(
                 Err(error) => return Err(error.into()),
             }
             // The fingerprints rotation kept of its secrets go with it.
-            let fingerprints = crate::record::fingerprints_name(pool.pool_id(), id);
+            let fingerprints = crate::apply::record::fingerprints_name(pool.pool_id(), id);
             caller
                 .call("DeleteParameter", || parameters.delete(&fingerprints))
                 .await?;
@@ -682,9 +685,9 @@ async fn create_client<P: UserPool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{Selection, diff};
-    use crate::model::load;
-    use crate::observed::Observed;
+    use crate::config::model::load;
+    use crate::plan::diff::{Selection, diff};
+    use crate::plan::observed::Observed;
 
     fn execution_order(plan: &Plan) -> Vec<String> {
         let graph = graph(plan);
