@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::apply::record::lock_name;
-use crate::cloud::pace::Caller;
+use crate::cloud::operation::Operation;
+use crate::cloud::pace::Pacer;
 use crate::cloud::{CloudError, Parameters};
 
 /// A lock older than this is taken to belong to a run that died.
@@ -83,7 +84,7 @@ impl Lock {
     /// Takes the lock, waiting up to `timeout` for a holder to let go.
     pub async fn acquire<S: Parameters>(
         parameters: &S,
-        caller: &Caller,
+        pacer: &Pacer,
         pool_id: &str,
         timeout: Duration,
     ) -> Result<Self, LockError> {
@@ -105,15 +106,17 @@ impl Lock {
         let value = serde_json::to_string(&info).unwrap_or_default();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match caller
-                .call("PutParameter", || parameters.put(&name, &value, false))
+            match pacer
+                .call(Operation::PutParameter, || {
+                    parameters.put(&name, &value, false)
+                })
                 .await
             {
                 Ok(()) => return Ok(Self { name, info }),
                 Err(CloudError::AlreadyExists { .. }) => {}
                 Err(error) => return Err(error.into()),
             }
-            let current = Self::read(parameters, caller, pool_id).await?;
+            let current = Self::read(parameters, pacer, pool_id).await?;
             match current {
                 // Our own earlier attempt took it, and its reply was lost.
                 Some(held) if held.id == info.id => return Ok(Self { name, info }),
@@ -122,20 +125,21 @@ impl Lock {
                     // of a run that took it over a moment ago; a claim named after the stale lock,
                     // created with Overwrite=false, lets exactly one run remove it.
                     let claim = format!("{name}-takeover-{}", claim_suffix(&held));
-                    match caller
-                        .call("PutParameter", || parameters.put(&claim, &value, false))
+                    match pacer
+                        .call(Operation::PutParameter, || {
+                            parameters.put(&claim, &value, false)
+                        })
                         .await
                     {
                         Ok(()) => {
-                            if Self::read(parameters, caller, pool_id).await?.as_ref()
-                                == Some(&held)
+                            if Self::read(parameters, pacer, pool_id).await?.as_ref() == Some(&held)
                             {
-                                caller
-                                    .call("DeleteParameter", || parameters.delete(&name))
+                                pacer
+                                    .call(Operation::DeleteParameter, || parameters.delete(&name))
                                     .await?;
                             }
-                            caller
-                                .call("DeleteParameter", || parameters.delete(&claim))
+                            pacer
+                                .call(Operation::DeleteParameter, || parameters.delete(&claim))
                                 .await?;
                             continue;
                         }
@@ -161,12 +165,12 @@ impl Lock {
 
     pub async fn read<S: Parameters>(
         parameters: &S,
-        caller: &Caller,
+        pacer: &Pacer,
         pool_id: &str,
     ) -> Result<Option<LockInfo>, CloudError> {
         let name = lock_name(pool_id);
-        let values = caller
-            .call("GetParameters", || {
+        let values = pacer
+            .call(Operation::GetParameters, || {
                 parameters.get(std::slice::from_ref(&name))
             })
             .await?;
@@ -184,14 +188,14 @@ impl Lock {
     pub async fn release<S: Parameters>(
         self,
         parameters: &S,
-        caller: &Caller,
+        pacer: &Pacer,
         pool_id: &str,
     ) -> Result<(), CloudError> {
-        if let Some(current) = Self::read(parameters, caller, pool_id).await?
+        if let Some(current) = Self::read(parameters, pacer, pool_id).await?
             && current.id == self.info.id
         {
-            caller
-                .call("DeleteParameter", || parameters.delete(&self.name))
+            pacer
+                .call(Operation::DeleteParameter, || parameters.delete(&self.name))
                 .await?;
         }
         Ok(())
@@ -233,7 +237,7 @@ mod tests {
             let mut values = self.values.lock().expect("values");
             if !overwrite && values.contains_key(name) {
                 return Err(CloudError::AlreadyExists {
-                    operation: "PutParameter",
+                    operation: Operation::PutParameter,
                     what: name.to_owned(),
                 });
             }
@@ -265,8 +269,8 @@ mod tests {
             values: Mutex::new(BTreeMap::from([(name.clone(), lock_info("dead-run", 2))])),
             other: Mutex::new(Some((name.clone(), fresh.clone()))),
         };
-        let caller = Caller::new(PaceSettings::default());
-        let taken = Lock::acquire(&parameters, &caller, "pool", Duration::ZERO).await;
+        let pacer = Pacer::new(PaceSettings::default());
+        let taken = Lock::acquire(&parameters, &pacer, "pool", Duration::ZERO).await;
         assert!(
             matches!(&taken, Err(LockError::Held(held)) if held.id == "other-run"),
             "took a lock another run holds"
@@ -291,12 +295,12 @@ mod tests {
             values: Mutex::new(BTreeMap::from([(name.clone(), lock_info("dead-run", 2))])),
             other: Mutex::new(None),
         };
-        let caller = Caller::new(PaceSettings::default());
-        let lock = Lock::acquire(&parameters, &caller, "pool", Duration::ZERO)
+        let pacer = Pacer::new(PaceSettings::default());
+        let lock = Lock::acquire(&parameters, &pacer, "pool", Duration::ZERO)
             .await
             .expect("the expired lock is taken over");
         assert_eq!(parameters.values.lock().expect("values").len(), 1);
-        lock.release(&parameters, &caller, "pool")
+        lock.release(&parameters, &pacer, "pool")
             .await
             .expect("released");
         assert!(parameters.values.lock().expect("values").is_empty());

@@ -15,7 +15,8 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::apply::record::{RecordError, RecordStore, RecordedClient};
-use crate::cloud::pace::Caller;
+use crate::cloud::operation::Operation;
+use crate::cloud::pace::Pacer;
 use crate::cloud::{
     ClientSpec, ClientState, CloudError, Parameters, ResourceServerState, UserPool,
 };
@@ -27,7 +28,7 @@ use crate::sensitive::Secret;
 const CONCURRENCY: usize = 32;
 
 #[derive(Debug, Clone)]
-enum Operation {
+enum Write {
     CreateResourceServer(ResourceServerState),
     UpdateResourceServer(ResourceServerState),
     DeleteResourceServer(String),
@@ -36,7 +37,7 @@ enum Operation {
     DeleteClient { id: String, name: String },
 }
 
-impl Operation {
+impl Write {
     fn describe_done(&self) -> String {
         match self {
             Self::CreateResourceServer(server) => {
@@ -57,7 +58,7 @@ impl Operation {
 
 /// A node of the operation graph, with what it means for scopes.
 struct Step {
-    operation: Operation,
+    operation: Write,
     /// Identifiers of resource servers whose scopes this step needs to exist.
     grants_from: BTreeSet<String>,
     /// Identifiers of resource servers whose scopes this step stops using.
@@ -93,7 +94,7 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 _,
             ) => steps.push((
                 Step {
-                    operation: Operation::CreateResourceServer(after.clone()),
+                    operation: Write::CreateResourceServer(after.clone()),
                     grants_from: BTreeSet::new(),
                     drops_from: BTreeSet::new(),
                     adds_scopes: true,
@@ -119,7 +120,7 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                     .keys()
                     .any(|scope| !after.scopes.contains_key(scope));
                 let step = |server: ResourceServerState, adds_scopes, removes_scopes| Step {
-                    operation: Operation::UpdateResourceServer(server),
+                    operation: Write::UpdateResourceServer(server),
                     grants_from: BTreeSet::new(),
                     drops_from: BTreeSet::new(),
                     adds_scopes,
@@ -151,7 +152,7 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 Change::Delete,
             ) => steps.push((
                 Step {
-                    operation: Operation::DeleteResourceServer(identifier.clone()),
+                    operation: Write::DeleteResourceServer(identifier.clone()),
                     grants_from: BTreeSet::new(),
                     drops_from: BTreeSet::new(),
                     adds_scopes: false,
@@ -167,7 +168,7 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 Change::Create,
             ) => steps.push((
                 Step {
-                    operation: Operation::CreateClient {
+                    operation: Write::CreateClient {
                         service: action.service.clone(),
                         spec: spec.clone(),
                     },
@@ -193,7 +194,7 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                     .unwrap_or_default();
                 steps.push((
                     Step {
-                        operation: Operation::UpdateClient(after.clone()),
+                        operation: Write::UpdateClient(after.clone()),
                         grants_from: identifiers_of(after.scopes.difference(&before_scopes)),
                         drops_from: identifiers_of(before_scopes.difference(&after.scopes)),
                         adds_scopes: false,
@@ -226,7 +227,7 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 };
                 steps.push((
                     Step {
-                        operation: Operation::DeleteClient {
+                        operation: Write::DeleteClient {
                             id: id.clone(),
                             name: name.clone(),
                         },
@@ -321,11 +322,11 @@ pub async fn apply<P: UserPool, S: Parameters>(
     observed: &Observed,
     pool: &P,
     parameters: &S,
-    caller: &Caller,
+    pacer: &Pacer,
     progress: &dyn Progress,
     on_created: OnCreated<'_>,
 ) -> Result<Outcome, ApplyError> {
-    let store = RecordStore::new(parameters, caller, pool.pool_id());
+    let store = RecordStore::new(parameters, pacer, pool.pool_id());
     let mut record = observed.record.clone();
     let mut slot = observed.record_slot.clone();
     let mut outcome = Outcome::default();
@@ -392,7 +393,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
         .filter(|node| waiting[node.index()] == 0)
         .map(priority)
         .collect();
-    let operations: Vec<Operation> = graph
+    let operations: Vec<Write> = graph
         .node_weights()
         .map(|step| step.operation.clone())
         .collect();
@@ -404,7 +405,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
         while failures.is_empty() && duplicate.is_none() && running.len() < CONCURRENCY {
             let Some((.., node)) = ready.pop() else { break };
             let operation = &operations[node.index()];
-            running.push(async move { (node, execute(operation, pool, parameters, caller).await) });
+            running.push(async move { (node, execute(operation, pool, parameters, pacer).await) });
         }
         let Some((node, result)) = running.next().await else {
             break;
@@ -412,7 +413,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
         match result {
             Ok(Executed::Done) => {}
             Ok(Executed::CreatedClient { id, secret }) => {
-                if let Operation::CreateClient { service, spec } = &operations[node.index()] {
+                if let Write::CreateClient { service, spec } = &operations[node.index()] {
                     let credential = CreatedCredential {
                         id: id.clone(),
                         spec: spec.clone(),
@@ -441,15 +442,13 @@ pub async fn apply<P: UserPool, S: Parameters>(
         }
         let operation = &operations[node.index()];
         match operation {
-            Operation::CreateResourceServer(_) | Operation::CreateClient { .. } => {
-                outcome.added += 1
-            }
-            Operation::UpdateResourceServer(_) | Operation::UpdateClient(_) => outcome.changed += 1,
-            Operation::DeleteResourceServer(identifier) => {
+            Write::CreateResourceServer(_) | Write::CreateClient { .. } => outcome.added += 1,
+            Write::UpdateResourceServer(_) | Write::UpdateClient(_) => outcome.changed += 1,
+            Write::DeleteResourceServer(identifier) => {
                 record.resource_servers.remove(identifier);
                 outcome.destroyed += 1;
             }
-            Operation::DeleteClient { id, .. } => {
+            Write::DeleteClient { id, .. } => {
                 record.clients.remove(id);
                 outcome.destroyed += 1;
             }
@@ -510,7 +509,7 @@ impl FinalRecord {
     pub async fn save<S: Parameters>(
         mut self,
         parameters: &S,
-        caller: &Caller,
+        pacer: &Pacer,
         pool_id: &str,
         stored: &BTreeSet<String>,
     ) -> Result<(), RecordError> {
@@ -518,7 +517,7 @@ impl FinalRecord {
             .credentials_pending
             .retain(|service| !stored.contains(service));
         if self.record != self.saved {
-            RecordStore::new(parameters, caller, pool_id)
+            RecordStore::new(parameters, pacer, pool_id)
                 .save(&self.record, self.slot.as_deref())
                 .await?;
         }
@@ -557,15 +556,15 @@ impl From<CloudError> for Failure {
 }
 
 async fn execute<P: UserPool, S: Parameters>(
-    operation: &Operation,
+    operation: &Write,
     pool: &P,
     parameters: &S,
-    caller: &Caller,
+    pacer: &Pacer,
 ) -> Result<Executed, Failure> {
     match operation {
-        Operation::CreateResourceServer(server) => {
-            match caller
-                .call("CreateResourceServer", || {
+        Write::CreateResourceServer(server) => {
+            match pacer
+                .call(Operation::CreateResourceServer, || {
                     pool.create_resource_server(server)
                 })
                 .await
@@ -574,20 +573,20 @@ async fn execute<P: UserPool, S: Parameters>(
                 Ok(()) | Err(CloudError::AlreadyExists { .. }) => {}
                 Err(CloudError::Rejected { code, .. })
                     if code == "InvalidParameterException"
-                        && exists(pool, caller, server).await? => {}
+                        && exists(pool, pacer, server).await? => {}
                 Err(error) => return Err(error.into()),
             }
         }
-        Operation::UpdateResourceServer(server) => {
-            caller
-                .call("UpdateResourceServer", || {
+        Write::UpdateResourceServer(server) => {
+            pacer
+                .call(Operation::UpdateResourceServer, || {
                     pool.update_resource_server(server)
                 })
                 .await?;
         }
-        Operation::DeleteResourceServer(identifier) => {
-            match caller
-                .call("DeleteResourceServer", || {
+        Write::DeleteResourceServer(identifier) => {
+            match pacer
+                .call(Operation::DeleteResourceServer, || {
                     pool.delete_resource_server(identifier)
                 })
                 .await
@@ -596,15 +595,17 @@ async fn execute<P: UserPool, S: Parameters>(
                 Err(error) => return Err(error.into()),
             }
         }
-        Operation::CreateClient { spec, .. } => return create_client(spec, pool, caller).await,
-        Operation::UpdateClient(client) => {
-            caller
-                .call("UpdateUserPoolClient", || pool.update_client(client))
+        Write::CreateClient { spec, .. } => return create_client(spec, pool, pacer).await,
+        Write::UpdateClient(client) => {
+            pacer
+                .call(Operation::UpdateUserPoolClient, || {
+                    pool.update_client(client)
+                })
                 .await?;
         }
-        Operation::DeleteClient { id, .. } => {
-            match caller
-                .call("DeleteUserPoolClient", || pool.delete_client(id))
+        Write::DeleteClient { id, .. } => {
+            match pacer
+                .call(Operation::DeleteUserPoolClient, || pool.delete_client(id))
                 .await
             {
                 Ok(()) | Err(CloudError::NotFound { .. }) => {}
@@ -612,8 +613,10 @@ async fn execute<P: UserPool, S: Parameters>(
             }
             // The fingerprints rotation kept of its secrets go with it.
             let fingerprints = crate::apply::record::fingerprints_name(pool.pool_id(), id);
-            caller
-                .call("DeleteParameter", || parameters.delete(&fingerprints))
+            pacer
+                .call(Operation::DeleteParameter, || {
+                    parameters.delete(&fingerprints)
+                })
                 .await?;
         }
     }
@@ -622,63 +625,56 @@ async fn execute<P: UserPool, S: Parameters>(
 
 async fn exists<P: UserPool>(
     pool: &P,
-    caller: &Caller,
+    pacer: &Pacer,
     server: &ResourceServerState,
 ) -> Result<bool, CloudError> {
-    let servers = crate::cloud::list_resource_servers(pool, caller).await?;
+    let servers = crate::cloud::list_resource_servers(pool, pacer).await?;
     Ok(servers.iter().any(|existing| existing == server))
 }
 
 /// Creates a client without ever making a second one of the same name: after any failure that may
-/// have happened after Cognito acted (a 5xx, a time-out, a dropped connection), it looks the name
-/// up before trying again.
+/// have happened after Cognito acted (a 5xx, a time-out, a dropped connection), the pacer has the
+/// name looked up before trying again.
 async fn create_client<P: UserPool>(
     spec: &ClientSpec,
     pool: &P,
-    caller: &Caller,
+    pacer: &Pacer,
 ) -> Result<Executed, Failure> {
-    let mut attempt = 0;
-    loop {
-        let error = match caller
-            .attempt("CreateUserPoolClient", || pool.create_client(spec))
-            .await
-        {
-            Ok(created) => {
-                return Ok(Executed::CreatedClient {
-                    id: created.id,
-                    secret: Some(created.secret),
-                });
-            }
-            Err(error) => error,
-        };
-        if !error.is_retryable() || attempt + 1 >= caller.max_attempts() {
-            return Err(error.into());
-        }
-        caller.back_off(attempt).await;
-        attempt += 1;
-        if matches!(error, CloudError::Transient { .. }) {
-            let clients = crate::cloud::list_clients(pool, caller).await?;
-            let ids: Vec<String> = clients
-                .into_iter()
-                .filter(|client| client.name == spec.name)
-                .map(|client| client.id)
-                .collect();
-            match ids.as_slice() {
-                [] => {}
-                [id] => {
-                    return Ok(Executed::CreatedClient {
-                        id: id.clone(),
-                        secret: None,
-                    });
-                }
-                _ => {
-                    return Err(Failure::Duplicate {
-                        name: spec.name.clone(),
-                        ids,
-                    });
-                }
-            }
-        }
+    /// What one create, or the look after it failed, found.
+    enum Creation {
+        Created(crate::cloud::CreatedClient),
+        Found(String),
+        Duplicates(Vec<String>),
+    }
+    let creation = pacer
+        .call_looking(
+            Operation::CreateUserPoolClient,
+            || async { pool.create_client(spec).await.map(Creation::Created) },
+            || async {
+                let ids: Vec<String> = crate::cloud::list_clients(pool, pacer)
+                    .await?
+                    .into_iter()
+                    .filter(|client| client.name == spec.name)
+                    .map(|client| client.id)
+                    .collect();
+                Ok(match ids.len() {
+                    0 => None,
+                    1 => ids.into_iter().next().map(Creation::Found),
+                    _ => Some(Creation::Duplicates(ids)),
+                })
+            },
+        )
+        .await?;
+    match creation {
+        Creation::Created(created) => Ok(Executed::CreatedClient {
+            id: created.id,
+            secret: Some(created.secret),
+        }),
+        Creation::Found(id) => Ok(Executed::CreatedClient { id, secret: None }),
+        Creation::Duplicates(ids) => Err(Failure::Duplicate {
+            name: spec.name.clone(),
+            ids,
+        }),
     }
 }
 
@@ -776,8 +772,7 @@ mod tests {
         let order = execution_order(&plan);
         assert_eq!(order.len(), 3, "{order:?}");
         assert_eq!(order[1], "updated client b-app-client (c1)");
-        let Operation::UpdateResourceServer(first) = &graph(&plan)[NodeIndex::new(0)].operation
-        else {
+        let Write::UpdateResourceServer(first) = &graph(&plan)[NodeIndex::new(0)].operation else {
             panic!("{order:?}")
         };
         assert_eq!(first.scopes.len(), 3, "the first phase holds the union");

@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cloud::pace::Caller;
+use crate::cloud::operation::Operation;
+use crate::cloud::pace::Pacer;
 use crate::cloud::{ClientSummary, CloudError, CloudResult, Parameters};
 
 /// SSM's standard tier holds 4 KiB a parameter; a little is left over.
@@ -134,15 +135,15 @@ struct Pointer {
 /// Reads and writes the record of one pool.
 pub struct RecordStore<'a, P> {
     parameters: &'a P,
-    caller: &'a Caller,
+    pacer: &'a Pacer,
     pool_id: String,
 }
 
 impl<'a, P: Parameters> RecordStore<'a, P> {
-    pub fn new(parameters: &'a P, caller: &'a Caller, pool_id: &str) -> Self {
+    pub fn new(parameters: &'a P, pacer: &'a Pacer, pool_id: &str) -> Self {
         Self {
             parameters,
-            caller,
+            pacer,
             pool_id: pool_id.to_owned(),
         }
     }
@@ -151,8 +152,8 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
         let mut values = BTreeMap::new();
         for batch in names.chunks(10) {
             values.extend(
-                self.caller
-                    .call("GetParameters", || self.parameters.get(batch))
+                self.pacer
+                    .call(Operation::GetParameters, || self.parameters.get(batch))
                     .await?,
             );
         }
@@ -213,14 +214,16 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
         let chunks = split(&text, CHUNK_BYTES);
         for (index, chunk) in chunks.iter().enumerate() {
             let name = self.chunk_name(slot, index);
-            self.caller
-                .call("PutParameter", || self.parameters.put(&name, chunk, true))
+            self.pacer
+                .call(Operation::PutParameter, || {
+                    self.parameters.put(&name, chunk, true)
+                })
                 .await?;
         }
         let pointer = serde_json::json!({"format_version": FORMAT_VERSION, "slot": slot, "chunks": chunks.len()}).to_string();
         let pointer_name = state_name(&self.pool_id);
-        self.caller
-            .call("PutParameter", || {
+        self.pacer
+            .call(Operation::PutParameter, || {
                 self.parameters.put(&pointer_name, &pointer, true)
             })
             .await?;

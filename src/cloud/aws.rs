@@ -18,6 +18,7 @@ use cognito::types::{
     TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
 };
 
+use super::operation::{Operation, Service};
 use super::{
     AddedSecret, AnalyticsSettings, ClientExtras, ClientSecretInfo, ClientSpec, ClientState,
     ClientSummary, CloudError, CloudResult, CreatedClient, Page, Parameters, RefreshTokenRotation,
@@ -54,11 +55,7 @@ pub async fn load_config(settings: &AwsSettings) -> aws_config::SdkConfig {
 }
 
 /// Turns any SDK error into cogwire's, naming the operation and the IAM action it needs.
-pub(crate) fn classify<E>(
-    operation: &'static str,
-    service: &str,
-    error: SdkError<E, HttpResponse>,
-) -> CloudError
+pub(crate) fn classify<E>(operation: Operation, error: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -71,7 +68,7 @@ where
         SdkError::ServiceError(_) => {
             let code = code.unwrap_or_else(|| "Unknown".to_owned());
             let message = message.unwrap_or_else(|| code.clone());
-            classify_code(operation, service, &code, message, status)
+            classify_code(operation, &code, message, status)
         }
         SdkError::TimeoutError(_) => CloudError::Transient {
             operation,
@@ -103,9 +100,18 @@ where
     }
 }
 
+/// The IAM action that allows an operation, as a policy names it.
+fn iam_action(operation: Operation) -> String {
+    let prefix = match operation.service() {
+        Service::Cognito => "cognito-idp",
+        Service::Ssm => "ssm",
+        Service::SecretsManager => "secretsmanager",
+    };
+    format!("{prefix}:{operation}")
+}
+
 fn classify_code(
-    operation: &'static str,
-    service: &str,
+    operation: Operation,
     code: &str,
     message: String,
     status: Option<u16>,
@@ -133,7 +139,7 @@ fn classify_code(
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             CloudError::AccessDenied {
                 operation,
-                action: format!("{service}:{operation}"),
+                action: iam_action(operation),
                 message,
             }
         }
@@ -198,8 +204,6 @@ impl AwsUserPool {
         }
     }
 }
-
-const COGNITO: &str = "cognito-idp";
 
 fn to_scopes(scopes: &BTreeMap<String, String>) -> Vec<ResourceServerScopeType> {
     scopes
@@ -326,7 +330,7 @@ impl UserPool for AwsUserPool {
         &self,
         next_token: Option<String>,
     ) -> CloudResult<Page<ResourceServerState>> {
-        const OPERATION: &str = "ListResourceServers";
+        const OPERATION: Operation = Operation::ListResourceServers;
         let page = self
             .client
             .list_resource_servers()
@@ -335,7 +339,7 @@ impl UserPool for AwsUserPool {
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         let items = page
             .resource_servers()
             .iter()
@@ -367,7 +371,7 @@ impl UserPool for AwsUserPool {
         &self,
         next_token: Option<String>,
     ) -> CloudResult<Page<ClientSummary>> {
-        const OPERATION: &str = "ListUserPoolClients";
+        const OPERATION: Operation = Operation::ListUserPoolClients;
         let page = self
             .client
             .list_user_pool_clients()
@@ -376,7 +380,7 @@ impl UserPool for AwsUserPool {
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         let items = page
             .user_pool_clients()
             .iter()
@@ -395,7 +399,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn describe_client(&self, id: &str) -> CloudResult<ClientState> {
-        const OPERATION: &str = "DescribeUserPoolClient";
+        const OPERATION: Operation = Operation::DescribeUserPoolClient;
         let output = self
             .client
             .describe_user_pool_client()
@@ -403,7 +407,7 @@ impl UserPool for AwsUserPool {
             .client_id(id)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         let client = output
             .user_pool_client()
             .ok_or_else(|| CloudError::NotFound {
@@ -414,7 +418,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn client_secret(&self, id: &str) -> CloudResult<Option<Secret>> {
-        const OPERATION: &str = "DescribeUserPoolClient";
+        const OPERATION: Operation = Operation::DescribeUserPoolClient;
         let output = self
             .client
             .describe_user_pool_client()
@@ -422,7 +426,7 @@ impl UserPool for AwsUserPool {
             .client_id(id)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(output
             .user_pool_client()
             .and_then(UserPoolClientType::client_secret)
@@ -431,7 +435,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn create_resource_server(&self, server: &ResourceServerState) -> CloudResult<()> {
-        const OPERATION: &str = "CreateResourceServer";
+        const OPERATION: Operation = Operation::CreateResourceServer;
         self.client
             .create_resource_server()
             .user_pool_id(&self.pool_id)
@@ -440,12 +444,12 @@ impl UserPool for AwsUserPool {
             .set_scopes(Some(to_scopes(&server.scopes)))
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn update_resource_server(&self, server: &ResourceServerState) -> CloudResult<()> {
-        const OPERATION: &str = "UpdateResourceServer";
+        const OPERATION: Operation = Operation::UpdateResourceServer;
         self.client
             .update_resource_server()
             .user_pool_id(&self.pool_id)
@@ -454,24 +458,24 @@ impl UserPool for AwsUserPool {
             .set_scopes(Some(to_scopes(&server.scopes)))
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn delete_resource_server(&self, identifier: &str) -> CloudResult<()> {
-        const OPERATION: &str = "DeleteResourceServer";
+        const OPERATION: Operation = Operation::DeleteResourceServer;
         self.client
             .delete_resource_server()
             .user_pool_id(&self.pool_id)
             .identifier(identifier)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn create_client(&self, spec: &ClientSpec) -> CloudResult<CreatedClient> {
-        const OPERATION: &str = "CreateUserPoolClient";
+        const OPERATION: Operation = Operation::CreateUserPoolClient;
         let (validity, unit) = validity_in_units(spec.access_token_validity);
         let output = self
             .client
@@ -486,7 +490,7 @@ impl UserPool for AwsUserPool {
             .token_validity_units(TokenValidityUnitsType::builder().access_token(unit).build())
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         let client = output.user_pool_client();
         let id = client
             .and_then(UserPoolClientType::client_id)
@@ -507,7 +511,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn update_client(&self, client: &ClientState) -> CloudResult<()> {
-        const OPERATION: &str = "UpdateUserPoolClient";
+        const OPERATION: Operation = Operation::UpdateUserPoolClient;
         let extras = &client.extras;
         let mut units = TokenValidityUnitsType::builder()
             .set_id_token(extras.id_token_unit.as_deref().map(TimeUnitsType::from))
@@ -585,19 +589,19 @@ impl UserPool for AwsUserPool {
             .set_refresh_token_rotation(rotation)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn delete_client(&self, id: &str) -> CloudResult<()> {
-        const OPERATION: &str = "DeleteUserPoolClient";
+        const OPERATION: Operation = Operation::DeleteUserPoolClient;
         self.client
             .delete_user_pool_client()
             .user_pool_id(&self.pool_id)
             .client_id(id)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
@@ -605,7 +609,7 @@ impl UserPool for AwsUserPool {
         &self,
         id: &str,
     ) -> CloudResult<(ClientState, Option<Secret>)> {
-        const OPERATION: &str = "DescribeUserPoolClient";
+        const OPERATION: Operation = Operation::DescribeUserPoolClient;
         let output = self
             .client
             .describe_user_pool_client()
@@ -613,7 +617,7 @@ impl UserPool for AwsUserPool {
             .client_id(id)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         let client = output
             .user_pool_client()
             .ok_or_else(|| CloudError::NotFound {
@@ -628,7 +632,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn list_client_secrets(&self, client_id: &str) -> CloudResult<Vec<ClientSecretInfo>> {
-        const OPERATION: &str = "ListUserPoolClientSecrets";
+        const OPERATION: Operation = Operation::ListUserPoolClientSecrets;
         let mut secrets = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
@@ -640,7 +644,7 @@ impl UserPool for AwsUserPool {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| classify(OPERATION, COGNITO, error))?;
+                .map_err(|error| classify(OPERATION, error))?;
             secrets.extend(page.client_secrets().iter().filter_map(|secret| {
                 Some(ClientSecretInfo {
                     id: secret.client_secret_id()?.to_owned(),
@@ -659,7 +663,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn add_client_secret(&self, client_id: &str) -> CloudResult<AddedSecret> {
-        const OPERATION: &str = "AddUserPoolClientSecret";
+        const OPERATION: Operation = Operation::AddUserPoolClientSecret;
         let output = self
             .client
             .add_user_pool_client_secret()
@@ -667,7 +671,7 @@ impl UserPool for AwsUserPool {
             .client_id(client_id)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         let descriptor = output.client_secret_descriptor();
         match (
             descriptor.and_then(|secret| secret.client_secret_id()),
@@ -685,7 +689,7 @@ impl UserPool for AwsUserPool {
     }
 
     async fn delete_client_secret(&self, client_id: &str, secret_id: &str) -> CloudResult<()> {
-        const OPERATION: &str = "DeleteUserPoolClientSecret";
+        const OPERATION: Operation = Operation::DeleteUserPoolClientSecret;
         self.client
             .delete_user_pool_client_secret()
             .user_pool_id(&self.pool_id)
@@ -693,7 +697,7 @@ impl UserPool for AwsUserPool {
             .client_secret_id(secret_id)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, COGNITO, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 }
@@ -712,11 +716,9 @@ impl AwsParameters {
     }
 }
 
-const SSM: &str = "ssm";
-
 impl Parameters for AwsParameters {
     async fn get(&self, names: &[String]) -> CloudResult<BTreeMap<String, String>> {
-        const OPERATION: &str = "GetParameters";
+        const OPERATION: Operation = Operation::GetParameters;
         if names.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -727,7 +729,7 @@ impl Parameters for AwsParameters {
             .with_decryption(true)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SSM, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(output
             .parameters()
             .iter()
@@ -738,7 +740,7 @@ impl Parameters for AwsParameters {
     }
 
     async fn put(&self, name: &str, value: &str, overwrite: bool) -> CloudResult<()> {
-        const OPERATION: &str = "PutParameter";
+        const OPERATION: Operation = Operation::PutParameter;
         self.client
             .put_parameter()
             .name(name)
@@ -747,15 +749,15 @@ impl Parameters for AwsParameters {
             .overwrite(overwrite)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SSM, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn delete(&self, name: &str) -> CloudResult<()> {
-        const OPERATION: &str = "DeleteParameter";
+        const OPERATION: Operation = Operation::DeleteParameter;
         match self.client.delete_parameter().name(name).send().await {
             Ok(_) => Ok(()),
-            Err(error) => match classify(OPERATION, SSM, error) {
+            Err(error) => match classify(OPERATION, error) {
                 CloudError::NotFound { .. } => Ok(()),
                 other => Err(other),
             },
@@ -789,16 +791,14 @@ mod tests {
     #[test]
     fn error_codes_map_to_kinds() {
         let throttled = classify_code(
-            "CreateResourceServer",
-            COGNITO,
+            Operation::CreateResourceServer,
             "TooManyRequestsException",
             "slow".into(),
             Some(400),
         );
         assert!(throttled.is_retryable());
         let denied = classify_code(
-            "CreateResourceServer",
-            COGNITO,
+            Operation::CreateResourceServer,
             "AccessDeniedException",
             "no".into(),
             Some(400),
@@ -810,16 +810,14 @@ mod tests {
                 .contains("cognito-idp:CreateResourceServer")
         );
         let server = classify_code(
-            "ListUserPoolClients",
-            COGNITO,
+            Operation::ListUserPoolClients,
             "InternalErrorException",
             "boom".into(),
             Some(500),
         );
         assert!(matches!(server, CloudError::Transient { .. }));
         let invalid = classify_code(
-            "CreateUserPoolClient",
-            COGNITO,
+            Operation::CreateUserPoolClient,
             "InvalidParameterException",
             "bad".into(),
             Some(400),

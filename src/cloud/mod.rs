@@ -3,6 +3,7 @@
 //! for unit tests of the engine.
 
 pub mod aws;
+pub mod operation;
 pub mod pace;
 pub mod stores;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::duration::Seconds;
 use crate::sensitive::Secret;
+use operation::Operation;
 
 /// A resource server as Cognito holds it. Scope order is Cognito's business: scopes are a map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,54 +109,51 @@ pub struct CreatedClient {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
     #[error("{operation}: not found: {what}")]
-    NotFound {
-        operation: &'static str,
-        what: String,
-    },
+    NotFound { operation: Operation, what: String },
     #[error("{operation}: {what} already exists")]
-    AlreadyExists {
-        operation: &'static str,
-        what: String,
-    },
+    AlreadyExists { operation: Operation, what: String },
     #[error("{operation}: throttled by AWS ({code})")]
-    Throttled {
-        operation: &'static str,
-        code: String,
-    },
+    Throttled { operation: Operation, code: String },
     #[error("{operation}: access denied: {message}")]
     AccessDenied {
-        operation: &'static str,
+        operation: Operation,
         action: String,
         message: String,
     },
     #[error("{operation}: the AWS credentials were rejected or are missing: {message}")]
     Credentials {
-        operation: &'static str,
+        operation: Operation,
         message: String,
     },
     /// The KMS key `[secrets] kms_key_id` names does not exist, is disabled, or may not be used.
     #[error("{operation}: the KMS key was refused ({code}): {message}")]
     Kms {
-        operation: &'static str,
+        operation: Operation,
         code: String,
         message: String,
     },
     /// A 5xx, a time-out or a dropped connection: the request may or may not have taken effect.
     #[error("{operation}: {message}")]
     Transient {
-        operation: &'static str,
+        operation: Operation,
         message: String,
     },
     #[error("{operation}: {code}: {message}")]
     Rejected {
-        operation: &'static str,
+        operation: Operation,
         code: String,
         message: String,
+    },
+    /// A throttled or transient failure that outlasted every retry.
+    #[error("{last} (after {attempts} attempts)")]
+    Exhausted {
+        attempts: u32,
+        last: Box<CloudError>,
     },
 }
 
 impl CloudError {
-    pub fn operation(&self) -> &'static str {
+    pub fn operation(&self) -> Operation {
         match self {
             Self::NotFound { operation, .. }
             | Self::AlreadyExists { operation, .. }
@@ -163,7 +162,19 @@ impl CloudError {
             | Self::Credentials { operation, .. }
             | Self::Transient { operation, .. }
             | Self::Kms { operation, .. }
-            | Self::Rejected { operation, .. } => operation,
+            | Self::Rejected { operation, .. } => *operation,
+            Self::Exhausted { last, .. } => last.operation(),
+        }
+    }
+
+    /// `last`, the failure of the last of `attempts` attempts.
+    pub fn exhausted(last: CloudError, attempts: u32) -> Self {
+        if attempts <= 1 {
+            return last;
+        }
+        Self::Exhausted {
+            attempts,
+            last: Box::new(last),
         }
     }
 
@@ -181,16 +192,27 @@ impl CloudError {
             Self::Credentials { .. } => Some(
                 "set AWS_PROFILE (run `aws sso login` if it uses SSO), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
             ),
+            Self::Exhausted { attempts, last } => match **last {
+                Self::Throttled { .. } => Some(format!(
+                    "AWS kept throttling for {attempts} attempts: other traffic shares these quotas; lower --quota-share or try again later"
+                )),
+                _ => Some(format!("AWS or the network failed {attempts} times in a row; try again")),
+            },
             Self::Throttled { .. } => Some(
-                "AWS kept throttling after every retry: other traffic shares Cognito's quotas; lower --quota-share or try again later"
+                "AWS throttled the call: other traffic shares these quotas; lower --quota-share or try again later"
                     .to_owned(),
             ),
-            Self::Transient { .. } => Some("AWS or the network failed after every retry; try again".to_owned()),
+            Self::Transient { .. } => Some(
+                "AWS or the network failed, and AWS may or may not have acted; run the same command again: it picks up where this one stopped"
+                    .to_owned(),
+            ),
             Self::Kms { .. } => Some(
                 "check `[secrets] kms_key_id`: the key must exist in this account and region, be enabled, and its key policy must let this identity use it (kms:Encrypt and kms:Decrypt; kms:GenerateDataKey for Secrets Manager); leave it out to use the AWS managed key".to_owned(),
             ),
-            Self::NotFound { operation, .. }
-                if matches!(*operation, "ListUserPoolClients" | "ListResourceServers") =>
+            Self::NotFound {
+                operation: Operation::ListUserPoolClients | Operation::ListResourceServers,
+                ..
+            } =>
             {
                 Some("check --user-pool-id (or `[pool] id`) and that the region is the pool's: it is the part before `_`".to_owned())
             }
@@ -212,13 +234,13 @@ pub struct Page<T> {
 /// not the whole listing.
 pub async fn list_resource_servers<P: UserPool>(
     pool: &P,
-    caller: &crate::cloud::pace::Caller,
+    pacer: &crate::cloud::pace::Pacer,
 ) -> CloudResult<Vec<ResourceServerState>> {
     let mut items = Vec::new();
     let mut next_token = None;
     loop {
-        let page = caller
-            .call("ListResourceServers", || {
+        let page = pacer
+            .call(Operation::ListResourceServers, || {
                 pool.list_resource_servers_page(next_token.clone())
             })
             .await?;
@@ -233,13 +255,13 @@ pub async fn list_resource_servers<P: UserPool>(
 /// Every client of the pool (id and name), one paced call a page.
 pub async fn list_clients<P: UserPool>(
     pool: &P,
-    caller: &crate::cloud::pace::Caller,
+    pacer: &crate::cloud::pace::Pacer,
 ) -> CloudResult<Vec<ClientSummary>> {
     let mut items = Vec::new();
     let mut next_token = None;
     loop {
-        let page = caller
-            .call("ListUserPoolClients", || {
+        let page = pacer
+            .call(Operation::ListUserPoolClients, || {
                 pool.list_clients_page(next_token.clone())
             })
             .await?;
@@ -293,7 +315,7 @@ pub trait UserPool: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = CloudResult<(ClientState, Option<Secret>)>> + Send {
         let _ = id;
-        async { Err(unsupported("DescribeUserPoolClient")) }
+        async { Err(unsupported(Operation::DescribeUserPoolClient)) }
     }
     /// The client's secrets, oldest first, without their values.
     fn list_client_secrets(
@@ -301,7 +323,7 @@ pub trait UserPool: Send + Sync + 'static {
         client_id: &str,
     ) -> impl Future<Output = CloudResult<Vec<ClientSecretInfo>>> + Send {
         let _ = client_id;
-        async { Err(unsupported("ListUserPoolClientSecrets")) }
+        async { Err(unsupported(Operation::ListUserPoolClientSecrets)) }
     }
     /// Adds a generated secret; its value is only ever told here.
     fn add_client_secret(
@@ -309,7 +331,7 @@ pub trait UserPool: Send + Sync + 'static {
         client_id: &str,
     ) -> impl Future<Output = CloudResult<AddedSecret>> + Send {
         let _ = client_id;
-        async { Err(unsupported("AddUserPoolClientSecret")) }
+        async { Err(unsupported(Operation::AddUserPoolClientSecret)) }
     }
     fn delete_client_secret(
         &self,
@@ -317,11 +339,11 @@ pub trait UserPool: Send + Sync + 'static {
         secret_id: &str,
     ) -> impl Future<Output = CloudResult<()>> + Send {
         let _ = (client_id, secret_id);
-        async { Err(unsupported("DeleteUserPoolClientSecret")) }
+        async { Err(unsupported(Operation::DeleteUserPoolClientSecret)) }
     }
 }
 
-fn unsupported(operation: &'static str) -> CloudError {
+fn unsupported(operation: Operation) -> CloudError {
     CloudError::Rejected {
         operation,
         code: "Unsupported".to_owned(),

@@ -1,5 +1,5 @@
-//! Calling AWS within its quotas: a client-side limiter per operation and per quota category,
-//! retries with jittered exponential back-off for what is safe to retry, and counts for `--stats`.
+//! Calling AWS within its quotas: a client-side limiter per operation and per quota category (the
+//! rates come from `Operation`), the one retry policy of every call, and counts for `--stats`.
 //!
 //! Cognito allows any one operation 5 requests a second per user pool, and each category of
 //! operations 15 to 20 a second per account; cogwire spaces its calls to stay inside both, so
@@ -14,10 +14,8 @@ use tokio::time::Instant;
 
 use serde::Serialize;
 
+use crate::cloud::operation::{Category, Operation, Retry};
 use crate::cloud::{CloudError, CloudResult};
-
-/// Requests a second for one operation on one user pool.
-const COGNITO_PER_OPERATION: f64 = 5.0;
 
 /// Hidden test hook, for `scripts/bench` only: multiplies every rate below, so that a run against
 /// localaws's quota emulation with `speedup` S can be paced S times faster too and stay in the
@@ -31,36 +29,6 @@ fn quota_scale() -> f64 {
         .and_then(|value| value.trim().parse::<f64>().ok())
         .filter(|scale| scale.is_finite() && *scale > 0.0)
         .unwrap_or(1.0)
-}
-
-/// The quota category of an operation and the category's requests a second.
-fn category(operation: &str) -> Option<(&'static str, f64)> {
-    Some(match operation {
-        "CreateResourceServer" | "UpdateResourceServer" | "DeleteResourceServer" => {
-            ("UserPoolResourceUpdate", 15.0)
-        }
-        "DescribeResourceServer" | "ListResourceServers" => ("UserPoolResourceRead", 20.0),
-        "CreateUserPoolClient"
-        | "UpdateUserPoolClient"
-        | "DeleteUserPoolClient"
-        | "AddUserPoolClientSecret"
-        | "DeleteUserPoolClientSecret" => ("UserPoolClientUpdate", 15.0),
-        "DescribeUserPoolClient" | "ListUserPoolClients" | "ListUserPoolClientSecrets" => {
-            ("UserPoolClientRead", 15.0)
-        }
-        "DescribeUserPool" => ("UserPoolRead", 20.0),
-        // SSM's defaults: PutParameter is slow, reads are plentiful.
-        "PutParameter" | "DeleteParameter" | "AddTagsToResource" => ("SsmWrite", 3.0),
-        "GetParameters" | "GetParameter" | "GetParametersByPath" => ("SsmRead", 40.0),
-        _ => return None,
-    })
-}
-
-fn operation_rate(operation: &str) -> Option<f64> {
-    match category(operation) {
-        Some((name, _)) if name.starts_with("UserPool") => Some(COGNITO_PER_OPERATION),
-        _ => None,
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,23 +60,33 @@ pub struct OperationStats {
 }
 
 /// Paces, retries and counts every AWS call of one command run.
-pub struct Caller {
+pub struct Pacer {
     settings: PaceSettings,
     /// `COGWIRE_QUOTA_SCALE`, read once.
     scale: f64,
     started: Instant,
-    state: Mutex<CallerState>,
+    state: Mutex<PacerState>,
+}
+
+/// The look of a call that has none.
+type NoLook<T> = fn() -> std::future::Ready<CloudResult<Option<T>>>;
+
+/// A budget the limiter spaces calls within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Budget {
+    Operation(Operation),
+    Category(Category),
 }
 
 #[derive(Default)]
-struct CallerState {
-    next_slot: BTreeMap<&'static str, Instant>,
-    stats: BTreeMap<&'static str, OperationStats>,
+struct PacerState {
+    next_slot: BTreeMap<Budget, Instant>,
+    stats: BTreeMap<Operation, OperationStats>,
     retries: u64,
     random: u64,
 }
 
-impl Caller {
+impl Pacer {
     pub fn new(settings: PaceSettings) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -118,14 +96,14 @@ impl Caller {
             settings,
             scale: quota_scale(),
             started: Instant::now(),
-            state: Mutex::new(CallerState {
+            state: Mutex::new(PacerState {
                 random: seed,
-                ..CallerState::default()
+                ..PacerState::default()
             }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, CallerState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PacerState> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -133,18 +111,16 @@ impl Caller {
 
     /// Reserves the earliest moment at which both the operation's and its category's budgets
     /// allow another call, and waits for it.
-    async fn pace(&self, operation: &'static str) {
+    async fn pace(&self, operation: Operation) {
         // The share of each quota cogwire may use, times the bench's time scale.
         let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
         let wait_until = {
             let mut state = self.lock();
             let now = Instant::now();
-            let mut keys: Vec<(&'static str, f64)> = Vec::new();
-            if let Some(rate) = operation_rate(operation) {
-                keys.push((operation, rate));
-            }
-            if let Some(category) = category(operation) {
-                keys.push(category);
+            let category = operation.category();
+            let mut keys = vec![(Budget::Category(category), category.rate())];
+            if let Some(rate) = operation.own_rate() {
+                keys.push((Budget::Operation(operation), rate));
             }
             let slot = keys
                 .iter()
@@ -161,9 +137,9 @@ impl Caller {
     }
 
     /// One paced, counted attempt.
-    pub async fn attempt<T, Fut>(
+    async fn attempt<T, Fut>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         call: impl FnOnce() -> Fut,
     ) -> CloudResult<T>
     where
@@ -182,31 +158,82 @@ impl Caller {
         result
     }
 
-    /// A call that is safe to repeat: retried on throttling and transient failures.
+    /// Calls `operation`, paced, and retries it after throttling (AWS did nothing) and, for an
+    /// operation that is `Retry::Repeatable`, after a failure whose outcome is unknown. An
+    /// operation that must look first is retried after throttling only: call it with
+    /// `call_looking` to retry it after such failures too.
     pub async fn call<T, Fut>(
         &self,
-        operation: &'static str,
-        mut call: impl FnMut() -> Fut,
+        operation: Operation,
+        call: impl FnMut() -> Fut,
     ) -> CloudResult<T>
     where
         Fut: Future<Output = CloudResult<T>>,
     {
+        self.retrying(operation, call, None::<NoLook<T>>).await
+    }
+
+    /// Calls `operation` as `call` does; after a failure whose outcome is unknown, of an
+    /// operation that a repeat could do twice, first asks `look` whether the failed attempt took
+    /// effect: `Some` is taken as its result, `None` means it did not (or `look` undid it) and
+    /// the call is tried again.
+    pub async fn call_looking<T, Fut, LookFut>(
+        &self,
+        operation: Operation,
+        call: impl FnMut() -> Fut,
+        look: impl FnMut() -> LookFut,
+    ) -> CloudResult<T>
+    where
+        Fut: Future<Output = CloudResult<T>>,
+        LookFut: Future<Output = CloudResult<Option<T>>>,
+    {
+        self.retrying(operation, call, Some(look)).await
+    }
+
+    /// The one retry policy.
+    async fn retrying<T, Fut, LookFut>(
+        &self,
+        operation: Operation,
+        mut call: impl FnMut() -> Fut,
+        mut look: Option<impl FnMut() -> LookFut>,
+    ) -> CloudResult<T>
+    where
+        Fut: Future<Output = CloudResult<T>>,
+        LookFut: Future<Output = CloudResult<Option<T>>>,
+    {
         let mut attempt = 0;
         loop {
-            match self.attempt(operation, &mut call).await {
-                Err(error) if error.is_retryable() && attempt + 1 < self.settings.max_attempts => {
-                    tracing::info!("{operation}: {error}; retrying (attempt {})", attempt + 2);
-                    self.back_off(attempt).await;
-                    attempt += 1;
-                }
-                result => return result,
+            let error = match self.attempt(operation, &mut call).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let unknown_outcome = matches!(error, CloudError::Transient { .. });
+            let must_look = unknown_outcome && operation.retry() == Retry::LookFirst;
+            // Throttling means AWS did nothing; an unknown outcome is retried only where a
+            // repeat is harmless or the first attempt can be looked for.
+            let may_retry = error.is_retryable() && (!must_look || look.is_some());
+            if !may_retry {
+                return Err(error);
+            }
+            if attempt + 1 >= self.settings.max_attempts {
+                return Err(CloudError::exhausted(error, attempt + 1));
+            }
+            tracing::info!("{operation}: {error}; retrying (attempt {})", attempt + 2);
+            self.back_off(attempt).await;
+            attempt += 1;
+            if must_look
+                && let Some(look) = look.as_mut()
+                && let Some(found) = look().await?
+            {
+                tracing::info!("{operation}: the failed attempt had taken effect");
+                return Ok(found);
             }
         }
     }
 
     /// Sleeps a random time up to an exponentially growing cap ("full jitter"), so that
     /// concurrent retries spread out instead of colliding again.
-    pub async fn back_off(&self, attempt: u32) {
+    async fn back_off(&self, attempt: u32) {
         let delay = {
             let mut state = self.lock();
             state.retries += 1;
@@ -224,17 +251,13 @@ impl Caller {
         tokio::time::sleep(delay).await;
     }
 
-    pub fn max_attempts(&self) -> u32 {
-        self.settings.max_attempts
-    }
-
     pub fn report(&self) -> StatsReport {
         let state = self.lock();
         StatsReport {
             operations: state
                 .stats
                 .iter()
-                .map(|(name, stats)| ((*name).to_owned(), stats.clone()))
+                .map(|(operation, stats)| (operation.name().to_owned(), stats.clone()))
                 .collect(),
             retries: state.retries,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
@@ -278,52 +301,117 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn calls_of_one_operation_are_spaced_to_its_rate() {
-        let caller = Caller::new(PaceSettings::default());
+        let pacer = Pacer::new(PaceSettings::default());
         let start = tokio::time::Instant::now();
         for _ in 0..6 {
-            caller
-                .attempt("CreateResourceServer", || async { Ok::<_, CloudError>(()) })
+            pacer
+                .attempt(Operation::CreateResourceServer, || async {
+                    Ok::<_, CloudError>(())
+                })
                 .await
                 .ok();
         }
         // Five a second: the sixth call waits a whole second after the first.
         assert_eq!(start.elapsed(), Duration::from_secs(1));
-        assert_eq!(caller.report().operations["CreateResourceServer"].calls, 6);
+        assert_eq!(pacer.report().operations["CreateResourceServer"].calls, 6);
     }
 
     #[tokio::test(start_paused = true)]
     async fn throttling_is_retried_and_counted_then_given_up() {
-        let caller = Caller::new(PaceSettings {
+        let pacer = Pacer::new(PaceSettings {
             max_attempts: 3,
             ..PaceSettings::default()
         });
-        let result: CloudResult<()> = caller
-            .call("ListUserPoolClients", || async {
+        let result: CloudResult<()> = pacer
+            .call(Operation::ListUserPoolClients, || async {
                 Err(CloudError::Throttled {
-                    operation: "ListUserPoolClients",
+                    operation: Operation::ListUserPoolClients,
                     code: "TooManyRequestsException".into(),
                 })
             })
             .await;
         assert!(result.is_err());
-        let report = caller.report();
+        let report = pacer.report();
         assert_eq!(report.operations["ListUserPoolClients"].throttled, 3);
         assert_eq!(report.retries, 2);
     }
 
     #[tokio::test(start_paused = true)]
     async fn rejections_are_not_retried() {
-        let caller = Caller::new(PaceSettings::default());
-        let result: CloudResult<()> = caller
-            .call("CreateUserPoolClient", || async {
+        let pacer = Pacer::new(PaceSettings::default());
+        let result: CloudResult<()> = pacer
+            .call(Operation::CreateUserPoolClient, || async {
                 Err(CloudError::Rejected {
-                    operation: "CreateUserPoolClient",
+                    operation: Operation::CreateUserPoolClient,
                     code: "InvalidParameterException".into(),
                     message: "no".into(),
                 })
             })
             .await;
         assert!(result.is_err());
-        assert_eq!(caller.report().operations["CreateUserPoolClient"].calls, 1);
+        assert_eq!(pacer.report().operations["CreateUserPoolClient"].calls, 1);
+    }
+
+    fn transient(operation: Operation) -> CloudError {
+        CloudError::Transient {
+            operation,
+            message: "connection reset".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_outcome_is_looked_up_before_a_create_is_tried_again() {
+        let pacer = Pacer::new(PaceSettings::default());
+        let creates = std::sync::atomic::AtomicU32::new(0);
+        let result = pacer
+            .call_looking(
+                Operation::CreateUserPoolClient,
+                || async {
+                    creates.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Err::<&str, _>(transient(Operation::CreateUserPoolClient))
+                },
+                || async { Ok(Some("found by name")) },
+            )
+            .await;
+        assert_eq!(result, Ok("found by name"));
+        assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_that_must_look_first_is_not_repeated_blindly() {
+        let pacer = Pacer::new(PaceSettings::default());
+        let result: CloudResult<()> = pacer
+            .call(Operation::AddUserPoolClientSecret, || async {
+                Err(transient(Operation::AddUserPoolClientSecret))
+            })
+            .await;
+        assert!(matches!(result, Err(CloudError::Transient { .. })));
+        assert_eq!(
+            pacer.report().operations["AddUserPoolClientSecret"].calls,
+            1
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_a_retried_failure_says_how_many_attempts_it_took() {
+        let pacer = Pacer::new(PaceSettings {
+            max_attempts: 3,
+            ..PaceSettings::default()
+        });
+        let retried: CloudResult<()> = pacer
+            .call(Operation::PutParameter, || async {
+                Err(transient(Operation::PutParameter))
+            })
+            .await;
+        let error = retried.expect_err("always fails");
+        assert!(error.to_string().ends_with("(after 3 attempts)"), "{error}");
+        let once: CloudResult<()> = pacer
+            .call(Operation::AddUserPoolClientSecret, || async {
+                Err(transient(Operation::AddUserPoolClientSecret))
+            })
+            .await;
+        let error = once.expect_err("fails");
+        assert!(!error.to_string().contains("attempts"), "{error}");
+        assert!(!error.hint().unwrap_or_default().contains("every retry"));
     }
 }

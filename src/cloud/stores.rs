@@ -1,6 +1,6 @@
 //! Where services read their credentials: SSM Parameter Store or Secrets Manager, behind one
 //! narrow trait so the sync engine is the same for both. Each method is one AWS call (a listing
-//! follows its pages), so the engine paces and retries every call through its `Caller` under the
+//! follows its pages), so the engine paces and retries every call through its `Pacer` under the
 //! operation name the store reports.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +11,7 @@ use aws_sdk_ssm as ssm;
 
 use super::aws::classify;
 use super::{CloudError, CloudResult};
+use crate::cloud::operation::Operation;
 use crate::sensitive::Secret;
 
 /// The tag that marks an entry as cogwire's: only entries carrying it are ever deleted.
@@ -39,16 +40,16 @@ pub struct EntryWrite<'a> {
 /// The AWS operation behind each store method, for pacing, retries and `--stats`.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOperations {
-    pub read: &'static str,
+    pub read: Operation,
     /// At most this many names a `read`.
     pub read_batch: usize,
-    pub list: &'static str,
-    pub create: &'static str,
+    pub list: Operation,
+    pub create: Operation,
     /// `create` sets the tags itself; otherwise the engine calls `tag` after it.
     pub create_tags: bool,
-    pub update: &'static str,
-    pub tag: &'static str,
-    pub delete: &'static str,
+    pub update: Operation,
+    pub tag: Operation,
+    pub delete: Operation,
 }
 
 pub trait SecretStore: Send + Sync + 'static {
@@ -104,7 +105,7 @@ impl AwsSsmStore {
         overwrite: bool,
         tags: &[(String, String)],
     ) -> CloudResult<()> {
-        const OPERATION: &str = "PutParameter";
+        const OPERATION: Operation = Operation::PutParameter;
         let tags = if overwrite || tags.is_empty() {
             None
         } else {
@@ -136,15 +137,12 @@ impl AwsSsmStore {
             .overwrite(overwrite)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SSM, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 }
 
-const SSM: &str = "ssm";
-const SECRETS_MANAGER: &str = "secretsmanager";
-
-fn built<T, E: std::fmt::Display>(operation: &'static str, result: Result<T, E>) -> CloudResult<T> {
+fn built<T, E: std::fmt::Display>(operation: Operation, result: Result<T, E>) -> CloudResult<T> {
     result.map_err(|error| CloudError::Rejected {
         operation,
         code: "InvalidRequest".to_owned(),
@@ -155,19 +153,19 @@ fn built<T, E: std::fmt::Display>(operation: &'static str, result: Result<T, E>)
 impl SecretStore for AwsSsmStore {
     fn operations(&self) -> StoreOperations {
         StoreOperations {
-            read: "GetParameters",
+            read: Operation::GetParameters,
             read_batch: 10,
-            list: "GetParametersByPath",
-            create: "PutParameter",
+            list: Operation::GetParametersByPath,
+            create: Operation::PutParameter,
             create_tags: true,
-            update: "PutParameter",
-            tag: "AddTagsToResource",
-            delete: "DeleteParameter",
+            update: Operation::PutParameter,
+            tag: Operation::AddTagsToResource,
+            delete: Operation::DeleteParameter,
         }
     }
 
     async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
-        const OPERATION: &str = "GetParameters";
+        const OPERATION: Operation = Operation::GetParameters;
         if names.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -178,7 +176,7 @@ impl SecretStore for AwsSsmStore {
             .with_decryption(true)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SSM, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(output
             .parameters()
             .iter()
@@ -192,7 +190,7 @@ impl SecretStore for AwsSsmStore {
     }
 
     async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
-        const OPERATION: &str = "GetParametersByPath";
+        const OPERATION: Operation = Operation::GetParametersByPath;
         let filter = |key: String, value: &str| {
             built(
                 OPERATION,
@@ -222,7 +220,7 @@ impl SecretStore for AwsSsmStore {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| classify(OPERATION, SSM, error))?;
+                .map_err(|error| classify(OPERATION, error))?;
             names.extend(
                 page.parameters()
                     .iter()
@@ -246,7 +244,7 @@ impl SecretStore for AwsSsmStore {
     }
 
     async fn tag(&self, name: &str, tags: &[(String, String)]) -> CloudResult<()> {
-        const OPERATION: &str = "AddTagsToResource";
+        const OPERATION: Operation = Operation::AddTagsToResource;
         let tags = tags
             .iter()
             .map(|(key, value)| {
@@ -263,15 +261,15 @@ impl SecretStore for AwsSsmStore {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SSM, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn delete(&self, name: &str) -> CloudResult<()> {
-        const OPERATION: &str = "DeleteParameter";
+        const OPERATION: Operation = Operation::DeleteParameter;
         match self.client.delete_parameter().name(name).send().await {
             Ok(_) => Ok(()),
-            Err(error) => match classify(OPERATION, SSM, error) {
+            Err(error) => match classify(OPERATION, error) {
                 CloudError::NotFound { .. } => Ok(()),
                 other => Err(other),
             },
@@ -312,19 +310,19 @@ fn manager_tags(tags: &[(String, String)]) -> Vec<secretsmanager::types::Tag> {
 impl SecretStore for AwsSecretsManagerStore {
     fn operations(&self) -> StoreOperations {
         StoreOperations {
-            read: "BatchGetSecretValue",
+            read: Operation::BatchGetSecretValue,
             read_batch: 20,
-            list: "ListSecrets",
-            create: "CreateSecret",
+            list: Operation::ListSecrets,
+            create: Operation::CreateSecret,
             create_tags: true,
-            update: "PutSecretValue",
-            tag: "TagResource",
-            delete: "DeleteSecret",
+            update: Operation::PutSecretValue,
+            tag: Operation::TagResource,
+            delete: Operation::DeleteSecret,
         }
     }
 
     async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
-        const OPERATION: &str = "BatchGetSecretValue";
+        const OPERATION: Operation = Operation::BatchGetSecretValue;
         if names.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -334,7 +332,7 @@ impl SecretStore for AwsSecretsManagerStore {
             .set_secret_id_list(Some(names.to_vec()))
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         for error in output.errors() {
             match error.error_code() {
                 // Missing, or scheduled for deletion: either way there is no current value.
@@ -365,7 +363,7 @@ impl SecretStore for AwsSecretsManagerStore {
     }
 
     async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
-        const OPERATION: &str = "ListSecrets";
+        const OPERATION: Operation = Operation::ListSecrets;
         use secretsmanager::types::{Filter, FilterNameStringType};
         let mut names = BTreeSet::new();
         let mut next_token: Option<String> = None;
@@ -389,7 +387,7 @@ impl SecretStore for AwsSecretsManagerStore {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+                .map_err(|error| classify(OPERATION, error))?;
             // The filters match keys and values separately; the exact tags are checked here.
             names.extend(page.secret_list().iter().filter_map(|secret| {
                 let tagged = |key: &str, value: &str| {
@@ -414,7 +412,7 @@ impl SecretStore for AwsSecretsManagerStore {
     /// A secret cogwire deleted earlier is only scheduled for deletion, and its name stays taken
     /// until then: such a secret is restored and given the new value.
     async fn create(&self, entry: EntryWrite<'_>, tags: &[(String, String)]) -> CloudResult<()> {
-        const OPERATION: &str = "CreateSecret";
+        const OPERATION: Operation = Operation::CreateSecret;
         let created = self
             .client
             .create_secret()
@@ -424,7 +422,7 @@ impl SecretStore for AwsSecretsManagerStore {
             .set_tags(Some(manager_tags(tags)))
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error));
+            .map_err(|error| classify(OPERATION, error));
         match created {
             Err(CloudError::Rejected { code, .. }) if code == "InvalidRequestException" => {
                 self.client
@@ -432,7 +430,7 @@ impl SecretStore for AwsSecretsManagerStore {
                     .secret_id(entry.name)
                     .send()
                     .await
-                    .map_err(|error| classify("RestoreSecret", SECRETS_MANAGER, error))?;
+                    .map_err(|error| classify(Operation::RestoreSecret, error))?;
                 self.update(entry).await?;
                 self.tag(entry.name, tags).await
             }
@@ -441,31 +439,31 @@ impl SecretStore for AwsSecretsManagerStore {
     }
 
     async fn update(&self, entry: EntryWrite<'_>) -> CloudResult<()> {
-        const OPERATION: &str = "PutSecretValue";
+        const OPERATION: Operation = Operation::PutSecretValue;
         self.client
             .put_secret_value()
             .secret_id(entry.name)
             .secret_string(entry.value.expose())
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn tag(&self, name: &str, tags: &[(String, String)]) -> CloudResult<()> {
-        const OPERATION: &str = "TagResource";
+        const OPERATION: Operation = Operation::TagResource;
         self.client
             .tag_resource()
             .secret_id(name)
             .set_tags(Some(manager_tags(tags)))
             .send()
             .await
-            .map_err(|error| classify(OPERATION, SECRETS_MANAGER, error))?;
+            .map_err(|error| classify(OPERATION, error))?;
         Ok(())
     }
 
     async fn delete(&self, name: &str) -> CloudResult<()> {
-        const OPERATION: &str = "DeleteSecret";
+        const OPERATION: Operation = Operation::DeleteSecret;
         match self
             .client
             .delete_secret()
@@ -475,7 +473,7 @@ impl SecretStore for AwsSecretsManagerStore {
             .await
         {
             Ok(_) => Ok(()),
-            Err(error) => match classify(OPERATION, SECRETS_MANAGER, error) {
+            Err(error) => match classify(OPERATION, error) {
                 CloudError::NotFound { .. } => Ok(()),
                 other => Err(other),
             },

@@ -44,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     // As terraform does: lock, then plan, so what is shown is what is executed.
     let lock = Lock::acquire(
         &context.parameters,
-        &context.caller,
+        &context.pacer,
         &context.pool_id,
         timeout,
     )
@@ -52,13 +52,13 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     .map_err(explain)?;
     let result = plan_and_apply(&context, saved.as_ref(), global, args).await;
     let released = lock
-        .release(&context.parameters, &context.caller, &context.pool_id)
+        .release(&context.parameters, &context.pacer, &context.pool_id)
         .await;
     let (outcome, plan, applied) = result?;
     released.map_err(explain)?;
     let stdout_style = Style::for_stdout();
 
-    let report = context.caller.report();
+    let report = context.pacer.report();
     let retried = if report.retries > 0 {
         format!(", {} retried", report.retries)
     } else {
@@ -113,7 +113,7 @@ async fn plan_and_apply(
             let observed = read(
                 &context.pool,
                 &context.parameters,
-                &context.caller,
+                &context.pacer,
                 &saved.described_client_names,
             )
             .await
@@ -142,7 +142,7 @@ async fn plan_and_apply(
                 &observed,
                 &context.pool,
                 &context.parameters,
-                &context.caller,
+                &context.pacer,
                 &quiet,
                 &|_, _| {},
             )
@@ -180,7 +180,7 @@ async fn plan_and_apply(
             &observed,
             &context.pool,
             &context.parameters,
-            &context.caller,
+            &context.pacer,
             &progress,
             &|service, credential| {
                 // Only fails once storing has stopped on an error, which is reported below.
@@ -238,12 +238,7 @@ async fn store(
             BTreeSet::new()
         };
         record
-            .save(
-                &context.parameters,
-                &context.caller,
-                &context.pool_id,
-                &done,
-            )
+            .save(&context.parameters, &context.pacer, &context.pool_id, &done)
             .await
             .map_err(explain)?;
     }

@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: &EnvArgs) -> anyhow::Result<ExitStat
     let issuer = overridden("COGWIRE_ISSUER").unwrap_or_else(|| issuer(&context.pool_id, &region));
     let jwks_uri = overridden("COGWIRE_JWKS_URI").unwrap_or_else(|| jwks_uri(&issuer));
     let client_id = if service.client.is_some() {
-        let (record, _) = RecordStore::new(&context.parameters, &context.caller, &context.pool_id)
+        let (record, _) = RecordStore::new(&context.parameters, &context.pacer, &context.pool_id)
             .load()
             .await
             .map_err(explain)?;

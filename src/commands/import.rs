@@ -10,7 +10,8 @@ use super::pool::explain;
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::cloud::UserPool as _;
 use crate::cloud::aws::{AwsSettings, AwsUserPool, load_config};
-use crate::cloud::pace::{Caller, PaceSettings};
+use crate::cloud::operation::Operation;
+use crate::cloud::pace::{PaceSettings, Pacer};
 use crate::exit::ExitStatus;
 use crate::import::{Import, Patterns, Pool};
 
@@ -62,10 +63,10 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
     .await;
     let region = config.region().map(ToString::to_string);
     let pool = AwsUserPool::new(&config, &pool_id);
-    let caller = Caller::new(PaceSettings::default());
+    let pacer = Pacer::new(PaceSettings::default());
     let (servers, clients) = tokio::join!(
-        crate::cloud::list_resource_servers(&pool, &caller),
-        crate::cloud::list_clients(&pool, &caller),
+        crate::cloud::list_resource_servers(&pool, &pacer),
+        crate::cloud::list_clients(&pool, &pacer),
     );
     let servers = servers.map_err(|error| match error {
         crate::cloud::CloudError::NotFound { .. } => hinted(
@@ -77,10 +78,10 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
     let clients = clients.map_err(explain)?;
     let described: Vec<_> = stream::iter(clients)
         .map(|summary| {
-            let (pool, caller) = (&pool, &caller);
+            let (pool, pacer) = (&pool, &pacer);
             async move {
-                caller
-                    .call("DescribeUserPoolClient", || {
+                pacer
+                    .call(Operation::DescribeUserPoolClient, || {
                         pool.describe_client(&summary.id)
                     })
                     .await

@@ -41,7 +41,7 @@ pub async fn make_plan(
 ) -> anyhow::Result<(Plan, Observed)> {
     let selection = Selection::of(&context.model, services).map_err(explain)?;
     let wanted = wanted_client_names(&context.model);
-    let observed = read(&context.pool, &context.parameters, &context.caller, &wanted)
+    let observed = read(&context.pool, &context.parameters, &context.pacer, &wanted)
         .await
         .map_err(|error| read_error(context, error))?;
     let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
@@ -74,7 +74,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         );
     }
     if args.stats {
-        eprint!("{}", context.caller.report().render());
+        eprint!("{}", context.pacer.report().render());
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitStatus::Changes

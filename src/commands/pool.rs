@@ -1,5 +1,5 @@
 //! What every command that talks to a pool needs: the checked config, the pool id and region in
-//! force, the AWS adapters and one `Caller` that paces and counts every call.
+//! force, the AWS adapters and one `Pacer` that paces and counts every call.
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use crate::apply::{ApplyError, Progress};
 use crate::cli::{GlobalArgs, PaceArgs};
 use crate::cloud::CloudError;
 use crate::cloud::aws::{AwsParameters, AwsSettings, AwsUserPool, load_config};
-use crate::cloud::pace::{Caller, PaceSettings};
+use crate::cloud::pace::{PaceSettings, Pacer};
 use crate::config::model::Model;
 use crate::exit::ExitStatus;
 use crate::plan::diff::DiffError;
@@ -22,7 +22,7 @@ pub struct PoolContext {
     pub model: Model,
     pub pool: AwsUserPool,
     pub parameters: AwsParameters,
-    pub caller: Caller,
+    pub pacer: Pacer,
     pub pool_id: String,
     /// The region in force, to name it when the pool is not found there.
     pub region: String,
@@ -70,7 +70,7 @@ pub async fn connect(
         model,
         pool: AwsUserPool::new(&config, &pool_id),
         parameters: AwsParameters::new(&config),
-        caller: Caller::new(PaceSettings {
+        pacer: Pacer::new(PaceSettings {
             quota_share: pace.quota_share,
             ..PaceSettings::default()
         }),

@@ -11,7 +11,7 @@ use super::pool::{PoolContext, connect, explain, parse_timeout};
 use crate::apply::CreatedCredential;
 use crate::apply::record::{RecordStore, fingerprints_name};
 use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
-use crate::cloud::pace::Caller;
+use crate::cloud::operation::Operation;
 use crate::cloud::stores::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
 use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, Parameters as _, UserPool};
 use crate::config::model::SecretStore as StoreKind;
@@ -56,7 +56,7 @@ pub async fn sync(global: &GlobalArgs, args: &SyncSecretsArgs) -> anyhow::Result
         sync_with(global, args, &context, &store, region.as_deref()).await
     });
     if args.stats {
-        eprint!("{}", context.caller.report().render());
+        eprint!("{}", context.pacer.report().render());
     }
     result
 }
@@ -118,7 +118,7 @@ async fn list_managed<S: SecretStore>(
 ) -> anyhow::Result<BTreeSet<String>> {
     let path = scan_path(&context.model.secrets, &context.pool_id);
     context
-        .caller
+        .pacer
         .call(store.operations().list, || {
             store.list_managed(&path, &context.pool_id)
         })
@@ -354,13 +354,11 @@ async fn read_clients(
     context: &PoolContext,
     selected: &BTreeSet<String>,
 ) -> anyhow::Result<BTreeMap<String, ManagedClient>> {
-    let caller = &context.caller;
+    let pacer = &context.pacer;
     let pool = &context.pool;
-    let record_store = RecordStore::new(&context.parameters, caller, &context.pool_id);
-    let (record, clients) = tokio::join!(
-        record_store.load(),
-        crate::cloud::list_clients(pool, caller),
-    );
+    let record_store = RecordStore::new(&context.parameters, pacer, &context.pool_id);
+    let (record, clients) =
+        tokio::join!(record_store.load(), crate::cloud::list_clients(pool, pacer),);
     let (mut record, _) = record.map_err(explain)?;
     let clients = clients.map_err(explain)?;
     let identifiers: Vec<String> = record.resource_servers.keys().cloned().collect();
@@ -375,8 +373,8 @@ async fn read_clients(
         .collect();
     let described: Vec<Option<(String, ManagedClient)>> = stream::iter(wanted)
         .map(|(service, id)| async move {
-            match caller
-                .call("DescribeUserPoolClient", || {
+            match pacer
+                .call(Operation::DescribeUserPoolClient, || {
                     pool.describe_client_with_secret(&id)
                 })
                 .await
@@ -409,7 +407,7 @@ async fn read_values<'a, S: SecretStore>(
     for batch in names.chunks(operations.read_batch) {
         values.extend(
             context
-                .caller
+                .pacer
                 .call(operations.read, || store.read(batch))
                 .await
                 .map_err(explain)?,
@@ -470,8 +468,8 @@ async fn secret_to_store(
 /// A client's secret ids, oldest first.
 async fn secret_ids(context: &PoolContext, client_id: &str) -> anyhow::Result<Vec<String>> {
     Ok(context
-        .caller
-        .call("ListUserPoolClientSecrets", || {
+        .pacer
+        .call(Operation::ListUserPoolClientSecrets, || {
             context.pool.list_client_secrets(client_id)
         })
         .await
@@ -486,8 +484,8 @@ async fn secret_ids(context: &PoolContext, client_id: &str) -> anyhow::Result<Ve
 async fn load_fingerprints(context: &PoolContext, client_id: &str) -> anyhow::Result<Fingerprints> {
     let name = fingerprints_name(&context.pool_id, client_id);
     let found = context
-        .caller
-        .call("GetParameters", || {
+        .pacer
+        .call(Operation::GetParameters, || {
             context.parameters.get(std::slice::from_ref(&name))
         })
         .await
@@ -506,8 +504,8 @@ async fn save_fingerprints(
     let name = fingerprints_name(&context.pool_id, client_id);
     let text = serde_json::to_string(fingerprints)?;
     context
-        .caller
-        .call("PutParameter", || {
+        .pacer
+        .call(Operation::PutParameter, || {
             context.parameters.put(&name, &text, true)
         })
         .await
@@ -548,7 +546,7 @@ async fn execute<S: SecretStore>(
     store: &S,
     plan: &SyncPlan,
 ) -> CloudResult<()> {
-    let caller = &context.caller;
+    let pacer = &context.pacer;
     let operations = store.operations();
     for write in &plan.writes {
         let entry = EntryWrite {
@@ -561,33 +559,33 @@ async fn execute<S: SecretStore>(
         let mut tagged = false;
         match write.change {
             Some(ValueChange::Create) => {
-                match caller
+                match pacer
                     .call(operations.create, || store.create(entry, &tags))
                     .await
                 {
                     Ok(()) => tagged = operations.create_tags,
                     // Created by a concurrent run, or by an attempt whose reply was lost.
-                    Err(CloudError::AlreadyExists { .. }) => caller
+                    Err(CloudError::AlreadyExists { .. }) => pacer
                         .call(operations.update, || store.update(entry))
                         .await
                         .map_err(scrub)?,
                     Err(error) => return Err(scrub(error)),
                 }
             }
-            Some(ValueChange::Update) => caller
+            Some(ValueChange::Update) => pacer
                 .call(operations.update, || store.update(entry))
                 .await
                 .map_err(scrub)?,
             None => {}
         }
         if write.tag && !tagged {
-            caller
+            pacer
                 .call(operations.tag, || store.tag(&write.name, &tags))
                 .await?;
         }
     }
     for delete in &plan.deletes {
-        caller
+        pacer
             .call(operations.delete, || store.delete(&delete.name))
             .await?;
     }
@@ -655,6 +653,10 @@ fn scrub(error: CloudError, value: &Secret) -> CloudError {
             message: clean(message),
         },
         throttled @ CloudError::Throttled { .. } => throttled,
+        CloudError::Exhausted { attempts, last } => CloudError::Exhausted {
+            attempts,
+            last: Box::new(scrub(*last, value)),
+        },
     }
 }
 
@@ -695,7 +697,7 @@ pub async fn rotate(global: &GlobalArgs, args: &RotateSecretArgs) -> anyhow::Res
         rotate_with(global, args, grace, &context, &store, region.as_deref()).await
     });
     if args.stats {
-        eprint!("{}", context.caller.report().render());
+        eprint!("{}", context.pacer.report().render());
     }
     result
 }
@@ -878,44 +880,64 @@ impl<S: SecretStore> Rotation<'_, S> {
         if fingerprints != inspected.known {
             save_fingerprints(context, client_id, &fingerprints).await?;
         }
-        let added = self.add_secret(client_id).await?;
+        let before: Vec<String> = inspected
+            .secret_ids
+            .iter()
+            .filter(|secret_id| !deleted.contains(secret_id))
+            .cloned()
+            .collect();
+        let added = self.add_secret(client_id, &before).await?;
         fingerprints.insert(added.id.clone(), fingerprint(&added.value));
         save_fingerprints(context, client_id, &fingerprints).await?;
         self.store_secret(service, inspected, added.value).await
     }
 
     /// AddUserPoolClientSecret is not safe to repeat (a repeat adds a third secret, which Cognito
-    /// refuses), so only throttling, which means it was not done, is retried. After any other
-    /// failure the run stops, and the next run replaces the secret it may have added.
-    async fn add_secret(&self, client_id: &str) -> anyhow::Result<AddedSecret> {
-        let caller: &Caller = &self.context.caller;
-        let mut attempt = 0;
-        loop {
-            match caller
-                .attempt("AddUserPoolClientSecret", || {
-                    self.context.pool.add_client_secret(client_id)
-                })
-                .await
-            {
-                Err(CloudError::Throttled { .. }) if attempt + 1 < caller.max_attempts() => {
-                    caller.back_off(attempt).await;
-                    attempt += 1;
-                }
-                Err(error) => {
-                    return Err(explain(error).context(
-                        "adding a client secret failed; run the same command again: it replaces any secret this run may have added",
-                    ));
-                }
-                Ok(added) => return Ok(added),
-            }
-        }
+    /// refuses). After a failure whose outcome is unknown, the client's secrets are listed: one
+    /// that is not in `before` was added by the failed attempt and its value is lost, so it is
+    /// deleted (nobody can hold it) before the secret is added again.
+    async fn add_secret(&self, client_id: &str, before: &[String]) -> anyhow::Result<AddedSecret> {
+        let context = self.context;
+        context
+            .pacer
+            .call_looking(
+                Operation::AddUserPoolClientSecret,
+                || context.pool.add_client_secret(client_id),
+                || async {
+                    let now = context
+                        .pacer
+                        .call(Operation::ListUserPoolClientSecrets, || {
+                            context.pool.list_client_secrets(client_id)
+                        })
+                        .await?;
+                    for lost in now.iter().filter(|secret| !before.contains(&secret.id)) {
+                        match context
+                            .pacer
+                            .call(Operation::DeleteUserPoolClientSecret, || {
+                                context.pool.delete_client_secret(client_id, &lost.id)
+                            })
+                            .await
+                        {
+                            Ok(()) | Err(CloudError::NotFound { .. }) => {}
+                            Err(error) => return Err(error),
+                        }
+                    }
+                    Ok(None)
+                },
+            )
+            .await
+            .map_err(|error| {
+                explain(error).context(
+                    "adding a client secret failed; run the same command again: it replaces any secret this run may have added",
+                )
+            })
     }
 
     async fn delete_secret(&self, client_id: &str, secret_id: &str) -> anyhow::Result<()> {
         match self
             .context
-            .caller
-            .call("DeleteUserPoolClientSecret", || {
+            .pacer
+            .call(Operation::DeleteUserPoolClientSecret, || {
                 self.context.pool.delete_client_secret(client_id, secret_id)
             })
             .await

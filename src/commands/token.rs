@@ -8,6 +8,7 @@ use super::pool::{PoolContext, connect, explain};
 use crate::apply::record::RecordStore;
 use crate::cli::{CredentialArgs, GlobalArgs, PaceArgs, TokenArgs};
 use crate::cloud::aws::{AwsSettings, load_config};
+use crate::cloud::operation::Operation;
 use crate::cloud::stores::{AwsSecretsManagerStore, AwsSsmStore, SecretStore};
 use crate::config::model::{SecretStore as StoreKind, Service};
 use crate::credentials::decide::{entry_names, stored_secret};
@@ -58,7 +59,7 @@ pub async fn managed_client(context: &PoolContext, service: &Service) -> anyhow:
             "a service gets a client when it `consumes` scopes of another",
         ));
     }
-    let (record, _) = RecordStore::new(&context.parameters, &context.caller, &context.pool_id)
+    let (record, _) = RecordStore::new(&context.parameters, &context.pacer, &context.pool_id)
         .load()
         .await
         .map_err(explain)?;
@@ -198,8 +199,8 @@ impl<'a> Tokens<'a> {
         }
         let secret = if self.options.from_cognito {
             self.context
-                .caller
-                .call("DescribeUserPoolClient", || {
+                .pacer
+                .call(Operation::DescribeUserPoolClient, || {
                     crate::cloud::UserPool::client_secret(&self.context.pool, client_id)
                 })
                 .await
@@ -272,7 +273,7 @@ async fn read_entries<S: SecretStore>(
         .collect();
     let operations = store.operations();
     context
-        .caller
+        .pacer
         .call(operations.read, || store.read(&names))
         .await
         .map_err(explain)

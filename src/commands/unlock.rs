@@ -4,6 +4,7 @@ use super::pool::{connect, explain};
 use crate::apply::lock::Lock;
 use crate::apply::record::lock_name;
 use crate::cli::{GlobalArgs, PaceArgs};
+use crate::cloud::operation::Operation;
 use crate::exit::ExitStatus;
 
 pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -11,7 +12,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let held = Lock::read(&context.parameters, &context.caller, &context.pool_id)
+    let held = Lock::read(&context.parameters, &context.pacer, &context.pool_id)
         .await
         .map_err(explain)?;
     let Some(held) = held else {
@@ -21,8 +22,10 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     use crate::cloud::Parameters as _;
     let name = lock_name(&context.pool_id);
     context
-        .caller
-        .call("DeleteParameter", || context.parameters.delete(&name))
+        .pacer
+        .call(Operation::DeleteParameter, || {
+            context.parameters.delete(&name)
+        })
         .await
         .map_err(explain)?;
     outln!(

@@ -29,7 +29,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
     let observed = observed::read(
         &context.pool,
         &context.parameters,
-        &context.caller,
+        &context.pacer,
         &BTreeSet::new(),
     )
     .await

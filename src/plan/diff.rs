@@ -172,7 +172,7 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
             let before = observed.described.get(id).cloned().map(Box::new);
             if let Some(before) = &before {
                 lost.extend(before.scopes.iter().map(|scope| LostAccess {
-                    caller: recorded.service.clone(),
+                    pacer: recorded.service.clone(),
                     scope: scope.clone(),
                 }));
             }
@@ -424,7 +424,7 @@ fn client_action(
             .scopes
             .difference(&after.scopes)
             .map(|scope| LostAccess {
-                caller: service.name.clone(),
+                pacer: service.name.clone(),
                 scope: scope.clone(),
             }),
     );
@@ -536,7 +536,7 @@ fn lose_access_through_removed_scopes(
             .map(|scope| format!("{identifier}/{scope}"))
             .collect();
         for client in observed.described.values() {
-            let caller = service_of_client
+            let pacer = service_of_client
                 .get(client.id.as_str())
                 .or_else(|| declared_names.get(client.name.as_str()))
                 .map_or_else(|| client.name.clone(), |service| (*service).to_owned());
@@ -545,7 +545,7 @@ fn lose_access_through_removed_scopes(
                 .filter(|scope| client.scopes.contains(*scope))
             {
                 lost.insert(LostAccess {
-                    caller: caller.clone(),
+                    pacer: pacer.clone(),
                     scope: scope.clone(),
                 });
             }
@@ -750,7 +750,7 @@ consumes = ["customers/read"]
         assert_eq!(
             plan.lost_access,
             vec![LostAccess {
-                caller: "accounts".into(),
+                pacer: "accounts".into(),
                 scope: "customers/write".into()
             }]
         );

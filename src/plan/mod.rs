@@ -147,7 +147,7 @@ pub struct Unmanaged {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LostAccess {
     /// The caller's service, or its client name where the client is not declared.
-    pub caller: String,
+    pub pacer: String,
     /// The full scope string, `<identifier>/<scope>`.
     pub scope: String,
 }

@@ -8,7 +8,8 @@ use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::{Deserialize, Serialize};
 
 use crate::apply::record::{Record, RecordError, RecordStore};
-use crate::cloud::pace::Caller;
+use crate::cloud::operation::Operation;
+use crate::cloud::pace::Pacer;
 use crate::cloud::{
     ClientState, ClientSummary, CloudError, Parameters, ResourceServerState, UserPool,
 };
@@ -75,13 +76,13 @@ const CONCURRENCY: usize = 16;
 pub async fn read<P: UserPool, S: Parameters>(
     pool: &P,
     parameters: &S,
-    caller: &Caller,
+    pacer: &Pacer,
     wanted_names: &BTreeSet<String>,
 ) -> Result<Observed, ReadError> {
-    let store = RecordStore::new(parameters, caller, pool.pool_id());
+    let store = RecordStore::new(parameters, pacer, pool.pool_id());
     let (servers, clients, record) = tokio::join!(
-        crate::cloud::list_resource_servers(pool, caller),
-        crate::cloud::list_clients(pool, caller),
+        crate::cloud::list_resource_servers(pool, pacer),
+        crate::cloud::list_clients(pool, pacer),
         store.load(),
     );
     let servers = servers.map_err(|error| match error {
@@ -110,8 +111,10 @@ pub async fn read<P: UserPool, S: Parameters>(
         .collect();
     let described: BTreeMap<String, ClientState> = stream::iter(to_describe)
         .map(|id| async move {
-            let state = caller
-                .call("DescribeUserPoolClient", || pool.describe_client(&id))
+            let state = pacer
+                .call(Operation::DescribeUserPoolClient, || {
+                    pool.describe_client(&id)
+                })
                 .await?;
             Ok::<_, CloudError>((id, state))
         })

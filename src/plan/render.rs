@@ -73,7 +73,7 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
     if !plan.lost_access.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Callers that lose access:"));
         for lost in &plan.lost_access {
-            let _ = writeln!(out, "  {} loses {}", lost.caller, style.red(&lost.scope));
+            let _ = writeln!(out, "  {} loses {}", lost.pacer, style.red(&lost.scope));
         }
     }
     if show_unmanaged {

@@ -1,0 +1,271 @@
+//! Every AWS operation cogwire calls, as a type: its name for logs and `--stats`, the quotas that
+//! pace it, and what a retry of it must do first. A new operation cannot go unpaced, because the
+//! match below is exhaustive, and a misspelt one cannot compile.
+
+use serde::Serialize;
+
+/// One AWS API operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Operation {
+    // Cognito user pools.
+    ListResourceServers,
+    CreateResourceServer,
+    UpdateResourceServer,
+    DeleteResourceServer,
+    ListUserPoolClients,
+    DescribeUserPoolClient,
+    CreateUserPoolClient,
+    UpdateUserPoolClient,
+    DeleteUserPoolClient,
+    ListUserPoolClientSecrets,
+    AddUserPoolClientSecret,
+    DeleteUserPoolClientSecret,
+    // SSM Parameter Store.
+    GetParameters,
+    GetParametersByPath,
+    PutParameter,
+    DeleteParameter,
+    AddTagsToResource,
+    // Secrets Manager.
+    BatchGetSecretValue,
+    ListSecrets,
+    CreateSecret,
+    PutSecretValue,
+    RestoreSecret,
+    TagResource,
+    DeleteSecret,
+}
+
+/// A shared request budget: AWS throttles the sum of an account's calls in a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Category {
+    /// Cognito: creating, updating and deleting resource servers.
+    UserPoolResourceUpdate,
+    /// Cognito: reading resource servers.
+    UserPoolResourceRead,
+    /// Cognito: creating, updating and deleting app clients and their secrets.
+    UserPoolClientUpdate,
+    /// Cognito: reading app clients.
+    UserPoolClientRead,
+    /// SSM: PutParameter at the standard throughput (the account's default).
+    SsmWrite,
+    /// SSM: reads.
+    SsmRead,
+    /// Secrets Manager: PutSecretValue and its group (RestoreSecret's own quota is as large).
+    SecretsManagerPut,
+    /// Secrets Manager: CreateSecret.
+    SecretsManagerCreate,
+    /// Secrets Manager: DeleteSecret.
+    SecretsManagerDelete,
+    /// Secrets Manager: TagResource and UntagResource.
+    SecretsManagerTag,
+    /// Secrets Manager: BatchGetSecretValue.
+    SecretsManagerBatchRead,
+    /// Secrets Manager: ListSecrets.
+    SecretsManagerList,
+}
+
+/// The AWS service an operation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Cognito,
+    Ssm,
+    SecretsManager,
+}
+
+/// What must happen before an operation is tried again after a failure whose outcome is unknown
+/// (a 5xx, a time-out, a dropped connection: AWS may have acted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Repeating it leaves the same state: retry at once (after the back-off).
+    Repeatable,
+    /// A repeat could act twice (a second client of one name, a third secret): look whether the
+    /// first attempt took effect before trying again.
+    LookFirst,
+}
+
+/// Requests a second that one operation may make on one user pool.
+const COGNITO_PER_OPERATION: f64 = 5.0;
+
+impl Operation {
+    /// The name AWS gives it, as IAM and CloudTrail show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ListResourceServers => "ListResourceServers",
+            Self::CreateResourceServer => "CreateResourceServer",
+            Self::UpdateResourceServer => "UpdateResourceServer",
+            Self::DeleteResourceServer => "DeleteResourceServer",
+            Self::ListUserPoolClients => "ListUserPoolClients",
+            Self::DescribeUserPoolClient => "DescribeUserPoolClient",
+            Self::CreateUserPoolClient => "CreateUserPoolClient",
+            Self::UpdateUserPoolClient => "UpdateUserPoolClient",
+            Self::DeleteUserPoolClient => "DeleteUserPoolClient",
+            Self::ListUserPoolClientSecrets => "ListUserPoolClientSecrets",
+            Self::AddUserPoolClientSecret => "AddUserPoolClientSecret",
+            Self::DeleteUserPoolClientSecret => "DeleteUserPoolClientSecret",
+            Self::GetParameters => "GetParameters",
+            Self::GetParametersByPath => "GetParametersByPath",
+            Self::PutParameter => "PutParameter",
+            Self::DeleteParameter => "DeleteParameter",
+            Self::AddTagsToResource => "AddTagsToResource",
+            Self::BatchGetSecretValue => "BatchGetSecretValue",
+            Self::ListSecrets => "ListSecrets",
+            Self::CreateSecret => "CreateSecret",
+            Self::PutSecretValue => "PutSecretValue",
+            Self::RestoreSecret => "RestoreSecret",
+            Self::TagResource => "TagResource",
+            Self::DeleteSecret => "DeleteSecret",
+        }
+    }
+
+    pub fn service(self) -> Service {
+        match self.category() {
+            Category::UserPoolResourceUpdate
+            | Category::UserPoolResourceRead
+            | Category::UserPoolClientUpdate
+            | Category::UserPoolClientRead => Service::Cognito,
+            Category::SsmWrite | Category::SsmRead => Service::Ssm,
+            Category::SecretsManagerPut
+            | Category::SecretsManagerCreate
+            | Category::SecretsManagerDelete
+            | Category::SecretsManagerTag
+            | Category::SecretsManagerBatchRead
+            | Category::SecretsManagerList => Service::SecretsManager,
+        }
+    }
+
+    /// The quota category whose budget the call spends.
+    pub fn category(self) -> Category {
+        match self {
+            Self::CreateResourceServer
+            | Self::UpdateResourceServer
+            | Self::DeleteResourceServer => Category::UserPoolResourceUpdate,
+            Self::ListResourceServers => Category::UserPoolResourceRead,
+            Self::CreateUserPoolClient
+            | Self::UpdateUserPoolClient
+            | Self::DeleteUserPoolClient
+            | Self::AddUserPoolClientSecret
+            | Self::DeleteUserPoolClientSecret => Category::UserPoolClientUpdate,
+            Self::DescribeUserPoolClient
+            | Self::ListUserPoolClients
+            | Self::ListUserPoolClientSecrets => Category::UserPoolClientRead,
+            Self::PutParameter | Self::DeleteParameter | Self::AddTagsToResource => {
+                Category::SsmWrite
+            }
+            Self::GetParameters | Self::GetParametersByPath => Category::SsmRead,
+            Self::PutSecretValue | Self::RestoreSecret => Category::SecretsManagerPut,
+            Self::CreateSecret => Category::SecretsManagerCreate,
+            Self::DeleteSecret => Category::SecretsManagerDelete,
+            Self::TagResource => Category::SecretsManagerTag,
+            Self::BatchGetSecretValue => Category::SecretsManagerBatchRead,
+            Self::ListSecrets => Category::SecretsManagerList,
+        }
+    }
+
+    /// Requests a second this operation alone may make, where AWS limits it apart from its
+    /// category: Cognito's per-pool rate of every operation.
+    pub fn own_rate(self) -> Option<f64> {
+        (self.service() == Service::Cognito).then_some(COGNITO_PER_OPERATION)
+    }
+
+    pub fn retry(self) -> Retry {
+        match self {
+            Self::CreateUserPoolClient | Self::AddUserPoolClientSecret => Retry::LookFirst,
+            _ => Retry::Repeatable,
+        }
+    }
+
+    /// Every operation, for tests and documentation.
+    pub const ALL: [Self; 24] = [
+        Self::ListResourceServers,
+        Self::CreateResourceServer,
+        Self::UpdateResourceServer,
+        Self::DeleteResourceServer,
+        Self::ListUserPoolClients,
+        Self::DescribeUserPoolClient,
+        Self::CreateUserPoolClient,
+        Self::UpdateUserPoolClient,
+        Self::DeleteUserPoolClient,
+        Self::ListUserPoolClientSecrets,
+        Self::AddUserPoolClientSecret,
+        Self::DeleteUserPoolClientSecret,
+        Self::GetParameters,
+        Self::GetParametersByPath,
+        Self::PutParameter,
+        Self::DeleteParameter,
+        Self::AddTagsToResource,
+        Self::BatchGetSecretValue,
+        Self::ListSecrets,
+        Self::CreateSecret,
+        Self::PutSecretValue,
+        Self::RestoreSecret,
+        Self::TagResource,
+        Self::DeleteSecret,
+    ];
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl Category {
+    /// Requests a second, account-wide, as AWS publishes them.
+    pub fn rate(self) -> f64 {
+        match self {
+            Self::UserPoolResourceUpdate
+            | Self::UserPoolClientUpdate
+            | Self::UserPoolClientRead => 15.0,
+            Self::UserPoolResourceRead => 20.0,
+            // PutParameter's default throughput, the slowest quota cogwire meets.
+            Self::SsmWrite => 3.0,
+            Self::SsmRead => 40.0,
+            Self::SecretsManagerPut
+            | Self::SecretsManagerCreate
+            | Self::SecretsManagerDelete
+            | Self::SecretsManagerTag => 50.0,
+            Self::SecretsManagerBatchRead | Self::SecretsManagerList => 100.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_named_as_aws_names_it_and_paced() {
+        let mut names = std::collections::BTreeSet::new();
+        for operation in Operation::ALL {
+            assert_eq!(format!("{operation:?}"), operation.name());
+            assert!(names.insert(operation.name()), "{operation} twice");
+            assert!(operation.category().rate() > 0.0);
+        }
+    }
+
+    #[test]
+    fn only_what_could_act_twice_looks_before_retrying() {
+        let look_first: Vec<Operation> = Operation::ALL
+            .into_iter()
+            .filter(|operation| operation.retry() == Retry::LookFirst)
+            .collect();
+        assert_eq!(
+            look_first,
+            [
+                Operation::CreateUserPoolClient,
+                Operation::AddUserPoolClientSecret
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_manager_has_quotas_of_its_own() {
+        for operation in Operation::ALL {
+            if operation.service() == Service::SecretsManager {
+                assert!(operation.own_rate().is_none());
+                assert!(operation.category().rate() >= 50.0);
+            }
+        }
+    }
+}
