@@ -28,6 +28,7 @@ pub mod import;
 pub mod logging;
 pub mod plan;
 pub mod sensitive;
+pub mod session;
 pub mod style;
 pub mod tokens;
 

@@ -189,6 +189,48 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The real cloud: every adapter built from one AWS configuration, loaded once per run.
+#[derive(Debug, Clone)]
+pub struct AwsCloud {
+    pub config: aws_config::SdkConfig,
+    pool: AwsUserPool,
+    parameters: AwsParameters,
+    store: super::stores::AwsStore,
+}
+
+impl AwsCloud {
+    pub fn new(
+        config: aws_config::SdkConfig,
+        pool_id: &str,
+        secrets: &crate::config::model::SecretsSettings,
+    ) -> Self {
+        Self {
+            pool: AwsUserPool::new(&config, pool_id),
+            parameters: AwsParameters::new(&config),
+            store: super::stores::AwsStore::new(&config, secrets.store, secrets.kms_key_id.clone()),
+            config,
+        }
+    }
+}
+
+impl super::Cloud for AwsCloud {
+    type Pool = AwsUserPool;
+    type Parameters = AwsParameters;
+    type Store = super::stores::AwsStore;
+
+    fn pool(&self) -> &AwsUserPool {
+        &self.pool
+    }
+
+    fn parameters(&self) -> &AwsParameters {
+        &self.parameters
+    }
+
+    fn store(&self) -> &super::stores::AwsStore {
+        &self.store
+    }
+}
+
 /// One Cognito user pool through the SDK.
 #[derive(Debug, Clone)]
 pub struct AwsUserPool {

@@ -366,6 +366,18 @@ pub struct AddedSecret {
     pub value: Secret,
 }
 
+/// Everything of AWS one run talks to: the user pool, SSM for cogwire's own bookkeeping, and the
+/// store of the services' credentials. `aws::AwsCloud` is the real one; the engines are generic
+/// over this so that tests run them against an in-memory cloud with injected faults.
+pub trait Cloud: Send + Sync + 'static {
+    type Pool: UserPool;
+    type Parameters: Parameters;
+    type Store: stores::SecretStore;
+    fn pool(&self) -> &Self::Pool;
+    fn parameters(&self) -> &Self::Parameters;
+    fn store(&self) -> &Self::Store;
+}
+
 /// SSM Parameter Store, as far as cogwire's own bookkeeping (ownership record, lock) needs it.
 pub trait Parameters: Send + Sync + 'static {
     /// Values of the names that exist; at most 10 names a call.

@@ -480,3 +480,76 @@ impl SecretStore for AwsSecretsManagerStore {
         }
     }
 }
+
+/// The store `[secrets] store` names, chosen once per run: the engines see one `SecretStore`.
+#[derive(Debug, Clone)]
+pub enum AwsStore {
+    Ssm(AwsSsmStore),
+    SecretsManager(AwsSecretsManagerStore),
+}
+
+impl AwsStore {
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        kind: crate::config::model::StoreKind,
+        kms_key_id: Option<String>,
+    ) -> Self {
+        match kind {
+            crate::config::model::StoreKind::Ssm => Self::Ssm(AwsSsmStore::new(config, kms_key_id)),
+            crate::config::model::StoreKind::SecretsManager => {
+                Self::SecretsManager(AwsSecretsManagerStore::new(config, kms_key_id))
+            }
+        }
+    }
+}
+
+impl SecretStore for AwsStore {
+    fn operations(&self) -> StoreOperations {
+        match self {
+            Self::Ssm(store) => store.operations(),
+            Self::SecretsManager(store) => store.operations(),
+        }
+    }
+
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+        match self {
+            Self::Ssm(store) => store.read(names).await,
+            Self::SecretsManager(store) => store.read(names).await,
+        }
+    }
+
+    async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
+        match self {
+            Self::Ssm(store) => store.list_managed(path, pool_id).await,
+            Self::SecretsManager(store) => store.list_managed(path, pool_id).await,
+        }
+    }
+
+    async fn create(&self, entry: EntryWrite<'_>, tags: &[(String, String)]) -> CloudResult<()> {
+        match self {
+            Self::Ssm(store) => store.create(entry, tags).await,
+            Self::SecretsManager(store) => store.create(entry, tags).await,
+        }
+    }
+
+    async fn update(&self, entry: EntryWrite<'_>) -> CloudResult<()> {
+        match self {
+            Self::Ssm(store) => store.update(entry).await,
+            Self::SecretsManager(store) => store.update(entry).await,
+        }
+    }
+
+    async fn tag(&self, name: &str, tags: &[(String, String)]) -> CloudResult<()> {
+        match self {
+            Self::Ssm(store) => store.tag(name, tags).await,
+            Self::SecretsManager(store) => store.tag(name, tags).await,
+        }
+    }
+
+    async fn delete(&self, name: &str) -> CloudResult<()> {
+        match self {
+            Self::Ssm(store) => store.delete(name).await,
+            Self::SecretsManager(store) => store.delete(name).await,
+        }
+    }
+}

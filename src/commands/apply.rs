@@ -4,7 +4,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use super::hinted;
 use super::plan::make_plan;
-use super::pool::{PoolContext, StderrProgress, connect, explain, parse_timeout};
+use super::pool::{StderrProgress, connect, explain, parse_timeout};
 use super::secrets::{AfterApply, store_after_apply};
 use crate::apply::lock::Lock;
 use crate::apply::{FinalRecord, Outcome, apply};
@@ -15,6 +15,7 @@ use crate::plan::observed::read;
 use crate::plan::render;
 use crate::plan::{Change, Resource};
 use crate::plan::{FORMAT_VERSION, Plan};
+use crate::session::Session;
 use crate::style::Style;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
 
     // As terraform does: lock, then plan, so what is shown is what is executed.
     let lock = Lock::acquire(
-        &context.parameters,
+        context.parameters(),
         &context.pacer,
         &context.pool_id,
         timeout,
@@ -52,7 +53,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     .map_err(explain)?;
     let result = plan_and_apply(&context, saved.as_ref(), global, args).await;
     let released = lock
-        .release(&context.parameters, &context.pacer, &context.pool_id)
+        .release(context.parameters(), &context.pacer, &context.pool_id)
         .await;
     let (outcome, plan, applied) = result?;
     released.map_err(explain)?;
@@ -102,7 +103,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
 /// Executes it, storing each new client's credentials as it is created, then what else the store
 /// needs. The flag is false when there was nothing to do.
 async fn plan_and_apply(
-    context: &PoolContext,
+    context: &Session,
     saved: Option<&Plan>,
     global: &GlobalArgs,
     args: &ApplyArgs,
@@ -111,8 +112,8 @@ async fn plan_and_apply(
     let (plan, observed) = match saved {
         Some(saved) => {
             let observed = read(
-                &context.pool,
-                &context.parameters,
+                context.pool(),
+                context.parameters(),
                 &context.pacer,
                 &saved.described_client_names,
             )
@@ -140,8 +141,8 @@ async fn plan_and_apply(
             let recorded = apply(
                 &plan,
                 &observed,
-                &context.pool,
-                &context.parameters,
+                context.pool(),
+                context.parameters(),
                 &context.pacer,
                 &quiet,
                 &|_, _| {},
@@ -178,8 +179,8 @@ async fn plan_and_apply(
         apply(
             &plan,
             &observed,
-            &context.pool,
-            &context.parameters,
+            context.pool(),
+            context.parameters(),
             &context.pacer,
             &progress,
             &|service, credential| {
@@ -221,7 +222,7 @@ async fn plan_and_apply(
 /// run's record once, with the marks of the services whose credentials are now stored cleared.
 /// The record is saved also when storing failed: its marks then tell the next run what to store.
 async fn store(
-    context: &PoolContext,
+    context: &Session,
     stored: anyhow::Result<SyncPlan>,
     after: AfterApply<'_>,
     record: Option<FinalRecord>,
@@ -238,7 +239,12 @@ async fn store(
             BTreeSet::new()
         };
         record
-            .save(&context.parameters, &context.pacer, &context.pool_id, &done)
+            .save(
+                context.parameters(),
+                &context.pacer,
+                &context.pool_id,
+                &done,
+            )
             .await
             .map_err(explain)?;
     }

@@ -8,7 +8,7 @@ use super::token::{declared_service, token_url};
 use crate::apply::record::RecordStore;
 use crate::cli::{EnvArgs, EnvFormat, GlobalArgs, PaceArgs};
 use crate::exit::ExitStatus;
-use crate::tokens::token::{issuer, jwks_uri, region_of_pool};
+use crate::tokens::token::{issuer, jwks_uri};
 
 #[derive(Debug, Serialize)]
 struct ServiceEnv {
@@ -31,15 +31,11 @@ pub async fn run(global: &GlobalArgs, args: &EnvArgs) -> anyhow::Result<ExitStat
         Err(status) => return Ok(status),
     };
     let service = declared_service(&context, &args.service)?;
-    let region = region_of_pool(&context.pool_id)
-        .map(str::to_owned)
-        .or_else(|| global.region.clone())
-        .or_else(|| context.model.pool.region.clone())
-        .unwrap_or_default();
-    let issuer = overridden("COGWIRE_ISSUER").unwrap_or_else(|| issuer(&context.pool_id, &region));
+    let issuer =
+        overridden("COGWIRE_ISSUER").unwrap_or_else(|| issuer(&context.pool_id, &context.region));
     let jwks_uri = overridden("COGWIRE_JWKS_URI").unwrap_or_else(|| jwks_uri(&issuer));
     let client_id = if service.client.is_some() {
-        let (record, _) = RecordStore::new(&context.parameters, &context.pacer, &context.pool_id)
+        let (record, _) = RecordStore::new(context.parameters(), &context.pacer, &context.pool_id)
             .load()
             .await
             .map_err(explain)?;
@@ -60,7 +56,7 @@ pub async fn run(global: &GlobalArgs, args: &EnvArgs) -> anyhow::Result<ExitStat
         user_pool_id: context.pool_id.clone(),
         issuer,
         jwks_uri,
-        token_url: token_url(global, &context).ok(),
+        token_url: token_url(&context).ok(),
         client_id,
         resource_server: server.map(|server| server.identifier.clone()),
         scopes: server

@@ -1,17 +1,18 @@
 //! `cogwire plan`: read the pool, compute the plan, show it; optionally save it.
 
 use super::hinted;
-use super::pool::{PoolContext, connect, explain};
+use super::pool::{connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
 use crate::plan::Plan;
 use crate::plan::diff::{Selection, diff, wanted_client_names};
 use crate::plan::observed::{Observed, ReadError, read};
 use crate::plan::render;
+use crate::session::Session;
 use crate::style::Style;
 
 /// A pool that is not found is most often looked for in the wrong region: say which was used.
-pub fn read_error(context: &PoolContext, error: ReadError) -> anyhow::Error {
+pub fn read_error(context: &Session, error: ReadError) -> anyhow::Error {
     match error {
         ReadError::PoolNotFound { pool_id } => {
             let pool_region = pool_id.split_once('_').map_or("", |(region, _)| region);
@@ -35,15 +36,17 @@ pub fn read_error(context: &PoolContext, error: ReadError) -> anyhow::Error {
 }
 
 /// Reads the pool and plans; shared with `apply`.
-pub async fn make_plan(
-    context: &PoolContext,
-    services: &[String],
-) -> anyhow::Result<(Plan, Observed)> {
+pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result<(Plan, Observed)> {
     let selection = Selection::of(&context.model, services).map_err(explain)?;
     let wanted = wanted_client_names(&context.model);
-    let observed = read(&context.pool, &context.parameters, &context.pacer, &wanted)
-        .await
-        .map_err(|error| read_error(context, error))?;
+    let observed = read(
+        context.pool(),
+        context.parameters(),
+        &context.pacer,
+        &wanted,
+    )
+    .await
+    .map_err(|error| read_error(context, error))?;
     let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
     Ok((plan, observed))
 }

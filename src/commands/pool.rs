@@ -1,5 +1,5 @@
-//! What every command that talks to a pool needs: the checked config, the pool id and region in
-//! force, the AWS adapters and one `Pacer` that paces and counts every call.
+//! What every command that talks to a pool shares: its session, the words and hints of the core's
+//! errors, progress on stderr, and durations from flags.
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -10,74 +10,31 @@ use crate::apply::record::RecordError;
 use crate::apply::{ApplyError, Progress};
 use crate::cli::{GlobalArgs, PaceArgs};
 use crate::cloud::CloudError;
-use crate::cloud::aws::{AwsParameters, AwsSettings, AwsUserPool, load_config};
-use crate::cloud::pace::{PaceSettings, Pacer};
-use crate::config::model::Model;
 use crate::exit::ExitStatus;
 use crate::plan::diff::DiffError;
 use crate::plan::observed::ReadError;
+use crate::session::{self, Session, SessionError, SessionOptions};
 use crate::style::Style;
 
-pub struct PoolContext {
-    pub model: Model,
-    pub pool: AwsUserPool,
-    pub parameters: AwsParameters,
-    pub pacer: Pacer,
-    pub pool_id: String,
-    /// The region in force, to name it when the pool is not found there.
-    pub region: String,
-    /// The AWS configuration every client of this run is built from, loaded once.
-    pub config: aws_config::SdkConfig,
-}
-
+/// The session of a command that talks to a pool: services.toml loaded and checked (its
+/// diagnostics printed and the command ended when it is not valid), then `session::connect`.
 pub async fn connect(
     global: &GlobalArgs,
     pace: &PaceArgs,
-) -> anyhow::Result<Result<PoolContext, ExitStatus>> {
+) -> anyhow::Result<Result<Session, ExitStatus>> {
     let (_, model) = match load_valid(&global.config_path(), global.user_pool_id.as_deref())? {
         Ok(loaded) => loaded,
         Err(status) => return Ok(Err(status)),
     };
-    let Some(pool_id) = global
-        .user_pool_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .or_else(|| model.pool.id.clone())
-    else {
-        return Err(hinted(
-            "no user pool is named",
-            "set `[pool] id` in services.toml, pass --user-pool-id, or set COGWIRE_USER_POOL_ID",
-        ));
-    };
-    let settings = AwsSettings {
-        region: global.region.clone().or_else(|| model.pool.region.clone()),
+    let options = SessionOptions {
+        user_pool_id: global.user_pool_id.clone(),
+        region: global.region.clone(),
         profile: global.profile.clone(),
+        quota_share: pace.quota_share,
     };
-    let config = load_config(&settings).await;
-    if config.region().is_none() {
-        return Err(hinted(
-            "no AWS region is set",
-            "set `[pool] region` in services.toml, pass --region, or set AWS_REGION",
-        ));
-    }
-    if !(pace.quota_share > 0.0 && pace.quota_share <= 1.0) {
-        return Err(hinted(
-            "--quota-share must be above 0 and at most 1",
-            "for example --quota-share 0.5 to leave half of Cognito's quotas to other traffic",
-        ));
-    }
-    Ok(Ok(PoolContext {
-        model,
-        pool: AwsUserPool::new(&config, &pool_id),
-        parameters: AwsParameters::new(&config),
-        pacer: Pacer::new(PaceSettings {
-            quota_share: pace.quota_share,
-            ..PaceSettings::default()
-        }),
-        region: config.region().map(ToString::to_string).unwrap_or_default(),
-        pool_id,
-        config,
-    }))
+    Ok(Ok(session::connect(model, &options)
+        .await
+        .map_err(explain)?))
 }
 
 /// Turns the engine's errors into ones for people, with the hint each one carries.
@@ -92,6 +49,15 @@ pub fn explain(error: impl Into<Explained>) -> anyhow::Error {
 pub struct Explained {
     message: String,
     hint: Option<String>,
+}
+
+impl From<SessionError> for Explained {
+    fn from(error: SessionError) -> Self {
+        Self {
+            hint: Some(error.hint()),
+            message: error.to_string(),
+        }
+    }
 }
 
 impl From<CloudError> for Explained {

@@ -7,14 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 
 use super::hinted;
-use super::pool::{PoolContext, connect, explain, parse_timeout};
+use super::pool::{connect, explain, parse_timeout};
 use crate::apply::CreatedCredential;
 use crate::apply::record::{RecordStore, fingerprints_name};
 use crate::cli::{GlobalArgs, RotateSecretArgs, SyncSecretsArgs};
 use crate::cloud::operation::Operation;
-use crate::cloud::stores::{AwsSecretsManagerStore, AwsSsmStore, EntryWrite, SecretStore};
+use crate::cloud::stores::{EntryWrite, SecretStore};
 use crate::cloud::{AddedSecret, ClientState, CloudError, CloudResult, Parameters as _, UserPool};
-use crate::config::model::SecretStore as StoreKind;
 use crate::credentials::decide::{
     Credential, Current, Fingerprints, FinishStep, Holding, Identified, RotationStep, SyncPlan,
     ValueChange, decide, desired_entries, entry_names, fingerprint, finish_step, identify,
@@ -22,6 +21,7 @@ use crate::credentials::decide::{
 };
 use crate::exit::ExitStatus;
 use crate::sensitive::{REDACTED, Secret};
+use crate::session::Session;
 
 /// A managed client as one DescribeUserPoolClient tells it, with the secret Cognito shows.
 struct ManagedClient {
@@ -29,32 +29,13 @@ struct ManagedClient {
     secret: Option<Secret>,
 }
 
-/// Runs `body` with the store `[secrets]` names.
-macro_rules! with_store {
-    ($context:expr, $config:expr, |$store:ident| $body:expr) => {{
-        let kms_key_id = $context.model.secrets.kms_key_id.clone();
-        match $context.model.secrets.store {
-            StoreKind::Ssm => {
-                let $store = AwsSsmStore::new(&$config, kms_key_id);
-                $body
-            }
-            StoreKind::SecretsManager => {
-                let $store = AwsSecretsManagerStore::new(&$config, kms_key_id);
-                $body
-            }
-        }
-    }};
-}
-
 pub async fn sync(global: &GlobalArgs, args: &SyncSecretsArgs) -> anyhow::Result<ExitStatus> {
     let context = match connect(global, &args.pace).await? {
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let region = context.config.region().map(ToString::to_string);
-    let result = with_store!(context, context.config, |store| {
-        sync_with(global, args, &context, &store, region.as_deref()).await
-    });
+    let region = Some(context.region.clone());
+    let result = sync_with(global, args, &context, context.store(), region.as_deref()).await;
     if args.stats {
         eprint!("{}", context.pacer.report().render());
     }
@@ -64,7 +45,7 @@ pub async fn sync(global: &GlobalArgs, args: &SyncSecretsArgs) -> anyhow::Result
 async fn sync_with<S: SecretStore>(
     global: &GlobalArgs,
     args: &SyncSecretsArgs,
-    context: &PoolContext,
+    context: &Session,
     store: &S,
     region: Option<&str>,
 ) -> anyhow::Result<ExitStatus> {
@@ -113,7 +94,7 @@ struct SyncMode {
 
 /// The store's entries tagged as cogwire's for this pool.
 async fn list_managed<S: SecretStore>(
-    context: &PoolContext,
+    context: &Session,
     store: &S,
 ) -> anyhow::Result<BTreeSet<String>> {
     let path = scan_path(&context.model.secrets, &context.pool_id);
@@ -131,7 +112,7 @@ async fn list_managed<S: SecretStore>(
 /// store's listing of cogwire's entries when the caller has it. Returns the plan and the
 /// selected services that have no client yet.
 async fn sync_selected<S: SecretStore>(
-    context: &PoolContext,
+    context: &Session,
     store: &S,
     region: Option<&str>,
     selected: &BTreeSet<String>,
@@ -190,50 +171,46 @@ const STORE_BATCH: usize = 10;
 /// What `apply` runs beside its operations: stores each new client's credentials as soon as it is
 /// created, in batches of whatever has arrived, until the engine is done. CreateUserPoolClient's
 /// reply carries the secret, so nothing is described again.
-pub async fn store_as_created(
-    context: &PoolContext,
-    mut created: Created,
-) -> anyhow::Result<SyncPlan> {
+pub async fn store_as_created(context: &Session, mut created: Created) -> anyhow::Result<SyncPlan> {
     let mut stored = SyncPlan::default();
     let Some(first) = created.recv().await else {
         return Ok(stored);
     };
-    let region = context.config.region().map(ToString::to_string);
-    with_store!(context, context.config, |store| {
-        // Listed once: what each round creates is tagged as it is created.
-        let managed = list_managed(context, &store).await?;
-        let mut next = Some(first);
-        while let Some(first) = next.take() {
-            let mut batch = vec![first];
-            while batch.len() < STORE_BATCH {
-                match created.try_recv() {
-                    Ok(more) => batch.push(more),
-                    Err(_) => break,
-                }
+    let region = Some(context.region.clone());
+    let store = context.store();
+    // Listed once: what each round creates is tagged as it is created.
+    let managed = list_managed(context, store).await?;
+    let mut next = Some(first);
+    while let Some(first) = next.take() {
+        let mut batch = vec![first];
+        while batch.len() < STORE_BATCH {
+            match created.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
             }
-            let known: BTreeMap<String, ManagedClient> = batch
-                .iter()
-                .filter_map(|(service, credential)| {
-                    Some((service.clone(), managed_client(credential)?))
-                })
-                .collect();
-            // A client found by name after a lost reply comes without its secret: describe it.
-            let selected = batch.into_iter().map(|(service, _)| service).collect();
-            let (plan, _) = sync_selected(
-                context,
-                &store,
-                region.as_deref(),
-                &selected,
-                known,
-                Some(managed.clone()),
-                SyncMode::default(),
-            )
-            .await?;
-            stored.merge(plan);
-            next = created.recv().await;
         }
-        Ok(stored)
-    })
+        let known: BTreeMap<String, ManagedClient> = batch
+            .iter()
+            .filter_map(|(service, credential)| {
+                Some((service.clone(), managed_client(credential)?))
+            })
+            .collect();
+        // A client found by name after a lost reply comes without its secret: describe it.
+        let selected = batch.into_iter().map(|(service, _)| service).collect();
+        let (plan, _) = sync_selected(
+            context,
+            store,
+            region.as_deref(),
+            &selected,
+            known,
+            Some(managed.clone()),
+            SyncMode::default(),
+        )
+        .await?;
+        stored.merge(plan);
+        next = created.recv().await;
+    }
+    Ok(stored)
 }
 
 /// What `apply` stores once its operations are done, beside what it stored as it went.
@@ -253,7 +230,7 @@ pub struct AfterApply<'a> {
 /// credentials and no destroyed one with an orphaned entry. Prints one summary line on stderr,
 /// `stored` included.
 pub async fn store_after_apply(
-    context: &PoolContext,
+    context: &Session,
     mut stored: SyncPlan,
     after: AfterApply<'_>,
 ) -> anyhow::Result<()> {
@@ -274,17 +251,17 @@ pub async fn store_after_apply(
         }
         return Ok(());
     }
-    let region = context.config.region().map(ToString::to_string);
+    let region = Some(context.region.clone());
     let known: BTreeMap<String, ManagedClient> = after
         .created
         .iter()
         .filter(|(service, _)| selected.contains(*service))
         .filter_map(|(service, credential)| Some((service.clone(), managed_client(credential)?)))
         .collect();
-    let (plan, _) = with_store!(context, context.config, |store| {
+    let (plan, _) = {
         sync_selected(
             context,
-            &store,
+            context.store(),
             region.as_deref(),
             &selected,
             known,
@@ -295,7 +272,7 @@ pub async fn store_after_apply(
             },
         )
         .await
-    })?;
+    }?;
     stored.merge(plan);
     eprint!("{}", render(&stored, false));
     Ok(())
@@ -323,7 +300,7 @@ fn managed_client(credential: &CreatedCredential) -> Option<ManagedClient> {
 }
 
 /// Services declared with an app client that cogwire manages.
-fn declared_services(context: &PoolContext) -> BTreeSet<String> {
+fn declared_services(context: &Session) -> BTreeSet<String> {
     context
         .model
         .services
@@ -351,12 +328,12 @@ fn select(declared: &BTreeSet<String>, names: &[String]) -> anyhow::Result<BTree
 /// The record's clients of the selected services, each described once (secret included). A
 /// service whose client does not exist yet is left out.
 async fn read_clients(
-    context: &PoolContext,
+    context: &Session,
     selected: &BTreeSet<String>,
 ) -> anyhow::Result<BTreeMap<String, ManagedClient>> {
     let pacer = &context.pacer;
-    let pool = &context.pool;
-    let record_store = RecordStore::new(&context.parameters, pacer, &context.pool_id);
+    let pool = context.pool();
+    let record_store = RecordStore::new(context.parameters(), pacer, &context.pool_id);
     let (record, clients) =
         tokio::join!(record_store.load(), crate::cloud::list_clients(pool, pacer),);
     let (mut record, _) = record.map_err(explain)?;
@@ -393,7 +370,7 @@ async fn read_clients(
 
 /// The stored values of every entry the services' credentials live under.
 async fn read_values<'a, S: SecretStore>(
-    context: &PoolContext,
+    context: &Session,
     store: &S,
     services: impl Iterator<Item = &'a String>,
 ) -> anyhow::Result<BTreeMap<String, Secret>> {
@@ -421,7 +398,7 @@ async fn read_values<'a, S: SecretStore>(
 /// describes when the stored one provably is not, so a sync repairs a store holding a value
 /// Cognito rejects.
 async fn secret_to_store(
-    context: &PoolContext,
+    context: &Session,
     service: &str,
     client: &ManagedClient,
     values: &BTreeMap<String, Secret>,
@@ -466,11 +443,11 @@ async fn secret_to_store(
 }
 
 /// A client's secret ids, oldest first.
-async fn secret_ids(context: &PoolContext, client_id: &str) -> anyhow::Result<Vec<String>> {
+async fn secret_ids(context: &Session, client_id: &str) -> anyhow::Result<Vec<String>> {
     Ok(context
         .pacer
         .call(Operation::ListUserPoolClientSecrets, || {
-            context.pool.list_client_secrets(client_id)
+            context.pool().list_client_secrets(client_id)
         })
         .await
         .map_err(explain)?
@@ -481,12 +458,12 @@ async fn secret_ids(context: &PoolContext, client_id: &str) -> anyhow::Result<Ve
 
 /// The fingerprints `rotate-secret` kept for a client; none if it never rotated it. An unreadable
 /// value counts as none: it then proves nothing, and rotation refuses rather than guesses.
-async fn load_fingerprints(context: &PoolContext, client_id: &str) -> anyhow::Result<Fingerprints> {
+async fn load_fingerprints(context: &Session, client_id: &str) -> anyhow::Result<Fingerprints> {
     let name = fingerprints_name(&context.pool_id, client_id);
     let found = context
         .pacer
         .call(Operation::GetParameters, || {
-            context.parameters.get(std::slice::from_ref(&name))
+            context.parameters().get(std::slice::from_ref(&name))
         })
         .await
         .map_err(explain)?;
@@ -497,7 +474,7 @@ async fn load_fingerprints(context: &PoolContext, client_id: &str) -> anyhow::Re
 }
 
 async fn save_fingerprints(
-    context: &PoolContext,
+    context: &Session,
     client_id: &str,
     fingerprints: &Fingerprints,
 ) -> anyhow::Result<()> {
@@ -506,14 +483,14 @@ async fn save_fingerprints(
     context
         .pacer
         .call(Operation::PutParameter, || {
-            context.parameters.put(&name, &text, true)
+            context.parameters().put(&name, &text, true)
         })
         .await
         .map_err(explain)
 }
 
 fn plan_sync(
-    context: &PoolContext,
+    context: &Session,
     clients: &BTreeMap<String, ManagedClient>,
     secrets: &BTreeMap<String, Secret>,
     current: &Current,
@@ -541,11 +518,7 @@ fn plan_sync(
 }
 
 /// Writes what the plan says, one entry at a time (SSM allows few writes a second anyway).
-async fn execute<S: SecretStore>(
-    context: &PoolContext,
-    store: &S,
-    plan: &SyncPlan,
-) -> CloudResult<()> {
+async fn execute<S: SecretStore>(context: &Session, store: &S, plan: &SyncPlan) -> CloudResult<()> {
     let pacer = &context.pacer;
     let operations = store.operations();
     for write in &plan.writes {
@@ -692,10 +665,16 @@ pub async fn rotate(global: &GlobalArgs, args: &RotateSecretArgs) -> anyhow::Res
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let region = context.config.region().map(ToString::to_string);
-    let result = with_store!(context, context.config, |store| {
-        rotate_with(global, args, grace, &context, &store, region.as_deref()).await
-    });
+    let region = Some(context.region.clone());
+    let result = rotate_with(
+        global,
+        args,
+        grace,
+        &context,
+        context.store(),
+        region.as_deref(),
+    )
+    .await;
     if args.stats {
         eprint!("{}", context.pacer.report().render());
     }
@@ -706,7 +685,7 @@ async fn rotate_with<S: SecretStore>(
     global: &GlobalArgs,
     args: &RotateSecretArgs,
     grace: Option<std::time::Duration>,
-    context: &PoolContext,
+    context: &Session,
     store: &S,
     region: Option<&str>,
 ) -> anyhow::Result<ExitStatus> {
@@ -761,7 +740,7 @@ async fn rotate_with<S: SecretStore>(
 /// One rotation run: what it knows of a client is read afresh at every step, so a step repeated
 /// after a crash starts from what is really there.
 struct Rotation<'a, S> {
-    context: &'a PoolContext,
+    context: &'a Session,
     store: &'a S,
     region: Option<&'a str>,
 }
@@ -902,19 +881,19 @@ impl<S: SecretStore> Rotation<'_, S> {
             .pacer
             .call_looking(
                 Operation::AddUserPoolClientSecret,
-                || context.pool.add_client_secret(client_id),
+                || context.pool().add_client_secret(client_id),
                 || async {
                     let now = context
                         .pacer
                         .call(Operation::ListUserPoolClientSecrets, || {
-                            context.pool.list_client_secrets(client_id)
+                            context.pool().list_client_secrets(client_id)
                         })
                         .await?;
                     for lost in now.iter().filter(|secret| !before.contains(&secret.id)) {
                         match context
                             .pacer
                             .call(Operation::DeleteUserPoolClientSecret, || {
-                                context.pool.delete_client_secret(client_id, &lost.id)
+                                context.pool().delete_client_secret(client_id, &lost.id)
                             })
                             .await
                         {
@@ -938,7 +917,9 @@ impl<S: SecretStore> Rotation<'_, S> {
             .context
             .pacer
             .call(Operation::DeleteUserPoolClientSecret, || {
-                self.context.pool.delete_client_secret(client_id, secret_id)
+                self.context
+                    .pool()
+                    .delete_client_secret(client_id, secret_id)
             })
             .await
         {

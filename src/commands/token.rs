@@ -4,19 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::hinted;
-use super::pool::{PoolContext, connect, explain};
+use super::pool::{connect, explain};
 use crate::apply::record::RecordStore;
 use crate::cli::{CredentialArgs, GlobalArgs, PaceArgs, TokenArgs};
-use crate::cloud::aws::{AwsSettings, load_config};
 use crate::cloud::operation::Operation;
-use crate::cloud::stores::{AwsSecretsManagerStore, AwsSsmStore, SecretStore};
-use crate::config::model::{SecretStore as StoreKind, Service};
+use crate::cloud::stores::SecretStore;
+use crate::config::model::Service;
 use crate::credentials::decide::{entry_names, stored_secret};
 use crate::exit::ExitStatus;
 use crate::sensitive::Secret;
-use crate::tokens::token::{
-    Token, TokenCache, TokenRequest, cache_dir, fetch, now, region_of_pool,
-};
+use crate::session::Session;
+use crate::tokens::token::{Token, TokenCache, TokenRequest, cache_dir, fetch, now};
 
 pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitStatus> {
     let context = match connect(global, &PaceArgs::default()).await? {
@@ -25,9 +23,9 @@ pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitSt
     };
     let service = declared_service(&context, &args.service)?;
     let client_id = managed_client(&context, service).await?;
-    let token_url = token_url(global, &context)?;
+    let token_url = token_url(&context)?;
     let scopes = full_scopes(&context, &args.scopes);
-    let mut tokens = Tokens::new(global, &context, &args.credentials, token_url);
+    let mut tokens = Tokens::new(&context, &args.credentials, token_url);
     let token = tokens.get(&service.name, &client_id, &scopes).await?;
     let now = now();
     if global.json {
@@ -38,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-pub fn declared_service<'a>(context: &'a PoolContext, name: &str) -> anyhow::Result<&'a Service> {
+pub fn declared_service<'a>(context: &'a Session, name: &str) -> anyhow::Result<&'a Service> {
     context.model.services.get(name).ok_or_else(|| {
         let names = context.model.services.keys().map(String::as_str);
         let hint = match crate::config::suggest::closest(name, names) {
@@ -52,14 +50,14 @@ pub fn declared_service<'a>(context: &'a PoolContext, name: &str) -> anyhow::Res
 }
 
 /// The id of the client cogwire manages for the service, from its ownership record.
-pub async fn managed_client(context: &PoolContext, service: &Service) -> anyhow::Result<String> {
+pub async fn managed_client(context: &Session, service: &Service) -> anyhow::Result<String> {
     if service.client.is_none() {
         return Err(hinted(
             format!("service `{}` has no app client", service.name),
             "a service gets a client when it `consumes` scopes of another",
         ));
     }
-    let (record, _) = RecordStore::new(&context.parameters, &context.pacer, &context.pool_id)
+    let (record, _) = RecordStore::new(context.parameters(), &context.pacer, &context.pool_id)
         .load()
         .await
         .map_err(explain)?;
@@ -78,13 +76,8 @@ pub async fn managed_client(context: &PoolContext, service: &Service) -> anyhow:
 }
 
 /// `[pool] token_url`, else what `[pool] domain` implies.
-pub fn token_url(global: &GlobalArgs, context: &PoolContext) -> anyhow::Result<String> {
-    let region = global
-        .region
-        .clone()
-        .or_else(|| context.model.pool.region.clone())
-        .or_else(|| region_of_pool(&context.pool_id).map(str::to_owned));
-    crate::credentials::decide::token_url(&context.model.pool, region.as_deref()).ok_or_else(|| {
+pub fn token_url(context: &Session) -> anyhow::Result<String> {
+    crate::credentials::decide::token_url(&context.model.pool, Some(&context.region)).ok_or_else(|| {
         hinted(
             "services.toml says nowhere to get tokens",
             "set `[pool] domain` to the pool's Cognito domain prefix (or custom domain host), or `[pool] token_url`",
@@ -94,7 +87,7 @@ pub fn token_url(global: &GlobalArgs, context: &PoolContext) -> anyhow::Result<S
 
 /// `--scope` values as Cognito knows them: `<service>/<scope>` of a declared service becomes
 /// `<identifier>/<scope>`; anything else is taken as written.
-pub fn full_scopes(context: &PoolContext, wanted: &[String]) -> BTreeSet<String> {
+pub fn full_scopes(context: &Session, wanted: &[String]) -> BTreeSet<String> {
     wanted
         .iter()
         .map(|scope| {
@@ -120,8 +113,7 @@ pub fn full_scopes(context: &PoolContext, wanted: &[String]) -> BTreeSet<String>
 /// Gets tokens for clients, from the cache when allowed, reading each client's secret at most
 /// once.
 pub struct Tokens<'a> {
-    global: &'a GlobalArgs,
-    context: &'a PoolContext,
+    context: &'a Session,
     options: &'a CredentialArgs,
     token_url: String,
     http: reqwest::Client,
@@ -130,18 +122,12 @@ pub struct Tokens<'a> {
 }
 
 impl<'a> Tokens<'a> {
-    pub fn new(
-        global: &'a GlobalArgs,
-        context: &'a PoolContext,
-        options: &'a CredentialArgs,
-        token_url: String,
-    ) -> Self {
+    pub fn new(context: &'a Session, options: &'a CredentialArgs, token_url: String) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap_or_default();
         Self {
-            global,
             context,
             options,
             token_url,
@@ -201,7 +187,7 @@ impl<'a> Tokens<'a> {
             self.context
                 .pacer
                 .call(Operation::DescribeUserPoolClient, || {
-                    crate::cloud::UserPool::client_secret(&self.context.pool, client_id)
+                    crate::cloud::UserPool::client_secret(self.context.pool(), client_id)
                 })
                 .await
                 .map_err(explain)?
@@ -220,35 +206,8 @@ impl<'a> Tokens<'a> {
 
     /// The secret as the service reads it: from the `[secrets]` store, written by `sync-secrets`.
     async fn stored_secret(&self, service: &str, client_id: &str) -> anyhow::Result<Secret> {
-        let config = load_config(&AwsSettings {
-            region: self
-                .global
-                .region
-                .clone()
-                .or_else(|| self.context.model.pool.region.clone()),
-            profile: self.global.profile.clone(),
-        })
-        .await;
         let settings = &self.context.model.secrets;
-        let kms_key_id = settings.kms_key_id.clone();
-        let values = match settings.store {
-            StoreKind::Ssm => {
-                read_entries(
-                    &AwsSsmStore::new(&config, kms_key_id),
-                    self.context,
-                    service,
-                )
-                .await?
-            }
-            StoreKind::SecretsManager => {
-                read_entries(
-                    &AwsSecretsManagerStore::new(&config, kms_key_id),
-                    self.context,
-                    service,
-                )
-                .await?
-            }
-        };
+        let values = read_entries(self.context.store(), self.context, service).await?;
         stored_secret(settings, &self.context.pool_id, service, client_id, &values).ok_or_else(
             || {
                 hinted(
@@ -264,7 +223,7 @@ impl<'a> Tokens<'a> {
 
 async fn read_entries<S: SecretStore>(
     store: &S,
-    context: &PoolContext,
+    context: &Session,
     service: &str,
 ) -> anyhow::Result<BTreeMap<String, Secret>> {
     let names: Vec<String> = entry_names(&context.model.secrets, &context.pool_id, service)

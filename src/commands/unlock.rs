@@ -12,7 +12,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let held = Lock::read(&context.parameters, &context.pacer, &context.pool_id)
+    let held = Lock::read(context.parameters(), &context.pacer, &context.pool_id)
         .await
         .map_err(explain)?;
     let Some(held) = held else {
@@ -24,7 +24,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     context
         .pacer
         .call(Operation::DeleteParameter, || {
-            context.parameters.delete(&name)
+            context.parameters().delete(&name)
         })
         .await
         .map_err(explain)?;

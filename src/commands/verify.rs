@@ -27,8 +27,8 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
         Err(status) => return Ok(status),
     };
     let observed = observed::read(
-        &context.pool,
-        &context.parameters,
+        context.pool(),
+        context.parameters(),
         &context.pacer,
         &BTreeSet::new(),
     )
@@ -47,11 +47,11 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
         .iter()
         .any(|check| check.client.is_some() && check.skip.is_none());
     let token_url = if needs_tokens {
-        token_url(global, &context)?
+        token_url(&context)?
     } else {
         String::new()
     };
-    let mut tokens = Tokens::new(global, &context, &args.credentials, token_url);
+    let mut tokens = Tokens::new(&context, &args.credentials, token_url);
 
     let mut results = Vec::with_capacity(checks.len());
     for check in checks {

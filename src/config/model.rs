@@ -33,7 +33,7 @@ pub struct Pool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SecretStore {
+pub enum StoreKind {
     Ssm,
     SecretsManager,
 }
@@ -49,7 +49,7 @@ pub enum SecretLayout {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretsSettings {
-    pub store: SecretStore,
+    pub store: StoreKind,
     pub path_template: String,
     pub kms_key_id: Option<String>,
     pub layout: SecretLayout,
@@ -776,10 +776,10 @@ impl Analyzer {
         services: &BTreeMap<String, Service>,
     ) -> SecretsSettings {
         let store = match &raw.secrets.store {
-            None => SecretStore::Ssm,
+            None => StoreKind::Ssm,
             Some(store) => match store.get_ref().as_str() {
-                "ssm" => SecretStore::Ssm,
-                "secretsmanager" => SecretStore::SecretsManager,
+                "ssm" => StoreKind::Ssm,
+                "secretsmanager" => StoreKind::SecretsManager,
                 other => {
                     let guess = suggest::closest(other, ["ssm", "secretsmanager"])
                         .map_or(String::new(), |guess| format!("did you mean `{guess}`? "));
@@ -789,7 +789,7 @@ impl Analyzer {
                         Some(store.span()),
                         Some(format!("{guess}use \"ssm\" (Parameter Store, the default) or \"secretsmanager\"")),
                     );
-                    SecretStore::Ssm
+                    StoreKind::Ssm
                 }
             },
         };
@@ -798,7 +798,7 @@ impl Analyzer {
             Some(layout) => {
                 match layout.get_ref().as_str() {
                     "json" => SecretLayout::Json,
-                    "split" if store == SecretStore::Ssm => SecretLayout::Split,
+                    "split" if store == StoreKind::Ssm => SecretLayout::Split,
                     "split" => {
                         self.report(
                         "invalid-value",
@@ -892,11 +892,11 @@ impl Analyzer {
             );
         }
         let (store, hint) = match settings.store {
-            SecretStore::Ssm => (
+            StoreKind::Ssm => (
                 "SSM",
                 "SSM parameter names use `a-zA-Z0-9_.-/`, begin with `/`, have at most 15 levels and 1,011 characters, and do not begin with `aws` or `ssm`",
             ),
-            SecretStore::SecretsManager => (
+            StoreKind::SecretsManager => (
                 "Secrets Manager",
                 "Secrets Manager names are 1 to 512 characters of `A-Za-z0-9/_+=.@-`",
             ),
@@ -917,10 +917,8 @@ impl Analyzer {
             for suffix in suffixes {
                 let name = format!("{shown}{suffix}");
                 let problems = match settings.store {
-                    SecretStore::Ssm => rules::ssm_parameter_name(&format!("{checked}{suffix}")),
-                    SecretStore::SecretsManager => {
-                        rules::secret_name(&format!("{checked}{suffix}"))
-                    }
+                    StoreKind::Ssm => rules::ssm_parameter_name(&format!("{checked}{suffix}")),
+                    StoreKind::SecretsManager => rules::secret_name(&format!("{checked}{suffix}")),
                 };
                 for problem in problems {
                     let kind = rule_broken(&problem);

@@ -458,11 +458,11 @@ pub fn fingerprint(secret: &Secret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::SecretStore;
+    use crate::config::model::StoreKind;
 
     fn settings(layout: SecretLayout) -> SecretsSettings {
         SecretsSettings {
-            store: SecretStore::Ssm,
+            store: StoreKind::Ssm,
             path_template: "/cogwire/{service}".to_owned(),
             kms_key_id: None,
             layout,
