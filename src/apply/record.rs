@@ -259,6 +259,18 @@ pub enum RecordError {
     Newer { name: String, version: u32 },
 }
 
+impl RecordError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Cloud(cloud) => cloud.hint(),
+            Self::Corrupt { .. } | Self::Newer { .. } => Some(
+                "upgrade cogwire, or restore the parameter from its version history in SSM"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use cognito::types::{
     TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
 };
 
-use super::operation::{Operation, Service};
+use super::operation::Operation;
 use super::{
     AddedSecret, AnalyticsSettings, ClientExtras, ClientSecretInfo, ClientSpec, ClientState,
     ClientSummary, CloudError, CloudResult, CreatedClient, Page, Parameters, RefreshTokenRotation,
@@ -100,16 +100,6 @@ where
     }
 }
 
-/// The IAM action that allows an operation, as a policy names it.
-fn iam_action(operation: Operation) -> String {
-    let prefix = match operation.service() {
-        Service::Cognito => "cognito-idp",
-        Service::Ssm => "ssm",
-        Service::SecretsManager => "secretsmanager",
-    };
-    format!("{prefix}:{operation}")
-}
-
 fn classify_code(
     operation: Operation,
     code: &str,
@@ -139,7 +129,7 @@ fn classify_code(
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             CloudError::AccessDenied {
                 operation,
-                action: iam_action(operation),
+                action: operation.iam_action(),
                 message,
             }
         }
@@ -236,6 +226,7 @@ impl super::Cloud for AwsCloud {
 pub struct AwsUserPool {
     client: cognito::Client,
     pool_id: String,
+    region: Option<String>,
 }
 
 impl AwsUserPool {
@@ -243,6 +234,7 @@ impl AwsUserPool {
         Self {
             client: cognito::Client::new(config),
             pool_id: pool_id.into(),
+            region: config.region().map(ToString::to_string),
         }
     }
 }
@@ -366,6 +358,10 @@ fn client_state(client: &UserPoolClientType) -> ClientState {
 impl UserPool for AwsUserPool {
     fn pool_id(&self) -> &str {
         &self.pool_id
+    }
+
+    fn region(&self) -> Option<&str> {
+        self.region.as_deref()
     }
 
     async fn list_resource_servers_page(

@@ -223,6 +223,36 @@ impl CloudError {
 
 pub type CloudResult<T> = Result<T, CloudError>;
 
+/// A user pool that is not where it was looked for: most often, looked for in the wrong region.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("user pool {pool_id} was not found{}", region.as_ref().map(|region| format!(" in region {region}")).unwrap_or_default())]
+pub struct PoolNotFound {
+    pub pool_id: String,
+    pub region: Option<String>,
+}
+
+impl PoolNotFound {
+    pub fn of<P: UserPool>(pool: &P) -> Self {
+        Self {
+            pool_id: pool.pool_id().to_owned(),
+            region: pool.region().map(str::to_owned),
+        }
+    }
+
+    pub fn hint(&self) -> String {
+        let named = self
+            .pool_id
+            .split_once('_')
+            .map_or("", |(region, _)| region);
+        match &self.region {
+            Some(region) if !named.is_empty() && named != region => format!(
+                "the pool id names region {named}: pass --region {named} (or set `[pool] region`)"
+            ),
+            _ => "check --user-pool-id (or `[pool] id`, or COGWIRE_USER_POOL_ID)".to_owned(),
+        }
+    }
+}
+
 /// One page of a list call and the token of the next, if any.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -276,6 +306,10 @@ pub async fn list_clients<P: UserPool>(
 /// One user pool's resource servers and app clients.
 pub trait UserPool: Send + Sync + 'static {
     fn pool_id(&self) -> &str;
+    /// The region the pool is looked for in, to say so when it is not there.
+    fn region(&self) -> Option<&str> {
+        None
+    }
     /// One page (50 servers); list every page with `list_resource_servers`, which paces each.
     fn list_resource_servers_page(
         &self,

@@ -118,6 +118,16 @@ impl Operation {
         }
     }
 
+    /// The IAM action that allows it, as a policy names it.
+    pub fn iam_action(self) -> String {
+        let prefix = match self.service() {
+            Service::Cognito => "cognito-idp",
+            Service::Ssm => "ssm",
+            Service::SecretsManager => "secretsmanager",
+        };
+        format!("{prefix}:{}", self.name())
+    }
+
     pub fn service(self) -> Service {
         match self.category() {
             Category::UserPoolResourceUpdate

@@ -118,7 +118,7 @@ async fn plan_and_apply(
                 &saved.described_client_names,
             )
             .await
-            .map_err(|error| super::plan::read_error(context, error))?;
+            .map_err(explain)?;
             if observed.digest() != saved.observed_digest {
                 return Err(hinted(
                     "the user pool changed since this plan was made",

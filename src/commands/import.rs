@@ -2,18 +2,14 @@
 
 use std::path::Path;
 
-use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use toml::Spanned;
 
 use super::hinted;
 use super::pool::explain;
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::cloud::UserPool as _;
-use crate::cloud::aws::{AwsSettings, AwsUserPool, load_config};
-use crate::cloud::operation::Operation;
-use crate::cloud::pace::{PaceSettings, Pacer};
 use crate::exit::ExitStatus;
-use crate::import::{Import, Patterns, Pool};
+use crate::import::{Import, Patterns, Pool, ReadPool, read_pool};
+use crate::session::{self, SessionOptions};
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     let config_path = global.config_path();
@@ -56,45 +52,26 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             "choose another --output, or pass --force to replace it",
         ));
     }
-    let config = load_config(&AwsSettings {
+    // The file is optional here: an empty model when it is missing or not valid.
+    let model = match super::load(&config_path, Some(&pool_id)) {
+        Ok(super::Loaded::Valid { model, .. }) => model,
+        _ => crate::config::model::load("", None).map_err(|_| anyhow::anyhow!("an empty model"))?,
+    };
+    let options = SessionOptions {
+        user_pool_id: Some(pool_id.clone()),
         region: global.region.clone().or(from_file.region),
         profile: global.profile.clone(),
-    })
-    .await;
-    let region = config.region().map(ToString::to_string);
-    let pool = AwsUserPool::new(&config, &pool_id);
-    let pacer = Pacer::new(PaceSettings::default());
-    let (servers, clients) = tokio::join!(
-        crate::cloud::list_resource_servers(&pool, &pacer),
-        crate::cloud::list_clients(&pool, &pacer),
-    );
-    let servers = servers.map_err(|error| match error {
-        crate::cloud::CloudError::NotFound { .. } => hinted(
-            format!("user pool {pool_id} was not found"),
-            "check --user-pool-id and that the region is the pool's: it is the part before `_`",
-        ),
-        other => explain(other),
-    })?;
-    let clients = clients.map_err(explain)?;
-    let described: Vec<_> = stream::iter(clients)
-        .map(|summary| {
-            let (pool, pacer) = (&pool, &pacer);
-            async move {
-                pacer
-                    .call(Operation::DescribeUserPoolClient, || {
-                        pool.describe_client(&summary.id)
-                    })
-                    .await
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect()
-        .await
-        .map_err(explain)?;
+        quota_share: 1.0,
+    };
+    let session = session::connect(model, &options).await.map_err(explain)?;
+    let ReadPool {
+        resource_servers: servers,
+        clients: described,
+    } = read_pool(&session).await.map_err(explain)?;
     let imported = Import::from_pool(
         &Pool {
             pool_id: &pool_id,
-            region: region.as_deref(),
+            region: Some(&session.region),
             resource_servers: &servers,
             clients: &described,
         },

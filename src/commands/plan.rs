@@ -1,39 +1,14 @@
 //! `cogwire plan`: read the pool, compute the plan, show it; optionally save it.
 
-use super::hinted;
 use super::pool::{connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
 use crate::plan::Plan;
 use crate::plan::diff::{Selection, diff, wanted_client_names};
-use crate::plan::observed::{Observed, ReadError, read};
+use crate::plan::observed::{Observed, read};
 use crate::plan::render;
 use crate::session::Session;
 use crate::style::Style;
-
-/// A pool that is not found is most often looked for in the wrong region: say which was used.
-pub fn read_error(context: &Session, error: ReadError) -> anyhow::Error {
-    match error {
-        ReadError::PoolNotFound { pool_id } => {
-            let pool_region = pool_id.split_once('_').map_or("", |(region, _)| region);
-            let hint = if !pool_region.is_empty() && pool_region != context.region {
-                format!(
-                    "the pool id names region {pool_region}: pass --region {pool_region} (or set `[pool] region`)"
-                )
-            } else {
-                "check --user-pool-id (or `[pool] id`, or COGWIRE_USER_POOL_ID)".to_owned()
-            };
-            hinted(
-                format!(
-                    "user pool {pool_id} was not found in region {}",
-                    context.region
-                ),
-                hint,
-            )
-        }
-        other => explain(other),
-    }
-}
 
 /// Reads the pool and plans; shared with `apply`.
 pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result<(Plan, Observed)> {
@@ -46,7 +21,7 @@ pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result
         &wanted,
     )
     .await
-    .map_err(|error| read_error(context, error))?;
+    .map_err(explain)?;
     let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
     Ok((plan, observed))
 }

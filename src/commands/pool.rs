@@ -71,28 +71,18 @@ impl From<CloudError> for Explained {
 
 impl From<RecordError> for Explained {
     fn from(error: RecordError) -> Self {
-        match error {
-            RecordError::Cloud(cloud) => cloud.into(),
-            other => Self {
-                message: other.to_string(),
-                hint: Some(
-                    "upgrade cogwire, or restore the parameter from its version history in SSM"
-                        .to_owned(),
-                ),
-            },
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
         }
     }
 }
 
 impl From<ReadError> for Explained {
     fn from(error: ReadError) -> Self {
-        match error {
-            ReadError::PoolNotFound { pool_id } => Self {
-                message: format!("user pool {pool_id} was not found"),
-                hint: Some("check --user-pool-id (or `[pool] id`) and that the region is the pool's: it is the part before `_`".to_owned()),
-            },
-            ReadError::Cloud(cloud) => cloud.into(),
-            ReadError::Record(record) => record.into(),
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
         }
     }
 }

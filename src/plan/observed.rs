@@ -11,7 +11,7 @@ use crate::apply::record::{Record, RecordError, RecordStore};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
 use crate::cloud::{
-    ClientState, ClientSummary, CloudError, Parameters, ResourceServerState, UserPool,
+    ClientState, ClientSummary, CloudError, Parameters, PoolNotFound, ResourceServerState, UserPool,
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,12 +60,22 @@ impl Observed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("user pool {pool_id} was not found")]
-    PoolNotFound { pool_id: String },
+    #[error(transparent)]
+    PoolNotFound(#[from] PoolNotFound),
     #[error(transparent)]
     Cloud(#[from] CloudError),
     #[error(transparent)]
     Record(#[from] RecordError),
+}
+
+impl ReadError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::PoolNotFound(not_found) => Some(not_found.hint()),
+            Self::Cloud(cloud) => cloud.hint(),
+            Self::Record(record) => record.hint(),
+        }
+    }
 }
 
 /// How many descriptions may be in flight at once; the limiter sets the actual rate.
@@ -86,9 +96,7 @@ pub async fn read<P: UserPool, S: Parameters>(
         store.load(),
     );
     let servers = servers.map_err(|error| match error {
-        CloudError::NotFound { .. } => ReadError::PoolNotFound {
-            pool_id: pool.pool_id().to_owned(),
-        },
+        CloudError::NotFound { .. } => ReadError::PoolNotFound(PoolNotFound::of(pool)),
         other => ReadError::Cloud(other),
     })?;
     let mut clients = clients?;

@@ -1,44 +1,31 @@
 //! The least-privilege IAM policy in the README lists exactly the AWS actions cogwire's code calls:
-//! every `const OPERATION` in the adapters, with the service its `classify` names.
+//! every `Operation` (each of which an adapter calls), as its IAM action.
 
 use std::collections::BTreeSet;
+
+use cogwire::cloud::operation::Operation;
 
 /// Actions AWS requires beside the ones called: BatchGetSecretValue also checks GetSecretValue
 /// on each secret it returns.
 const IMPLIED: &[&str] = &["secretsmanager:GetSecretValue"];
 
+/// The actions of every operation cogwire has, each of which an adapter in src/cloud calls.
 fn called_actions() -> BTreeSet<String> {
     let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/cloud");
-    let mut actions = BTreeSet::new();
-    for entry in std::fs::read_dir(folder).expect("src/cloud") {
-        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
-        let services: Vec<(String, String)> = text
-            .lines()
-            .filter_map(|line| {
-                let rest = line.trim().strip_prefix("const ")?;
-                let (name, value) = rest.split_once(": &str = \"")?;
-                Some((name.to_owned(), value.strip_suffix("\";")?.to_owned()))
-            })
-            .collect();
-        let mut rest = text.as_str();
-        while let Some(start) = rest.find("const OPERATION: &str = \"") {
-            rest = &rest[start + "const OPERATION: &str = \"".len()..];
-            let operation = &rest[..rest.find('"').expect("closing quote")];
-            let after = &rest[rest
-                .find("classify(OPERATION, ")
-                .expect("every operation is classified")
-                + "classify(OPERATION, ".len()..];
-            let constant = &after[..after
-                .find(|character: char| !(character.is_ascii_uppercase() || character == '_'))
-                .unwrap_or(0)];
-            let (_, service) = services
-                .iter()
-                .find(|(name, _)| name == constant)
-                .unwrap_or_else(|| panic!("{constant} is not a service constant"));
-            actions.insert(format!("{service}:{operation}"));
-        }
-    }
-    actions
+    let adapters: String = ["aws.rs", "stores.rs"]
+        .iter()
+        .map(|file| std::fs::read_to_string(format!("{folder}/{file}")).expect("adapter source"))
+        .collect();
+    Operation::ALL
+        .into_iter()
+        .inspect(|operation| {
+            assert!(
+                adapters.contains(&format!("Operation::{}", operation.name())),
+                "{operation} is never called by an adapter"
+            );
+        })
+        .map(Operation::iam_action)
+        .collect()
 }
 
 fn documented_actions() -> BTreeSet<String> {

@@ -2,6 +2,10 @@
 //! clients (which would change their ids and break every caller). Pure: takes what was read,
 //! returns the text.
 
+mod read;
+
+pub use read::{ReadPool, read_pool};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
