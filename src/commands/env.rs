@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use super::pool::{connect, explain};
-use super::token::{declared_service, token_url};
 use crate::apply::record::RecordStore;
 use crate::cli::{EnvArgs, EnvFormat, GlobalArgs, PaceArgs};
 use crate::exit::ExitStatus;
+use crate::tokens::source::{declared_service, token_url};
 use crate::tokens::token::{issuer, jwks_uri};
 
 #[derive(Debug, Serialize)]
@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &EnvArgs) -> anyhow::Result<ExitStat
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let service = declared_service(&context, &args.service)?;
+    let service = declared_service(&context, &args.service).map_err(explain)?;
     let issuer =
         overridden("COGWIRE_ISSUER").unwrap_or_else(|| issuer(&context.pool_id, &context.region));
     let jwks_uri = overridden("COGWIRE_JWKS_URI").unwrap_or_else(|| jwks_uri(&issuer));

@@ -60,6 +60,15 @@ impl From<SessionError> for Explained {
     }
 }
 
+impl From<crate::tokens::source::SourceError> for Explained {
+    fn from(error: crate::tokens::source::SourceError) -> Self {
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<CloudError> for Explained {
     fn from(error: CloudError) -> Self {
         Self {
