@@ -293,18 +293,19 @@ async fn env_tells_a_service_its_issuer_keys_and_scopes() {
     );
 }
 
-/// The example service, built once per test run.
+/// The example service, built once per test run in the workspace's target folder, where its
+/// dependencies shared with cogwire are built already.
 fn gateway_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gateway-service");
-        let target = crate_dir.join("target");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(crate_dir.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
+            .args(["build", "--quiet", "-p", "gateway-service", "--manifest-path"])
+            .arg(root.join("Cargo.toml"))
             .status()
             .expect("cargo runs");
         assert!(status.success(), "the example service builds");
