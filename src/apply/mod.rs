@@ -56,18 +56,33 @@ impl Write {
     }
 }
 
-/// A node of the operation graph, with what it means for scopes.
-struct Step {
-    operation: Write,
-    /// Identifiers of resource servers whose scopes this step needs to exist.
-    grants_from: BTreeSet<String>,
-    /// Identifiers of resource servers whose scopes this step stops using.
-    drops_from: BTreeSet<String>,
-    /// This resource-server step adds scopes (clients granting them wait for it).
-    adds_scopes: bool,
-    /// This resource-server step removes scopes (it waits for clients dropping them).
-    removes_scopes: bool,
-    identifier: Option<String>,
+/// A node of the operation graph: one write, with what it means for scopes.
+enum Step {
+    /// A write of the resource server `identifier`.
+    Server {
+        write: Write,
+        identifier: String,
+        /// It adds scopes: clients granted them wait for it.
+        adds_scopes: bool,
+        /// It removes scopes: it waits for the clients that stop using them.
+        removes_scopes: bool,
+    },
+    /// A write of a client.
+    Client {
+        write: Write,
+        /// Identifiers of resource servers whose scopes it needs to exist.
+        grants_from: BTreeSet<String>,
+        /// Identifiers of resource servers whose scopes it stops using.
+        drops_from: BTreeSet<String>,
+    },
+}
+
+impl Step {
+    fn write(&self) -> &Write {
+        match self {
+            Self::Server { write, .. } | Self::Client { write, .. } => write,
+        }
+    }
 }
 
 fn identifiers_of<'a>(scopes: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
@@ -93,13 +108,11 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 },
                 _,
             ) => steps.push((
-                Step {
-                    operation: Write::CreateResourceServer(after.clone()),
-                    grants_from: BTreeSet::new(),
-                    drops_from: BTreeSet::new(),
+                Step::Server {
+                    write: Write::CreateResourceServer(after.clone()),
+                    identifier: after.identifier.clone(),
                     adds_scopes: true,
                     removes_scopes: false,
-                    identifier: Some(after.identifier.clone()),
                 },
                 None,
             )),
@@ -119,14 +132,13 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                     .scopes
                     .keys()
                     .any(|scope| !after.scopes.contains_key(scope));
-                let step = |server: ResourceServerState, adds_scopes, removes_scopes| Step {
-                    operation: Write::UpdateResourceServer(server),
-                    grants_from: BTreeSet::new(),
-                    drops_from: BTreeSet::new(),
-                    adds_scopes,
-                    removes_scopes,
-                    identifier: Some(after.identifier.clone()),
-                };
+                let step =
+                    |server: ResourceServerState, adds_scopes, removes_scopes| Step::Server {
+                        write: Write::UpdateResourceServer(server),
+                        identifier: after.identifier.clone(),
+                        adds_scopes,
+                        removes_scopes,
+                    };
                 if adds && removes {
                     // Two phases: the union first, so granted scopes exist before clients move.
                     let mut union = after.clone();
@@ -151,13 +163,11 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 },
                 Change::Delete,
             ) => steps.push((
-                Step {
-                    operation: Write::DeleteResourceServer(identifier.clone()),
-                    grants_from: BTreeSet::new(),
-                    drops_from: BTreeSet::new(),
+                Step::Server {
+                    write: Write::DeleteResourceServer(identifier.clone()),
+                    identifier: identifier.clone(),
                     adds_scopes: false,
                     removes_scopes: true,
-                    identifier: Some(identifier.clone()),
                 },
                 None,
             )),
@@ -167,16 +177,13 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 },
                 Change::Create,
             ) => steps.push((
-                Step {
-                    operation: Write::CreateClient {
+                Step::Client {
+                    write: Write::CreateClient {
                         service: action.service.clone(),
                         spec: spec.clone(),
                     },
                     grants_from: identifiers_of(&spec.scopes),
                     drops_from: BTreeSet::new(),
-                    adds_scopes: false,
-                    removes_scopes: false,
-                    identifier: None,
                 },
                 None,
             )),
@@ -193,13 +200,10 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                     .map(|before| before.scopes.clone())
                     .unwrap_or_default();
                 steps.push((
-                    Step {
-                        operation: Write::UpdateClient(after.clone()),
+                    Step::Client {
+                        write: Write::UpdateClient(after.clone()),
                         grants_from: identifiers_of(after.scopes.difference(&before_scopes)),
                         drops_from: identifiers_of(before_scopes.difference(&after.scopes)),
-                        adds_scopes: false,
-                        removes_scopes: false,
-                        identifier: None,
                     },
                     None,
                 ));
@@ -226,16 +230,13 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                         .collect(),
                 };
                 steps.push((
-                    Step {
-                        operation: Write::DeleteClient {
+                    Step::Client {
+                        write: Write::DeleteClient {
                             id: id.clone(),
                             name: name.clone(),
                         },
                         grants_from: BTreeSet::new(),
                         drops_from,
-                        adds_scopes: false,
-                        removes_scopes: false,
-                        identifier: None,
                     },
                     None,
                 ));
@@ -258,21 +259,36 @@ fn graph(plan: &Plan) -> DiGraph<Step, ()> {
         }
         nodes.push(node);
     }
+    let mut edges = Vec::new();
     for &server in &nodes {
-        let Some(identifier) = graph[server].identifier.clone() else {
+        let Step::Server {
+            identifier,
+            adds_scopes,
+            removes_scopes,
+            ..
+        } = &graph[server]
+        else {
             continue;
         };
         for &client in &nodes {
-            if graph[client].identifier.is_some() {
+            let Step::Client {
+                grants_from,
+                drops_from,
+                ..
+            } = &graph[client]
+            else {
                 continue;
+            };
+            if *adds_scopes && grants_from.contains(identifier) {
+                edges.push((server, client));
             }
-            if graph[server].adds_scopes && graph[client].grants_from.contains(&identifier) {
-                graph.add_edge(server, client, ());
-            }
-            if graph[server].removes_scopes && graph[client].drops_from.contains(&identifier) {
-                graph.add_edge(client, server, ());
+            if *removes_scopes && drops_from.contains(identifier) {
+                edges.push((client, server));
             }
         }
+    }
+    for (from, to) in edges {
+        graph.add_edge(from, to, ());
     }
     graph
 }
@@ -384,7 +400,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
     // resource servers that the most operations wait for, so clients are unblocked early and
     // the two quota buckets stay busy side by side.
     let priority = |node: NodeIndex| {
-        let client = graph[node].identifier.is_none();
+        let client = matches!(graph[node], Step::Client { .. });
         let dependents = graph.neighbors_directed(node, Direction::Outgoing).count();
         (client, dependents, std::cmp::Reverse(node.index()), node)
     };
@@ -395,7 +411,7 @@ pub async fn apply<P: UserPool, S: Parameters>(
         .collect();
     let operations: Vec<Write> = graph
         .node_weights()
-        .map(|step| step.operation.clone())
+        .map(|step| step.write().clone())
         .collect();
     let mut running = FuturesUnordered::new();
     let mut failures: Vec<CloudError> = Vec::new();
@@ -690,7 +706,7 @@ mod tests {
         petgraph::algo::toposort(&graph, None)
             .expect("acyclic")
             .into_iter()
-            .map(|node| graph[node].operation.describe_done())
+            .map(|node| graph[node].write().describe_done())
             .collect()
     }
 
@@ -772,7 +788,8 @@ mod tests {
         let order = execution_order(&plan);
         assert_eq!(order.len(), 3, "{order:?}");
         assert_eq!(order[1], "updated client b-app-client (c1)");
-        let Write::UpdateResourceServer(first) = &graph(&plan)[NodeIndex::new(0)].operation else {
+        let operations = graph(&plan);
+        let Write::UpdateResourceServer(first) = operations[NodeIndex::new(0)].write() else {
             panic!("{order:?}")
         };
         assert_eq!(first.scopes.len(), 3, "the first phase holds the union");

@@ -304,7 +304,13 @@ fn gateway_binary() -> &'static Path {
             .unwrap_or_else(|| root.join("target"));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "gateway-service", "--manifest-path"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "gateway-service",
+                "--manifest-path",
+            ])
             .arg(root.join("Cargo.toml"))
             .status()
             .expect("cargo runs");
