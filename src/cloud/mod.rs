@@ -3,6 +3,7 @@
 //! for unit tests of the engine.
 
 pub mod aws;
+pub mod memory;
 pub mod pace;
 pub mod stores;
 
