@@ -7,6 +7,9 @@
 pub mod lock;
 pub mod record;
 
+#[cfg(test)]
+mod crash_points;
+
 use std::collections::{BTreeSet, BinaryHeap};
 
 use futures_util::StreamExt as _;

@@ -1,8 +1,9 @@
 //! The edge to AWS: narrow traits the engine depends on, cogwire's own view of the resources, and
-//! one error type. `aws` implements the traits with the official SDK; `fake` is an in-memory pool
-//! for unit tests of the engine.
+//! one error type. `aws` and `stores` implement the traits with the official SDK; `memory` is an
+//! in-memory cloud with injected faults, for tests of the engines at every crash point.
 
 pub mod aws;
+pub mod memory;
 pub mod operation;
 pub mod pace;
 pub mod stores;

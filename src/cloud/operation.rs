@@ -172,6 +172,24 @@ impl Operation {
         }
     }
 
+    /// It changes something (a read changes nothing, so a crash around it loses nothing).
+    pub fn writes(self) -> bool {
+        match self.category() {
+            Category::UserPoolResourceRead
+            | Category::UserPoolClientRead
+            | Category::SsmRead
+            | Category::SecretsManagerBatchRead
+            | Category::SecretsManagerList => false,
+            Category::UserPoolResourceUpdate
+            | Category::UserPoolClientUpdate
+            | Category::SsmWrite
+            | Category::SecretsManagerPut
+            | Category::SecretsManagerCreate
+            | Category::SecretsManagerDelete
+            | Category::SecretsManagerTag => true,
+        }
+    }
+
     /// Requests a second this operation alone may make, where AWS limits it apart from its
     /// category: Cognito's per-pool rate of every operation.
     pub fn own_rate(self) -> Option<f64> {
