@@ -267,6 +267,7 @@ const CHECKS: &[Check] = &[
     nothing_unmanaged_touched,
     pool_is_as_declared,
     record_maps_every_managed_resource,
+    no_fingerprints_outlive_their_client,
 ];
 
 fn no_two_clients_share_a_name(last: &Final, _: &Expected<'_>) -> Vec<String> {
@@ -437,7 +438,7 @@ fn record_maps_every_managed_resource(last: &Final, expected: &Expected<'_>) -> 
 }
 
 /// `secrets/<client-id>` under cogwire's prefix exists only while the client does. Not in
-/// `CHECKS` yet: see `fingerprints_outlive_a_client_destroyed_just_before_a_crash`.
+/// Every scenario checks it; `fingerprints_outlive_...` seeds fingerprints so that it bites.
 fn no_fingerprints_outlive_their_client(last: &Final, _: &Expected<'_>) -> Vec<String> {
     let prefix = format!("{}/secrets/", crate::apply::record::prefix(POOL_ID));
     last.snapshot
@@ -1023,13 +1024,12 @@ fn the_fleet_is_thirty_services_with_clients_and_scopes() {
     assert!(reduced.services.len() <= FLEET_SIZE - 5);
 }
 
-/// Found by this enumeration: apply deletes a destroyed client, then its fingerprints parameter
-/// (`/cogwire/<pool>/secrets/<client-id>`, written by rotate-secret). A run that dies between the
+/// Found by this enumeration: apply deleted a destroyed client, then its fingerprints parameter
+/// (`/cogwire/<pool>/secrets/<client-id>`, written by rotate-secret). A run that died between the
 /// two (services.toml reduced: crash points 11, 13 and 16, each right after a
-/// DeleteUserPoolClient) leaves the parameter behind for good: the next run's record no longer
-/// knows the client (`Record::reconcile` drops ids the pool lacks), so nothing deletes it.
+/// DeleteUserPoolClient) left the parameter behind for good: the next run's record no longer knew
+/// the client (`Record::reconcile` drops ids the pool lacks). The parameter now goes first.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: a crash between DeleteUserPoolClient and the DeleteParameter of its fingerprints leaves /cogwire/<pool>/secrets/<client-id> behind for good; see RELIABILITY.md"]
 async fn fingerprints_outlive_a_client_destroyed_just_before_a_crash() {
     assert_every_crash_point_converges(
         Scenario {

@@ -623,6 +623,15 @@ async fn execute<P: UserPool, S: Parameters>(
                 .await?;
         }
         Write::DeleteClient { id, .. } => {
+            // The fingerprints rotation kept of its secrets go first: should the run die between
+            // the two, the next run still destroys the client (and deletes them again), whereas
+            // a client gone first would leave them to nobody.
+            let fingerprints = crate::apply::record::fingerprints_name(pool.pool_id(), id);
+            pacer
+                .call(Operation::DeleteParameter, || {
+                    parameters.delete(&fingerprints)
+                })
+                .await?;
             match pacer
                 .call(Operation::DeleteUserPoolClient, || pool.delete_client(id))
                 .await
@@ -630,13 +639,6 @@ async fn execute<P: UserPool, S: Parameters>(
                 Ok(()) | Err(CloudError::NotFound { .. }) => {}
                 Err(error) => return Err(error.into()),
             }
-            // The fingerprints rotation kept of its secrets go with it.
-            let fingerprints = crate::apply::record::fingerprints_name(pool.pool_id(), id);
-            pacer
-                .call(Operation::DeleteParameter, || {
-                    parameters.delete(&fingerprints)
-                })
-                .await?;
         }
     }
     Ok(Executed::Done)
