@@ -5,7 +5,7 @@ use super::pool::{connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
 use crate::plan::Plan;
-use crate::plan::diff::{Selection, diff, wanted_client_names};
+use crate::plan::diff::{Selection, diff, undescribed_holders, wanted_client_names};
 use crate::plan::observed::{Observed, ReadError, read};
 use crate::plan::render;
 use crate::session::Session;
@@ -39,7 +39,7 @@ pub fn read_error(context: &Session, error: ReadError) -> anyhow::Error {
 pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result<(Plan, Observed)> {
     let selection = Selection::of(&context.model, services).map_err(explain)?;
     let wanted = wanted_client_names(&context.model);
-    let observed = read(
+    let mut observed = read(
         context.pool(),
         context.parameters(),
         &context.pacer,
@@ -47,7 +47,16 @@ pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result
     )
     .await
     .map_err(|error| read_error(context, error))?;
-    let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    let mut plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    // A plan that removes scopes names every client that holds them, unmanaged ones included.
+    let holders = undescribed_holders(&plan, &observed);
+    if !holders.is_empty() {
+        observed
+            .describe_more(context.pool(), &context.pacer, holders)
+            .await
+            .map_err(explain)?;
+        plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    }
     Ok((plan, observed))
 }
 
@@ -56,7 +65,8 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let (plan, _) = make_plan(&context, &args.services).await?;
+    let (mut plan, _) = make_plan(&context, &args.services).await?;
+    plan.adopt = args.adopt;
     if global.json {
         outln!("{}", render::json(&plan));
     } else {

@@ -72,6 +72,9 @@ pub struct Service {
     pub client: Option<Client>,
     pub consumes: Vec<ScopeRef>,
     pub routes: Vec<Route>,
+    /// The service's name before a rename (`previous = "..."`): the resources the record knows
+    /// by that name are this service's, kept with their ids.
+    pub previous: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -196,6 +199,7 @@ impl Analyzer {
             services.insert(name.get_ref().clone(), checked);
         }
         self.unique_names(raw, &services);
+        self.unique_previous(raw);
         self.pool_quotas(raw, &pool, &services);
         let secrets = self.secrets(raw, pool_id.or(pool.id.as_deref()), &services);
         Model {
@@ -378,6 +382,28 @@ impl Analyzer {
             );
         }
         let routes = self.routes(name, raw);
+        let previous = raw.previous.as_ref().and_then(|previous| {
+            let old = previous.get_ref();
+            if declared.services.contains_key(old) || declared.unparsed.contains(old) {
+                self.report(
+                    "previous-declared",
+                    format!("`previous` names `{old}`, a service declared in this file"),
+                    Some(previous.span()),
+                    Some(format!("`previous` is the name `{service_name}` had before a rename; remove it, or remove [services.{old}]")),
+                );
+                return None;
+            }
+            if old == service_name {
+                self.report(
+                    "previous-declared",
+                    format!("`previous` of `{service_name}` names the service itself"),
+                    Some(previous.span()),
+                    Some("`previous` is the name the service had before a rename".to_owned()),
+                );
+                return None;
+            }
+            Some(old.clone())
+        });
         Service {
             name: service_name.clone(),
             external,
@@ -385,6 +411,30 @@ impl Analyzer {
             client,
             consumes,
             routes,
+            previous,
+        }
+    }
+
+    /// Two services cannot both be the renamed one.
+    fn unique_previous(&mut self, raw: &RawConfig) {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, service) in &raw.services {
+            let Some(previous) = &service.previous else {
+                continue;
+            };
+            if let Some(first) = seen.insert(previous.get_ref(), name.get_ref()) {
+                self.report(
+                    "duplicate-previous",
+                    format!(
+                        "`{}` and `{}` both say they were `{}`",
+                        first,
+                        name.get_ref(),
+                        previous.get_ref()
+                    ),
+                    Some(previous.span()),
+                    Some("only one service can keep the renamed service's client".to_owned()),
+                );
+            }
         }
     }
 
