@@ -1127,6 +1127,38 @@ access_token_validity = "30m"
     }
 
     #[test]
+    fn previous_names_the_service_before_a_rename_and_no_declared_one() {
+        let renamed = TWO
+            .replace(
+                "[services.accounts-v1]\n",
+                "[services.accounts-v2]\nprevious = \"accounts-v1\"\n",
+            )
+            .replace(
+                "[services.accounts-v1.client]",
+                "[services.accounts-v2.client]",
+            );
+        let model = load(&renamed, None).expect("valid");
+        assert_eq!(
+            model.services["accounts-v2"].previous.as_deref(),
+            Some("accounts-v1")
+        );
+        let declared = TWO.replace(
+            "[services.accounts-v1]\n",
+            "[services.accounts-v1]\nprevious = \"customers-v1\"\n",
+        );
+        let codes: Vec<_> = problems(&declared)
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect();
+        assert_eq!(codes, vec!["previous-declared"]);
+        let twice = format!(
+            "{renamed}[services.accounts-v3]\nprevious = \"accounts-v1\"\nconsumes = [\"customers-v1/customer.read\"]\n"
+        );
+        let codes: Vec<_> = problems(&twice).into_iter().map(|(code, _)| code).collect();
+        assert_eq!(codes, vec!["duplicate-previous"]);
+    }
+
+    #[test]
     fn unknown_scope_suggests_the_closest() {
         let text = TWO.replace("customer.read\"]", "customer.reed\"]");
         assert_eq!(

@@ -225,7 +225,12 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
         .collect();
     // Every client described for this plan is described again for `apply PLANFILE`.
     let mut described_client_names = wanted_client_names(model);
-    described_client_names.extend(observed.described.values().map(|client| client.name.clone()));
+    described_client_names.extend(
+        observed
+            .described
+            .values()
+            .map(|client| client.name.clone()),
+    );
     Ok(Plan {
         format_version: FORMAT_VERSION.to_owned(),
         pool_id: observed.pool_id.clone(),
@@ -696,8 +701,7 @@ fn mark_replacements(actions: &mut [Action], model: &Model) {
         .iter()
         .filter(|action| action.change == Change::Create && !action.is_resource_server())
         .count();
-    let vanished =
-        |replaced: &Replaced| !model.services.contains_key(&replaced.service);
+    let vanished = |replaced: &Replaced| !model.services.contains_key(&replaced.service);
     let mut taken = BTreeSet::new();
     for action in actions.iter_mut() {
         let Resource::Client {
@@ -1023,6 +1027,208 @@ consumes = ["customers/read"]
         };
         assert_eq!(action.change, Change::Update);
         assert_eq!(action.fields[0].after.as_deref(), Some("accounts-v2"));
+    }
+
+    /// `accounts` renamed `reader` in services.toml, its client's name written out as it was.
+    const RENAMED_KEEPING_THE_NAME: &str = r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.reader]
+consumes = ["customers/read"]
+client = { name = "accounts-app-client" }
+"#;
+
+    #[test]
+    fn a_service_renamed_with_its_client_name_keeps_the_client() {
+        let renamed = load(RENAMED_KEEPING_THE_NAME, None).expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&plan),
+            vec![(Change::Rename, "client accounts-app-client (c1)".to_owned())]
+        );
+        assert_eq!(plan.actions[0].service, "reader");
+        assert_eq!(
+            plan.actions[0].previous_service.as_deref(),
+            Some("accounts")
+        );
+        assert!(plan.has_changes(), "a rename is a change");
+        assert_eq!(plan.summary.rename, 1);
+    }
+
+    #[test]
+    fn a_service_renamed_with_previous_keeps_its_client_under_a_new_name() {
+        let renamed = load(
+            r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.reader]
+previous = "accounts"
+consumes = ["customers/read"]
+"#,
+            None,
+        )
+        .expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&plan),
+            vec![
+                (Change::Rename, "client reader-app-client (c1)".to_owned()),
+                (Change::Update, "client reader-app-client (c1)".to_owned()),
+            ]
+        );
+        assert_eq!(
+            plan.actions[1].fields[0].after.as_deref(),
+            Some("reader-app-client")
+        );
+        assert!(plan.actions.iter().all(|action| action.replaces.is_none()));
+    }
+
+    #[test]
+    fn a_rename_that_creates_a_new_client_names_the_client_it_replaces() {
+        let renamed = load(
+            r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.reader]
+consumes = ["customers/read"]
+"#,
+            None,
+        )
+        .expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        let create = plan
+            .actions
+            .iter()
+            .find(|action| action.change == Change::Create)
+            .expect("a new client");
+        assert_eq!(
+            create.replaces,
+            Some(Replaced {
+                service: "accounts".into(),
+                name: "accounts-app-client".into(),
+                id: "c1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn adopting_and_changing_needs_adopt_but_a_plain_import_does_not() {
+        let unchanged = diff(
+            &model(),
+            &observed(false, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert!(unchanged.needs_adopt().is_empty());
+        let changed = diff(
+            &model(),
+            &observed(false, client("c1", &["customers/read", "customers/write"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changed.needs_adopt(),
+            vec!["client accounts-app-client (c1)".to_owned()]
+        );
+    }
+
+    fn unmanaged_holder() -> ClientState {
+        let mut holder = client("u1", &["customers/write"]);
+        holder.name = "someone-else".into();
+        holder
+    }
+
+    #[test]
+    fn removing_a_scope_an_unmanaged_client_holds_names_it_and_needs_allow_destroy() {
+        let only_read = load(
+            "[services.customers]\nscopes = { \"read\" = \"Read\" }\n[services.accounts]\nconsumes = [\"customers/read\"]\n",
+            None,
+        )
+        .expect("valid");
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.clients.push(ClientSummary {
+            id: "u1".into(),
+            name: "someone-else".into(),
+        });
+        let first = diff(&only_read, &pool, &Selection::all()).expect("plan");
+        assert_eq!(undescribed_holders(&first, &pool), vec!["u1".to_owned()]);
+        pool.described.insert("u1".into(), unmanaged_holder());
+        let plan = diff(&only_read, &pool, &Selection::all()).expect("plan");
+        assert_eq!(
+            plan.lost_access,
+            vec![LostAccess {
+                caller: "someone-else".into(),
+                scope: "customers/write".into(),
+                client_id: "u1".into(),
+                managed: false,
+            }]
+        );
+        assert_eq!(plan.needs_allow_destroy().len(), 1);
+        assert!(plan.described_client_names.contains("someone-else"));
+    }
+
+    #[test]
+    fn unmanaged_clients_are_not_described_when_nothing_is_removed() {
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.clients.push(ClientSummary {
+            id: "u1".into(),
+            name: "someone-else".into(),
+        });
+        let plan = diff(&model(), &pool, &Selection::all()).expect("plan");
+        assert!(undescribed_holders(&plan, &pool).is_empty());
+    }
+
+    #[test]
+    fn credentials_not_stored_yet_are_a_change() {
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.recovered_clients = vec!["accounts".into()];
+        let plan = diff(&model(), &pool, &Selection::all()).expect("plan");
+        assert!(plan.actions.is_empty());
+        assert_eq!(
+            plan.pending_credentials,
+            vec![PendingCredentials {
+                service: "accounts".into(),
+                client_id: "c1".into()
+            }]
+        );
+        assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn a_refused_saved_plan_names_the_resources_that_changed() {
+        let pool = observed(true, client("c1", &["customers/read"]));
+        let plan = diff(&model(), &pool, &Selection::all()).expect("plan");
+        let mut later = pool.clone();
+        later
+            .described
+            .get_mut("c1")
+            .expect("c1")
+            .scopes
+            .insert("customers/write".into());
+        later.resource_servers.remove("customers");
+        assert_eq!(
+            plan.changed_since(&later.resource_digests()),
+            vec![
+                "client accounts-app-client (c1) changed".to_owned(),
+                "resource server customers is gone".to_owned()
+            ]
+        );
+        assert!(plan.changed_since(&pool.resource_digests()).is_empty());
     }
 
     #[test]

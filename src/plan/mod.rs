@@ -249,14 +249,14 @@ impl Plan {
         let labels: BTreeSet<&String> = self.observed_resources.keys().chain(now.keys()).collect();
         labels
             .into_iter()
-            .filter_map(|label| {
-                match (self.observed_resources.get(label), now.get(label)) {
+            .filter_map(
+                |label| match (self.observed_resources.get(label), now.get(label)) {
                     (Some(before), Some(after)) if before == after => None,
                     (Some(_), Some(_)) => Some(format!("{label} changed")),
                     (Some(_), None) => Some(format!("{label} is gone")),
                     (None, _) => Some(format!("{label} is new")),
-                }
-            })
+                },
+            )
             .collect()
     }
 }

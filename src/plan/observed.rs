@@ -66,7 +66,10 @@ impl Observed {
                 fingerprint(&(client, self.described.get(&client.id))),
             );
         }
-        digests.insert("cogwire's ownership record".to_owned(), fingerprint(&self.record));
+        digests.insert(
+            "cogwire's ownership record".to_owned(),
+            fingerprint(&self.record),
+        );
         digests
     }
 

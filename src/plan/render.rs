@@ -94,7 +94,9 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            style.bold("Resources whose owner changes (not cogwire's until now, and changed by this plan):")
+            style.bold(
+                "Resources whose owner changes (not cogwire's until now, and changed by this plan):"
+            )
         );
         for label in &adopted {
             let _ = writeln!(out, "  {label}");
@@ -265,4 +267,140 @@ fn join_words(field: &str, value: &str) -> String {
 /// The plan as JSON: the same value, serialized. `format_version` lets consumers check it.
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::load;
+    use crate::plan::diff::{Selection, diff};
+    use crate::plan::observed::Observed;
+    use crate::plan::{PendingCredentials, Replaced, Resource};
+
+    fn plan(actions: Vec<Action>) -> Plan {
+        let mut plan = diff(
+            &load("[services.a]\nscopes = { \"r\" = \"R\" }\n", None).expect("valid"),
+            &Observed::default(),
+            &Selection::all(),
+        )
+        .expect("plan");
+        plan.summary = crate::plan::Summary::of(&actions);
+        plan.actions = actions;
+        plan
+    }
+
+    fn client_action(change: Change, name: &str, id: Option<&str>) -> Action {
+        Action {
+            service: "reader".into(),
+            change,
+            resource: Resource::Client {
+                name: name.into(),
+                id: id.map(str::to_owned),
+                spec: None,
+                after: None,
+                before: None,
+            },
+            fields: Vec::new(),
+            previous_service: None,
+            replaces: None,
+        }
+    }
+
+    #[test]
+    fn a_rename_is_its_own_change() {
+        let mut rename = client_action(Change::Rename, "readClient", Some("c1"));
+        rename.previous_service = Some("readClient".into());
+        let text = human(&plan(vec![rename]), Style::plain(), false);
+        assert!(
+            text.contains("service readClient is now reader; client readClient (c1) keeps its id"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Plan: 1 to rename, 0 to add, 0 to change, 0 to destroy."),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&plan(vec![{
+            let mut rename = client_action(Change::Rename, "readClient", Some("c1"));
+            rename.previous_service = Some("readClient".into());
+            rename
+        }])))
+        .expect("json");
+        assert_eq!(json["actions"][0]["change"], "rename");
+        assert_eq!(json["actions"][0]["previous_service"], "readClient");
+        assert_eq!(json["format_version"], "2");
+    }
+
+    #[test]
+    fn a_replaced_client_is_said_loudly() {
+        let mut create = client_action(Change::Create, "reader-app-client", None);
+        create.replaces = Some(Replaced {
+            service: "readClient".into(),
+            name: "readClient".into(),
+            id: "c1".into(),
+        });
+        let plan = plan(vec![create]);
+        let text = human(&plan, Style::plain(), false);
+        assert!(
+            text.contains("this replaces client readClient (c1) of service readClient (new client id; every caller's credentials change)"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&plan)).expect("json");
+        assert_eq!(json["actions"][0]["replaces"]["id"], "c1");
+    }
+
+    #[test]
+    fn pending_credentials_are_changes() {
+        let mut plan = plan(Vec::new());
+        plan.pending_credentials = vec![PendingCredentials {
+            service: "reader".into(),
+            client_id: "c1".into(),
+        }];
+        let text = human(&plan, Style::plain(), false);
+        assert!(!text.contains("No changes."), "{text}");
+        assert!(
+            text.contains("credentials of reader will be stored"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Plan: 1 service's credentials to store."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_adoption_with_changes_names_the_new_owner_and_the_flag() {
+        let mut import = client_action(Change::Import, "someone-else", Some("u1"));
+        import.fields.push(crate::plan::FieldChange {
+            field: "scope a/r".into(),
+            before: Some("granted".into()),
+            after: None,
+        });
+        let mut plan = plan(vec![import]);
+        let text = human(&plan, Style::plain(), false);
+        assert!(text.contains("Resources whose owner changes"), "{text}");
+        assert!(
+            text.contains("apply refuses this without --adopt"),
+            "{text}"
+        );
+        plan.adopt = true;
+        let text = human(&plan, Style::plain(), false);
+        assert!(!text.contains("without --adopt"), "{text}");
+    }
+
+    #[test]
+    fn unmanaged_callers_that_lose_access_are_named() {
+        let mut plan = plan(Vec::new());
+        plan.lost_access = vec![crate::plan::LostAccess {
+            caller: "legacy".into(),
+            scope: "a/w".into(),
+            client_id: "u1".into(),
+            managed: false,
+        }];
+        let text = human(&plan, Style::plain(), false);
+        assert!(
+            text.contains("legacy (unmanaged client u1) loses a/w"),
+            "{text}"
+        );
+        assert!(text.contains("--allow-destroy"), "{text}");
+    }
 }
