@@ -384,6 +384,12 @@ async fn unmanaged_clients_are_described_only_when_a_scope_is_removed() {
         "scopes = { \"read\" = \"Read\" }",
     ));
     setup.account.reset_calls();
-    setup.ok(&["plan"]);
-    assert_eq!(describes(), 2, "the unmanaged client is described too");
+    let plan = setup.ok(&["plan"]);
+    assert_eq!(
+        describes(),
+        2,
+        "the unmanaged client is described too: {} {}",
+        plan.all(),
+        setup.account.calls()
+    );
 }
