@@ -205,6 +205,10 @@ pub struct PlanArgs {
     /// Limit the plan to this service and the resource servers it consumes from (repeatable)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
+    /// Approve adopting resources that exist but are not cogwire's and changing them in the same
+    /// run (saved with `--out`, so `apply PLANFILE` needs no `--adopt` again)
+    #[arg(long)]
+    pub adopt: bool,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,
@@ -227,6 +231,13 @@ pub struct ApplyArgs {
     /// Limit the apply to this service and the resource servers it consumes from (repeatable)
     #[arg(long = "service", value_name = "NAME", conflicts_with = "plan_file")]
     pub services: Vec<String>,
+    /// Adopt resources that exist but are not cogwire's and change them in the same run; without
+    /// it, apply refuses such a plan before any write (`cogwire import` adopts without changes)
+    #[arg(long)]
+    pub adopt: bool,
+    /// Allow a plan that removes a scope an unmanaged client still holds
+    #[arg(long)]
+    pub allow_destroy: bool,
     /// How long to wait for another run's lock on the pool, e.g. 5m; 0 fails at once
     #[arg(long, default_value = "0", value_name = "DURATION")]
     pub lock_timeout: String,

@@ -381,6 +381,19 @@ pub async fn apply<P: UserPool, S: Parameters>(
             (Resource::ResourceServer { identifier, .. }, Change::Forget) => {
                 record.resource_servers.remove(identifier);
             }
+            // A renamed service keeps its resources: the record moves them to the new name, and
+            // the client's credentials are to be stored at the new name's path.
+            (Resource::ResourceServer { identifier, .. }, Change::Rename) => {
+                record
+                    .resource_servers
+                    .insert(identifier.clone(), action.service.clone());
+            }
+            (Resource::Client { id: Some(id), .. }, Change::Rename) => {
+                if let Some(recorded) = record.clients.get_mut(id) {
+                    recorded.service.clone_from(&action.service);
+                }
+                record.credentials_pending.insert(action.service.clone());
+            }
             _ => {}
         }
         if action.change == Change::Import {

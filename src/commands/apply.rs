@@ -120,8 +120,16 @@ async fn plan_and_apply(
             .await
             .map_err(explain)?;
             if observed.digest() != saved.observed_digest {
+                let changed = saved.changed_since(&observed.resource_digests());
                 return Err(hinted(
-                    "the user pool changed since this plan was made",
+                    format!(
+                        "the user pool changed since this plan was made: {}",
+                        if changed.is_empty() {
+                            "the clients described differ".to_owned()
+                        } else {
+                            changed.join(", ")
+                        }
+                    ),
                     "run `cogwire plan --out FILE` again and review the new plan",
                 ));
             }
@@ -160,16 +168,15 @@ async fn plan_and_apply(
         store(context, Ok(SyncPlan::default()), after, record).await?;
         return Ok((Outcome::default(), plan, false));
     }
-    if saved.is_none() {
-        if !global.json {
-            out!("{}", render::human(&plan, style, false));
-        }
-        if !args.auto_approve && !confirm()? {
-            return Err(hinted(
-                "apply cancelled: nothing was changed",
-                "only 'yes' approves",
-            ));
-        }
+    if saved.is_none() && !global.json {
+        out!("{}", render::human(&plan, style, false));
+    }
+    approved(&plan, args)?;
+    if saved.is_none() && !args.auto_approve && !confirm()? {
+        return Err(hinted(
+            "apply cancelled: nothing was changed",
+            "only 'yes' approves",
+        ));
     }
     let progress = StderrProgress::new();
     let (created, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -204,6 +211,11 @@ async fn plan_and_apply(
                     resync.insert(action.service.clone());
                 }
                 Change::Delete => prune = true,
+                // Stored at the new name's path; the old name's entry goes.
+                Change::Rename => {
+                    resync.insert(action.service.clone());
+                    prune = true;
+                }
                 _ => {}
             }
         }
@@ -249,6 +261,29 @@ async fn store(
             .map_err(explain)?;
     }
     result
+}
+
+/// Refuses, before any write, a plan that takes resources from another owner and changes them
+/// without `--adopt`, or removes a scope an unmanaged client holds without `--allow-destroy`.
+fn approved(plan: &Plan, args: &ApplyArgs) -> anyhow::Result<()> {
+    let adopted = plan.needs_adopt();
+    if !adopted.is_empty() && !args.adopt && !plan.adopt {
+        return Err(hinted(
+            format!(
+                "apply refused: these resources are not cogwire's, and this plan would adopt and change them: {}",
+                adopted.join(", ")
+            ),
+            "pass --adopt to take them over as the plan shows, or run `cogwire import` first to adopt them unchanged",
+        ));
+    }
+    let reasons = plan.needs_allow_destroy();
+    if !reasons.is_empty() && !args.allow_destroy {
+        return Err(hinted(
+            format!("apply refused: {}", reasons.join("; ")),
+            "take the scope from those clients first, or pass --allow-destroy to remove it anyway",
+        ));
+    }
+    Ok(())
 }
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {

@@ -4,7 +4,7 @@ use super::pool::{connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
 use crate::plan::Plan;
-use crate::plan::diff::{Selection, diff, wanted_client_names};
+use crate::plan::diff::{Selection, diff, undescribed_holders, wanted_client_names};
 use crate::plan::observed::{Observed, read};
 use crate::plan::render;
 use crate::session::Session;
@@ -14,7 +14,7 @@ use crate::style::Style;
 pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result<(Plan, Observed)> {
     let selection = Selection::of(&context.model, services).map_err(explain)?;
     let wanted = wanted_client_names(&context.model);
-    let observed = read(
+    let mut observed = read(
         context.pool(),
         context.parameters(),
         &context.pacer,
@@ -22,7 +22,16 @@ pub async fn make_plan(context: &Session, services: &[String]) -> anyhow::Result
     )
     .await
     .map_err(explain)?;
-    let plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    let mut plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    // A plan that removes scopes names every client that holds them, unmanaged ones included.
+    let holders = undescribed_holders(&plan, &observed);
+    if !holders.is_empty() {
+        observed
+            .describe_more(context.pool(), &context.pacer, holders)
+            .await
+            .map_err(explain)?;
+        plan = diff(&context.model, &observed, &selection).map_err(explain)?;
+    }
     Ok((plan, observed))
 }
 
@@ -31,7 +40,8 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
-    let (plan, _) = make_plan(&context, &args.services).await?;
+    let (mut plan, _) = make_plan(&context, &args.services).await?;
+    plan.adopt = args.adopt;
     if global.json {
         outln!("{}", render::json(&plan));
     } else {

@@ -153,6 +153,11 @@ async fn sync_selected<S: SecretStore>(
             None => list_managed(context, store).await?,
         },
         values,
+        with_clients: if mode.prune {
+            services_with_clients(context).await?
+        } else {
+            BTreeSet::new()
+        },
     };
     let prune = mode.prune.then_some(&declared);
     let plan = plan_sync(context, &clients, &secrets, &current, prune, region);
@@ -366,6 +371,25 @@ async fn read_clients(
         .await
         .map_err(explain)?;
     Ok(described.into_iter().flatten().collect())
+}
+
+/// Services the record maps to a client that still exists: a prune keeps their entries.
+async fn services_with_clients(context: &Session) -> anyhow::Result<BTreeSet<String>> {
+    let pacer = &context.pacer;
+    let record_store = RecordStore::new(context.parameters(), pacer, &context.pool_id);
+    let (record, clients) = tokio::join!(
+        record_store.load(),
+        crate::cloud::list_clients(context.pool(), pacer)
+    );
+    let (mut record, _) = record.map_err(explain)?;
+    let clients = clients.map_err(explain)?;
+    let identifiers: Vec<String> = record.resource_servers.keys().cloned().collect();
+    let _ = record.reconcile(&identifiers, &clients);
+    Ok(record
+        .clients
+        .into_values()
+        .map(|recorded| recorded.service)
+        .collect())
 }
 
 /// The stored values of every entry the services' credentials live under.
@@ -956,6 +980,7 @@ impl<S: SecretStore> Rotation<'_, S> {
         let current = Current {
             values: inspected.values.clone(),
             managed: list_managed(context, self.store).await?,
+            with_clients: BTreeSet::new(),
         };
         let plan = plan_sync(context, &clients, &secrets, &current, None, self.region);
         execute(context, self.store, &plan).await.map_err(explain)

@@ -72,6 +72,9 @@ pub struct Service {
     pub client: Option<Client>,
     pub consumes: Vec<ScopeRef>,
     pub routes: Vec<Route>,
+    /// The service's name before a rename (`previous = "..."`): the resources the record knows
+    /// by that name are this service's, kept with their ids.
+    pub previous: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -196,6 +199,7 @@ impl Analyzer {
             services.insert(name.get_ref().clone(), checked);
         }
         self.unique_names(raw, &services);
+        self.unique_previous(raw);
         self.pool_quotas(raw, &pool, &services);
         let secrets = self.secrets(raw, pool_id.or(pool.id.as_deref()), &services);
         Model {
@@ -378,6 +382,28 @@ impl Analyzer {
             );
         }
         let routes = self.routes(name, raw);
+        let previous = raw.previous.as_ref().and_then(|previous| {
+            let old = previous.get_ref();
+            if declared.services.contains_key(old) || declared.unparsed.contains(old) {
+                self.report(
+                    "previous-declared",
+                    format!("`previous` names `{old}`, a service declared in this file"),
+                    Some(previous.span()),
+                    Some(format!("`previous` is the name `{service_name}` had before a rename; remove it, or remove [services.{old}]")),
+                );
+                return None;
+            }
+            if old == service_name {
+                self.report(
+                    "previous-declared",
+                    format!("`previous` of `{service_name}` names the service itself"),
+                    Some(previous.span()),
+                    Some("`previous` is the name the service had before a rename".to_owned()),
+                );
+                return None;
+            }
+            Some(old.clone())
+        });
         Service {
             name: service_name.clone(),
             external,
@@ -385,6 +411,30 @@ impl Analyzer {
             client,
             consumes,
             routes,
+            previous,
+        }
+    }
+
+    /// Two services cannot both be the renamed one.
+    fn unique_previous(&mut self, raw: &RawConfig) {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, service) in &raw.services {
+            let Some(previous) = &service.previous else {
+                continue;
+            };
+            if let Some(first) = seen.insert(previous.get_ref(), name.get_ref()) {
+                self.report(
+                    "duplicate-previous",
+                    format!(
+                        "`{}` and `{}` both say they were `{}`",
+                        first,
+                        name.get_ref(),
+                        previous.get_ref()
+                    ),
+                    Some(previous.span()),
+                    Some("only one service can keep the renamed service's client".to_owned()),
+                );
+            }
         }
     }
 
@@ -1074,6 +1124,38 @@ access_token_validity = "30m"
             model.secrets.path_for("accounts-v1", "p"),
             "/cogwire/accounts-v1"
         );
+    }
+
+    #[test]
+    fn previous_names_the_service_before_a_rename_and_no_declared_one() {
+        let renamed = TWO
+            .replace(
+                "[services.accounts-v1]\n",
+                "[services.accounts-v2]\nprevious = \"accounts-v1\"\n",
+            )
+            .replace(
+                "[services.accounts-v1.client]",
+                "[services.accounts-v2.client]",
+            );
+        let model = load(&renamed, None).expect("valid");
+        assert_eq!(
+            model.services["accounts-v2"].previous.as_deref(),
+            Some("accounts-v1")
+        );
+        let declared = TWO.replace(
+            "[services.accounts-v1]\n",
+            "[services.accounts-v1]\nprevious = \"customers-v1\"\n",
+        );
+        let codes: Vec<_> = problems(&declared)
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect();
+        assert_eq!(codes, vec!["previous-declared"]);
+        let twice = format!(
+            "{renamed}[services.accounts-v3]\nprevious = \"accounts-v1\"\nconsumes = [\"customers-v1/customer.read\"]\n"
+        );
+        let codes: Vec<_> = problems(&twice).into_iter().map(|(code, _)| code).collect();
+        assert_eq!(codes, vec!["duplicate-previous"]);
     }
 
     #[test]

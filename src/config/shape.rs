@@ -67,6 +67,8 @@ pub struct RawService {
     pub client: Option<Spanned<RawClient>>,
     pub external: Option<Spanned<bool>>,
     pub routes: Option<Vec<Spanned<RawRoute>>>,
+    /// The name the service had before a rename: its client and resource server are kept.
+    pub previous: Option<Spanned<String>>,
     /// Keys that are present but whose values were rejected (and reported) here: the next stage
     /// must not also report them as absent.
     pub unreadable: Vec<&'static str>,
@@ -120,6 +122,7 @@ const SERVICE_KEYS: &[&str] = &[
     "client",
     "external",
     "routes",
+    "previous",
 ];
 const CLIENT_KEYS: &[&str] = &["name", "access_token_validity"];
 const ROUTE_KEYS: &[&str] = &["method", "path", "scope", "body"];
@@ -385,6 +388,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
     let client_table = fields.take("client");
     let external_flag = fields.take("external");
     let route_list = fields.take("routes");
+    let previous_name = fields.take("previous");
     let present = [
         identifier.is_some(),
         display_name.is_some(),
@@ -393,6 +397,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         client_table.is_some(),
         external_flag.is_some(),
         route_list.is_some(),
+        previous_name.is_some(),
     ];
     let mut raw = RawService {
         identifier: identifier
@@ -403,6 +408,8 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         client: client_table.and_then(|value| client(&key, value, problems)),
         external: external_flag.and_then(|value| boolean(value, "external", problems)),
         routes: route_list.and_then(|value| routes(&key, value, problems)),
+        previous: previous_name
+            .and_then(|value| string(value, "previous", "\"orders-api\"", problems)),
         unreadable: Vec::new(),
         has_unknown_keys: fields.has_unknown_keys,
     };
@@ -414,6 +421,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         raw.client.is_some(),
         raw.external.is_some(),
         raw.routes.is_some(),
+        raw.previous.is_some(),
     ];
     for ((field, present), read) in SERVICE_KEYS.iter().zip(present).zip(read) {
         if present && !read {

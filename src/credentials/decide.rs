@@ -178,6 +178,10 @@ pub fn service_of(settings: &SecretsSettings, pool_id: &str, name: &str) -> Opti
 pub struct Current {
     pub values: BTreeMap<String, Secret>,
     pub managed: BTreeSet<String>,
+    /// Services the ownership record maps to a client that still exists. Their entries are never
+    /// deleted, declared or not: a service renamed in services.toml before `apply` moved its
+    /// client in the record still has its callers reading the old name's entry.
+    pub with_clients: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -251,7 +255,9 @@ pub fn same_value(stored: &str, wanted: &str) -> bool {
 
 /// Desired entries against what is stored. `declared` is every service declared with a client:
 /// with it, cogwire-tagged entries of services not among them are deleted; `None` (a run limited
-/// by `--service`) deletes nothing. An entry without cogwire's tags is never deleted.
+/// by `--service`) deletes nothing. An entry without cogwire's tags is never deleted, nor one of a
+/// service whose client still exists (`Current::with_clients`): its client may now be another
+/// declared service's, whose own entry is not written yet.
 pub fn decide(
     settings: &SecretsSettings,
     pool_id: &str,
@@ -295,7 +301,7 @@ pub fn decide(
             let Some(service) = service_of(settings, pool_id, name) else {
                 continue;
             };
-            if !declared.contains(&service) {
+            if !declared.contains(&service) && !current.with_clients.contains(&service) {
                 plan.deleted.insert(service.clone());
                 plan.deletes.push(Delete {
                     service,
@@ -568,6 +574,7 @@ mod tests {
                 .map(|entry| (entry.name.clone(), entry.value.clone()))
                 .collect(),
             managed: desired.iter().map(|entry| entry.name.clone()).collect(),
+            with_clients: BTreeSet::new(),
         };
         let second = decide(&settings, "p", &desired, &current, None);
         assert!(second.is_empty());
@@ -582,6 +589,7 @@ mod tests {
         let current = Current {
             values: [(old[0].name.clone(), old[0].value.clone())].into(),
             managed: BTreeSet::new(),
+            with_clients: BTreeSet::new(),
         };
         let plan = decide(&settings, "p", &desired, &current, None);
         assert_eq!(plan.writes[0].change, Some(ValueChange::Update));
@@ -602,6 +610,7 @@ mod tests {
                 "/cogwire/us-east-1_x/state".to_owned(),
             ]
             .into(),
+            with_clients: BTreeSet::new(),
         };
         let declared: BTreeSet<String> = ["orders".to_owned(), "pending".to_owned()].into();
         let plan = decide(&settings, "p", &desired, &current, Some(&declared));
@@ -614,6 +623,32 @@ mod tests {
         );
         let limited = decide(&settings, "p", &desired, &current, None);
         assert!(limited.deletes.is_empty());
+    }
+
+    #[test]
+    fn an_entry_whose_client_still_exists_is_kept_though_its_service_is_gone() {
+        // `readClient` was renamed `reader` in services.toml; until apply moves its client in the
+        // record, its callers still read the old entry.
+        let settings = settings(SecretLayout::Json);
+        let desired = desired_entries(&settings, "orders", &credential("s"));
+        let mut current = Current {
+            values: BTreeMap::new(),
+            managed: ["/cogwire/readClient".to_owned()].into(),
+            with_clients: ["readClient".to_owned()].into(),
+        };
+        let declared: BTreeSet<String> = ["orders".to_owned(), "reader".to_owned()].into();
+        let kept = decide(&settings, "p", &desired, &current, Some(&declared));
+        assert!(kept.deletes.is_empty(), "{:?}", kept.deletes);
+        // Once the record moved the client to `reader`, the old entry goes.
+        current.with_clients = ["reader".to_owned()].into();
+        let pruned = decide(&settings, "p", &desired, &current, Some(&declared));
+        assert_eq!(
+            pruned.deletes,
+            [Delete {
+                service: "readClient".to_owned(),
+                name: "/cogwire/readClient".to_owned()
+            }]
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::cloud::{ClientSpec, ClientState, ResourceServerState};
 use crate::config::model::{Model, Service};
 use crate::plan::observed::Observed;
 use crate::plan::{
-    Action, Change, FORMAT_VERSION, FieldChange, LostAccess, Plan, Resource, Summary, Unmanaged,
+    Action, Change, FORMAT_VERSION, FieldChange, LostAccess, PendingCredentials, Plan, Replaced,
+    Resource, Summary, Unmanaged,
 };
 
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -163,6 +164,8 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
                     before: Some(before.clone()),
                 },
                 fields: Vec::new(),
+                previous_service: None,
+                replaces: None,
             });
         }
         for (id, recorded) in &observed.record.clients {
@@ -172,8 +175,10 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
             let before = observed.described.get(id).cloned().map(Box::new);
             if let Some(before) = &before {
                 lost.extend(before.scopes.iter().map(|scope| LostAccess {
-                    pacer: recorded.service.clone(),
+                    caller: recorded.service.clone(),
                     scope: scope.clone(),
+                    client_id: id.clone(),
+                    managed: true,
                 }));
             }
             actions.push(Action {
@@ -187,11 +192,14 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
                     before,
                 },
                 fields: Vec::new(),
+                previous_service: None,
+                replaces: None,
             });
         }
     }
 
     lose_access_through_removed_scopes(&actions, model, observed, &mut lost);
+    mark_replacements(&mut actions, model);
     actions.sort_by(|left, right| {
         (
             left.service.as_str(),
@@ -204,6 +212,25 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
                 right.label(),
             ))
     });
+    let pending_credentials = observed
+        .recovered_clients
+        .iter()
+        .filter(|service| selection.client(service))
+        .filter_map(|service| {
+            Some(PendingCredentials {
+                service: service.clone(),
+                client_id: observed.record.client_of_service(service)?.to_owned(),
+            })
+        })
+        .collect();
+    // Every client described for this plan is described again for `apply PLANFILE`.
+    let mut described_client_names = wanted_client_names(model);
+    described_client_names.extend(
+        observed
+            .described
+            .values()
+            .map(|client| client.name.clone()),
+    );
     Ok(Plan {
         format_version: FORMAT_VERSION.to_owned(),
         pool_id: observed.pool_id.clone(),
@@ -211,9 +238,40 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
         actions,
         unmanaged: unmanaged(model, observed),
         lost_access: lost.into_iter().collect(),
+        pending_credentials,
+        adopt: false,
         observed_digest: observed.digest(),
-        described_client_names: wanted_client_names(model),
+        observed_resources: observed.resource_digests(),
+        described_client_names,
     })
+}
+
+/// The clients to describe before the plan can name every caller that loses a scope: when a plan
+/// removes a scope or a resource server, any client cogwire has not described may hold it. Empty
+/// otherwise, so a plan that removes nothing costs no DescribeUserPoolClient call for clients
+/// cogwire neither manages nor declares.
+pub fn undescribed_holders(plan: &Plan, observed: &Observed) -> Vec<String> {
+    let removes_scopes = plan.actions.iter().any(|action| match &action.resource {
+        Resource::ResourceServer {
+            after,
+            before: Some(before),
+            ..
+        } => before.scopes.keys().any(|scope| {
+            after
+                .as_ref()
+                .is_none_or(|after| !after.scopes.contains_key(scope))
+        }),
+        _ => false,
+    });
+    if !removes_scopes {
+        return Vec::new();
+    }
+    observed
+        .clients
+        .iter()
+        .filter(|client| !observed.described.contains_key(&client.id))
+        .map(|client| client.id.clone())
+        .collect()
 }
 
 fn resource_server_action(
@@ -255,6 +313,8 @@ fn resource_server_action(
                     before: Some(current.clone()),
                 },
                 fields: Vec::new(),
+                previous_service: None,
+                replaces: None,
             });
         }
         return Ok(());
@@ -281,6 +341,25 @@ fn resource_server_action(
         name: server.name.clone(),
         scopes,
     };
+    if let Some(previous) = observed
+        .record
+        .resource_servers
+        .get(&server.identifier)
+        .filter(|owner| **owner != service.name && current.is_some())
+    {
+        actions.push(Action {
+            service: service.name.clone(),
+            change: Change::Rename,
+            resource: Resource::ResourceServer {
+                identifier: server.identifier.clone(),
+                after: None,
+                before: current.cloned(),
+            },
+            fields: Vec::new(),
+            previous_service: Some(previous.clone()),
+            replaces: None,
+        });
+    }
     let (change, fields) = match current {
         None => (Change::Create, resource_server_fields(None, &desired)),
         Some(current) => {
@@ -301,6 +380,8 @@ fn resource_server_action(
             before: current.cloned(),
         },
         fields,
+        previous_service: None,
+        replaces: None,
     });
     Ok(())
 }
@@ -342,11 +423,12 @@ fn client_action(
     }
     let named: Vec<_> = observed.clients_named(&client.name).collect();
     let current_id = match named.as_slice() {
-        [] => observed
-            .record
-            .client_of_service(&service.name)
+        // The client of the service, or of the service it was (`previous`), renamed.
+        [] => std::iter::once(&service.name)
+            .chain(&service.previous)
+            .filter_map(|name| observed.record.client_of_service(name))
             .filter(|id| observed.described.contains_key(*id))
-            .filter(|id| {
+            .find(|id| {
                 // A rename, unless the recorded client's current name is another service's.
                 let name = &observed.described[*id].name;
                 !wanted_client_names(model).contains(name)
@@ -389,9 +471,32 @@ fn client_action(
                 before: None,
             },
             fields,
+            previous_service: None,
+            replaces: None,
         });
         return Ok(None);
     };
+    if let Some(recorded) = observed
+        .record
+        .clients
+        .get(&id)
+        .filter(|recorded| recorded.service != service.name)
+    {
+        actions.push(Action {
+            service: service.name.clone(),
+            change: Change::Rename,
+            resource: Resource::Client {
+                name: client.name.clone(),
+                id: Some(id.clone()),
+                spec: None,
+                after: None,
+                before: None,
+            },
+            fields: Vec::new(),
+            previous_service: Some(recorded.service.clone()),
+            replaces: None,
+        });
+    }
     let Some(current) = observed.described.get(&id) else {
         return Ok(Some(id));
     };
@@ -424,8 +529,10 @@ fn client_action(
             .scopes
             .difference(&after.scopes)
             .map(|scope| LostAccess {
-                pacer: service.name.clone(),
+                caller: service.name.clone(),
                 scope: scope.clone(),
+                client_id: id.clone(),
+                managed: true,
             }),
     );
     let recorded = observed.record.clients.contains_key(&id);
@@ -445,6 +552,8 @@ fn client_action(
             before: Some(Box::new(current.clone())),
         },
         fields,
+        previous_service: None,
+        replaces: None,
     });
     Ok(Some(id))
 }
@@ -536,7 +645,9 @@ fn lose_access_through_removed_scopes(
             .map(|scope| format!("{identifier}/{scope}"))
             .collect();
         for client in observed.described.values() {
-            let pacer = service_of_client
+            let managed = service_of_client.contains_key(client.id.as_str())
+                || declared_names.contains_key(client.name.as_str());
+            let caller = service_of_client
                 .get(client.id.as_str())
                 .or_else(|| declared_names.get(client.name.as_str()))
                 .map_or_else(|| client.name.clone(), |service| (*service).to_owned());
@@ -545,10 +656,87 @@ fn lose_access_through_removed_scopes(
                 .filter(|scope| client.scopes.contains(*scope))
             {
                 lost.insert(LostAccess {
-                    pacer: pacer.clone(),
+                    caller: caller.clone(),
                     scope: scope.clone(),
+                    client_id: client.id.clone(),
+                    managed,
                 });
             }
+        }
+    }
+}
+
+/// Names the client each new client replaces: a client this plan destroys whose service is the
+/// new one's (or its `previous`), else one of a service no longer declared that held the same
+/// scopes, else the only such client when exactly one client is created. Such a pair is a rename
+/// that does not keep the client: a new id, new credentials for every caller.
+fn mark_replacements(actions: &mut [Action], model: &Model) {
+    let deleted: Vec<(Replaced, BTreeSet<String>)> = actions
+        .iter()
+        .filter(|action| action.change == Change::Delete)
+        .filter_map(|action| match &action.resource {
+            Resource::Client {
+                name,
+                id: Some(id),
+                before,
+                ..
+            } => Some((
+                Replaced {
+                    service: action.service.clone(),
+                    name: name.clone(),
+                    id: id.clone(),
+                },
+                before
+                    .as_ref()
+                    .map(|before| before.scopes.clone())
+                    .unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    if deleted.is_empty() {
+        return;
+    }
+    let created = actions
+        .iter()
+        .filter(|action| action.change == Change::Create && !action.is_resource_server())
+        .count();
+    let vanished = |replaced: &Replaced| !model.services.contains_key(&replaced.service);
+    let mut taken = BTreeSet::new();
+    for action in actions.iter_mut() {
+        let Resource::Client {
+            spec: Some(spec), ..
+        } = &action.resource
+        else {
+            continue;
+        };
+        let previous = model
+            .services
+            .get(&action.service)
+            .and_then(|service| service.previous.as_ref());
+        let free: Vec<&(Replaced, BTreeSet<String>)> = deleted
+            .iter()
+            .filter(|(replaced, _)| !taken.contains(&replaced.id))
+            .collect();
+        let found = free
+            .iter()
+            .find(|(replaced, _)| {
+                replaced.service == action.service || Some(&replaced.service) == previous
+            })
+            .or_else(|| {
+                free.iter()
+                    .find(|(replaced, scopes)| vanished(replaced) && *scopes == spec.scopes)
+            })
+            .or_else(|| {
+                let mut gone = free.iter().filter(|(replaced, _)| vanished(replaced));
+                match (gone.next(), gone.next()) {
+                    (Some(only), None) if created == 1 => Some(only),
+                    _ => None,
+                }
+            });
+        if let Some((replaced, _)) = found {
+            taken.insert(replaced.id.clone());
+            action.replaces = Some(replaced.clone());
         }
     }
 }
@@ -750,8 +938,10 @@ consumes = ["customers/read"]
         assert_eq!(
             plan.lost_access,
             vec![LostAccess {
-                pacer: "accounts".into(),
-                scope: "customers/write".into()
+                caller: "accounts".into(),
+                scope: "customers/write".into(),
+                client_id: "c1".into(),
+                managed: true,
             }]
         );
     }
@@ -837,6 +1027,208 @@ consumes = ["customers/read"]
         };
         assert_eq!(action.change, Change::Update);
         assert_eq!(action.fields[0].after.as_deref(), Some("accounts-v2"));
+    }
+
+    /// `accounts` renamed `reader` in services.toml, its client's name written out as it was.
+    const RENAMED_KEEPING_THE_NAME: &str = r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.reader]
+consumes = ["customers/read"]
+client = { name = "accounts-app-client" }
+"#;
+
+    #[test]
+    fn a_service_renamed_with_its_client_name_keeps_the_client() {
+        let renamed = load(RENAMED_KEEPING_THE_NAME, None).expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&plan),
+            vec![(Change::Rename, "client accounts-app-client (c1)".to_owned())]
+        );
+        assert_eq!(plan.actions[0].service, "reader");
+        assert_eq!(
+            plan.actions[0].previous_service.as_deref(),
+            Some("accounts")
+        );
+        assert!(plan.has_changes(), "a rename is a change");
+        assert_eq!(plan.summary.rename, 1);
+    }
+
+    #[test]
+    fn a_service_renamed_with_previous_keeps_its_client_under_a_new_name() {
+        let renamed = load(
+            r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.reader]
+previous = "accounts"
+consumes = ["customers/read"]
+"#,
+            None,
+        )
+        .expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changes(&plan),
+            vec![
+                (Change::Rename, "client reader-app-client (c1)".to_owned()),
+                (Change::Update, "client reader-app-client (c1)".to_owned()),
+            ]
+        );
+        assert_eq!(
+            plan.actions[1].fields[0].after.as_deref(),
+            Some("reader-app-client")
+        );
+        assert!(plan.actions.iter().all(|action| action.replaces.is_none()));
+    }
+
+    #[test]
+    fn a_rename_that_creates_a_new_client_names_the_client_it_replaces() {
+        let renamed = load(
+            r#"
+[services.customers]
+scopes = { "read" = "Read", "write" = "Write" }
+[services.reader]
+consumes = ["customers/read"]
+"#,
+            None,
+        )
+        .expect("valid");
+        let plan = diff(
+            &renamed,
+            &observed(true, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        let create = plan
+            .actions
+            .iter()
+            .find(|action| action.change == Change::Create)
+            .expect("a new client");
+        assert_eq!(
+            create.replaces,
+            Some(Replaced {
+                service: "accounts".into(),
+                name: "accounts-app-client".into(),
+                id: "c1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn adopting_and_changing_needs_adopt_but_a_plain_import_does_not() {
+        let unchanged = diff(
+            &model(),
+            &observed(false, client("c1", &["customers/read"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert!(unchanged.needs_adopt().is_empty());
+        let changed = diff(
+            &model(),
+            &observed(false, client("c1", &["customers/read", "customers/write"])),
+            &Selection::all(),
+        )
+        .expect("plan");
+        assert_eq!(
+            changed.needs_adopt(),
+            vec!["client accounts-app-client (c1)".to_owned()]
+        );
+    }
+
+    fn unmanaged_holder() -> ClientState {
+        let mut holder = client("u1", &["customers/write"]);
+        holder.name = "someone-else".into();
+        holder
+    }
+
+    #[test]
+    fn removing_a_scope_an_unmanaged_client_holds_names_it_and_needs_allow_destroy() {
+        let only_read = load(
+            "[services.customers]\nscopes = { \"read\" = \"Read\" }\n[services.accounts]\nconsumes = [\"customers/read\"]\n",
+            None,
+        )
+        .expect("valid");
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.clients.push(ClientSummary {
+            id: "u1".into(),
+            name: "someone-else".into(),
+        });
+        let first = diff(&only_read, &pool, &Selection::all()).expect("plan");
+        assert_eq!(undescribed_holders(&first, &pool), vec!["u1".to_owned()]);
+        pool.described.insert("u1".into(), unmanaged_holder());
+        let plan = diff(&only_read, &pool, &Selection::all()).expect("plan");
+        assert_eq!(
+            plan.lost_access,
+            vec![LostAccess {
+                caller: "someone-else".into(),
+                scope: "customers/write".into(),
+                client_id: "u1".into(),
+                managed: false,
+            }]
+        );
+        assert_eq!(plan.needs_allow_destroy().len(), 1);
+        assert!(plan.described_client_names.contains("someone-else"));
+    }
+
+    #[test]
+    fn unmanaged_clients_are_not_described_when_nothing_is_removed() {
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.clients.push(ClientSummary {
+            id: "u1".into(),
+            name: "someone-else".into(),
+        });
+        let plan = diff(&model(), &pool, &Selection::all()).expect("plan");
+        assert!(undescribed_holders(&plan, &pool).is_empty());
+    }
+
+    #[test]
+    fn credentials_not_stored_yet_are_a_change() {
+        let mut pool = observed(true, client("c1", &["customers/read"]));
+        pool.recovered_clients = vec!["accounts".into()];
+        let plan = diff(&model(), &pool, &Selection::all()).expect("plan");
+        assert!(plan.actions.is_empty());
+        assert_eq!(
+            plan.pending_credentials,
+            vec![PendingCredentials {
+                service: "accounts".into(),
+                client_id: "c1".into()
+            }]
+        );
+        assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn a_refused_saved_plan_names_the_resources_that_changed() {
+        let pool = observed(true, client("c1", &["customers/read"]));
+        let plan = diff(&model(), &pool, &Selection::all()).expect("plan");
+        let mut later = pool.clone();
+        later
+            .described
+            .get_mut("c1")
+            .expect("c1")
+            .scopes
+            .insert("customers/write".into());
+        later.resource_servers.remove("customers");
+        assert_eq!(
+            plan.changed_since(&later.resource_digests()),
+            vec![
+                "client accounts-app-client (c1) changed".to_owned(),
+                "resource server customers is gone".to_owned()
+            ]
+        );
+        assert!(plan.changed_since(&pool.resource_digests()).is_empty());
     }
 
     #[test]

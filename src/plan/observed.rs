@@ -1,6 +1,8 @@
 //! The live state of a pool, read with as few calls as possible: every resource server and every
 //! client's name from the list calls, and full descriptions only of the clients cogwire manages or
-//! is about to adopt.
+//! is about to adopt. Clients cogwire neither manages nor declares are described only when a plan
+//! removes a scope or a resource server (`describe_more`, asked by `diff::undescribed_holders`),
+//! so that the plan can name every caller that loses access.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,14 +50,74 @@ impl Observed {
     /// A stable fingerprint of what was read, so that `apply PLANFILE` can tell whether the pool
     /// changed since the plan was made (FNV-1a over the canonical JSON).
     pub fn digest(&self) -> String {
-        let canonical = serde_json::to_string(self).unwrap_or_default();
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in canonical.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{hash:016x}")
+        fingerprint(self)
     }
+
+    /// A fingerprint of each resource read, and of the record, labelled as a plan labels them:
+    /// the compact part of a saved plan that lets a refused `apply PLANFILE` say what changed.
+    pub fn resource_digests(&self) -> BTreeMap<String, String> {
+        let mut digests = BTreeMap::new();
+        for (identifier, server) in &self.resource_servers {
+            digests.insert(format!("resource server {identifier}"), fingerprint(server));
+        }
+        for client in &self.clients {
+            digests.insert(
+                format!("client {} ({})", client.name, client.id),
+                fingerprint(&(client, self.described.get(&client.id))),
+            );
+        }
+        digests.insert(
+            "cogwire's ownership record".to_owned(),
+            fingerprint(&self.record),
+        );
+        digests
+    }
+
+    /// Describes the clients `ids` too (see `diff::undescribed_holders`).
+    pub async fn describe_more<P: UserPool>(
+        &mut self,
+        pool: &P,
+        pacer: &Pacer,
+        ids: Vec<String>,
+    ) -> Result<(), CloudError> {
+        let described = describe(pool, pacer, ids).await?;
+        tracing::info!(
+            "described {} more clients that may hold a removed scope",
+            described.len()
+        );
+        self.described.extend(described);
+        Ok(())
+    }
+}
+
+/// FNV-1a over the canonical JSON.
+fn fingerprint<T: Serialize + ?Sized>(value: &T) -> String {
+    let canonical = serde_json::to_string(value).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+async fn describe<P: UserPool>(
+    pool: &P,
+    pacer: &Pacer,
+    ids: Vec<String>,
+) -> Result<BTreeMap<String, ClientState>, CloudError> {
+    stream::iter(ids)
+        .map(|id| async move {
+            let state = pacer
+                .call(Operation::DescribeUserPoolClient, || {
+                    pool.describe_client(&id)
+                })
+                .await?;
+            Ok::<_, CloudError>((id, state))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,18 +179,7 @@ pub async fn read<P: UserPool, S: Parameters>(
         })
         .map(|client| client.id.clone())
         .collect();
-    let described: BTreeMap<String, ClientState> = stream::iter(to_describe)
-        .map(|id| async move {
-            let state = pacer
-                .call(Operation::DescribeUserPoolClient, || {
-                    pool.describe_client(&id)
-                })
-                .await?;
-            Ok::<_, CloudError>((id, state))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
+    let described = describe(pool, pacer, to_describe).await?;
 
     tracing::info!(
         "read user pool {}: {} resource servers, {} clients, {} described",

@@ -13,6 +13,7 @@ fn symbol(change: Change) -> &'static str {
         Change::Delete => "-",
         Change::Import => "<=",
         Change::Forget => "?",
+        Change::Rename => "=>",
     }
 }
 
@@ -23,6 +24,7 @@ fn paint(style: Style, change: Change, text: &str) -> String {
         Change::Delete => style.red(text),
         Change::Import => style.cyan(text),
         Change::Forget => style.dim(text),
+        Change::Rename => style.cyan(text),
     }
 }
 
@@ -33,16 +35,17 @@ fn legend(change: Change) -> &'static str {
         Change::Delete => "destroy",
         Change::Import => "import: adopt an existing resource into cogwire's record",
         Change::Forget => "forget: stop managing, leave the resource as it is",
+        Change::Rename => "rename: a renamed service keeps its resource and its id",
     }
 }
 
 pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
     let mut out = String::new();
     let shown: Vec<&Action> = plan.actions.iter().collect();
-    if shown.is_empty() {
+    if shown.is_empty() && plan.pending_credentials.is_empty() {
         let _ = writeln!(out, "{}", style.bold("No changes."));
         let _ = writeln!(out, "User pool {} matches services.toml.", plan.pool_id);
-    } else {
+    } else if !shown.is_empty() {
         let used: BTreeSet<Change> = shown.iter().map(|action| action.change).collect();
         let _ = writeln!(
             out,
@@ -67,13 +70,66 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
                 let _ = writeln!(out, "\n  {}", style.bold(&format!("# {}", action.service)));
                 current_service = Some(&action.service);
             }
-            action_lines(&mut out, action, style);
+            action_lines(&mut out, action, style, plan.adopt);
+        }
+    }
+    if !plan.pending_credentials.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold("Credentials not stored yet (a run stopped before storing them):")
+        );
+        for pending in &plan.pending_credentials {
+            let _ = writeln!(
+                out,
+                "  {} credentials of {} will be stored {}",
+                style.green("+"),
+                pending.service,
+                style.dim(&format!("(client {})", pending.client_id))
+            );
+        }
+    }
+    let adopted = plan.needs_adopt();
+    if !adopted.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold(
+                "Resources whose owner changes (not cogwire's until now, and changed by this plan):"
+            )
+        );
+        for label in &adopted {
+            let _ = writeln!(out, "  {label}");
+        }
+        if !plan.adopt {
+            let _ = writeln!(
+                out,
+                "  {} apply refuses this without --adopt; or run `cogwire import` first and adopt them unchanged",
+                style.yellow("hint:")
+            );
         }
     }
     if !plan.lost_access.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Callers that lose access:"));
         for lost in &plan.lost_access {
-            let _ = writeln!(out, "  {} loses {}", lost.pacer, style.red(&lost.scope));
+            let unmanaged = if lost.managed {
+                String::new()
+            } else {
+                format!(" (unmanaged client {})", lost.client_id)
+            };
+            let _ = writeln!(
+                out,
+                "  {}{unmanaged} loses {}",
+                lost.caller,
+                style.red(&lost.scope)
+            );
+        }
+        if !plan.needs_allow_destroy().is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} an unmanaged client keeps naming a removed scope, and its own tool's next save fails: apply needs --allow-destroy",
+                style.yellow("warning:")
+            );
         }
     }
     if show_unmanaged {
@@ -93,7 +149,7 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
             let _ = writeln!(out, "  client {} ({})", client.name, client.id);
         }
     }
-    if !plan.actions.is_empty() || !plan.summary.is_empty() {
+    if plan.has_changes() {
         let _ = writeln!(out, "\n{}", style.bold(&summary_line(plan)));
     }
     out
@@ -101,22 +157,50 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
 
 pub fn summary_line(plan: &Plan) -> String {
     let summary = plan.summary;
+    let credentials = match plan.pending_credentials.len() {
+        0 => String::new(),
+        1 => " 1 service's credentials to store.".to_owned(),
+        count => format!(" {count} services' credentials to store."),
+    };
     if summary.is_empty() {
-        return "No changes.".to_owned();
+        return if credentials.is_empty() {
+            "No changes.".to_owned()
+        } else {
+            format!("Plan:{credentials}")
+        };
     }
     let import = if summary.import > 0 {
         format!("{} to import, ", summary.import)
     } else {
         String::new()
     };
+    let rename = if summary.rename > 0 {
+        format!("{} to rename, ", summary.rename)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {import}{} to add, {} to change, {} to destroy.",
+        "Plan: {import}{rename}{} to add, {} to change, {} to destroy.{credentials}",
         summary.add, summary.change, summary.destroy
     )
 }
 
-fn action_lines(out: &mut String, action: &Action, style: Style) {
+fn action_lines(out: &mut String, action: &Action, style: Style, adopt: bool) {
     let mark = paint(style, action.change, symbol(action.change));
+    if action.change == Change::Rename {
+        let keeps = match &action.resource {
+            crate::plan::Resource::Client { .. } => "keeps its id",
+            crate::plan::Resource::ResourceServer { .. } => "keeps its scopes",
+        };
+        let _ = writeln!(
+            out,
+            "  {mark} service {} is now {}; {} {keeps}",
+            action.previous_service.as_deref().unwrap_or("?"),
+            action.service,
+            action.label()
+        );
+        return;
+    }
     let what = match action.change {
         Change::Create => "will be created",
         Change::Update => "will be updated in-place",
@@ -124,8 +208,26 @@ fn action_lines(out: &mut String, action: &Action, style: Style) {
         Change::Import if action.fields.is_empty() => "will be imported",
         Change::Import => "will be imported and updated",
         Change::Forget => "will be forgotten (now external)",
+        Change::Rename => "will be renamed",
     };
     let _ = writeln!(out, "  {mark} {} {}", action.label(), style.dim(what));
+    if let Some(replaced) = &action.replaces {
+        let _ = writeln!(
+            out,
+            "      {} this replaces client {} ({}) of service {} (new client id; every caller's credentials change)",
+            style.red("!"),
+            replaced.name,
+            replaced.id,
+            replaced.service
+        );
+    }
+    if action.adopts_with_changes() && !adopt {
+        let _ = writeln!(
+            out,
+            "      {} not cogwire's: its owner changes and so does what it holds (needs --adopt)",
+            style.yellow("!")
+        );
+    }
     for field in &action.fields {
         let (field_mark, line) = match (&field.before, &field.after) {
             (None, Some(after)) => ("+", join_words(&field.field, &quote(after))),
@@ -165,4 +267,140 @@ fn join_words(field: &str, value: &str) -> String {
 /// The plan as JSON: the same value, serialized. `format_version` lets consumers check it.
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::load;
+    use crate::plan::diff::{Selection, diff};
+    use crate::plan::observed::Observed;
+    use crate::plan::{PendingCredentials, Replaced, Resource};
+
+    fn plan(actions: Vec<Action>) -> Plan {
+        let mut plan = diff(
+            &load("[services.a]\nscopes = { \"r\" = \"R\" }\n", None).expect("valid"),
+            &Observed::default(),
+            &Selection::all(),
+        )
+        .expect("plan");
+        plan.summary = crate::plan::Summary::of(&actions);
+        plan.actions = actions;
+        plan
+    }
+
+    fn client_action(change: Change, name: &str, id: Option<&str>) -> Action {
+        Action {
+            service: "reader".into(),
+            change,
+            resource: Resource::Client {
+                name: name.into(),
+                id: id.map(str::to_owned),
+                spec: None,
+                after: None,
+                before: None,
+            },
+            fields: Vec::new(),
+            previous_service: None,
+            replaces: None,
+        }
+    }
+
+    #[test]
+    fn a_rename_is_its_own_change() {
+        let mut rename = client_action(Change::Rename, "readClient", Some("c1"));
+        rename.previous_service = Some("readClient".into());
+        let text = human(&plan(vec![rename]), Style::plain(), false);
+        assert!(
+            text.contains("service readClient is now reader; client readClient (c1) keeps its id"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Plan: 1 to rename, 0 to add, 0 to change, 0 to destroy."),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&plan(vec![{
+            let mut rename = client_action(Change::Rename, "readClient", Some("c1"));
+            rename.previous_service = Some("readClient".into());
+            rename
+        }])))
+        .expect("json");
+        assert_eq!(json["actions"][0]["change"], "rename");
+        assert_eq!(json["actions"][0]["previous_service"], "readClient");
+        assert_eq!(json["format_version"], "2");
+    }
+
+    #[test]
+    fn a_replaced_client_is_said_loudly() {
+        let mut create = client_action(Change::Create, "reader-app-client", None);
+        create.replaces = Some(Replaced {
+            service: "readClient".into(),
+            name: "readClient".into(),
+            id: "c1".into(),
+        });
+        let plan = plan(vec![create]);
+        let text = human(&plan, Style::plain(), false);
+        assert!(
+            text.contains("this replaces client readClient (c1) of service readClient (new client id; every caller's credentials change)"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&plan)).expect("json");
+        assert_eq!(json["actions"][0]["replaces"]["id"], "c1");
+    }
+
+    #[test]
+    fn pending_credentials_are_changes() {
+        let mut plan = plan(Vec::new());
+        plan.pending_credentials = vec![PendingCredentials {
+            service: "reader".into(),
+            client_id: "c1".into(),
+        }];
+        let text = human(&plan, Style::plain(), false);
+        assert!(!text.contains("No changes."), "{text}");
+        assert!(
+            text.contains("credentials of reader will be stored"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Plan: 1 service's credentials to store."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_adoption_with_changes_names_the_new_owner_and_the_flag() {
+        let mut import = client_action(Change::Import, "someone-else", Some("u1"));
+        import.fields.push(crate::plan::FieldChange {
+            field: "scope a/r".into(),
+            before: Some("granted".into()),
+            after: None,
+        });
+        let mut plan = plan(vec![import]);
+        let text = human(&plan, Style::plain(), false);
+        assert!(text.contains("Resources whose owner changes"), "{text}");
+        assert!(
+            text.contains("apply refuses this without --adopt"),
+            "{text}"
+        );
+        plan.adopt = true;
+        let text = human(&plan, Style::plain(), false);
+        assert!(!text.contains("without --adopt"), "{text}");
+    }
+
+    #[test]
+    fn unmanaged_callers_that_lose_access_are_named() {
+        let mut plan = plan(Vec::new());
+        plan.lost_access = vec![crate::plan::LostAccess {
+            caller: "legacy".into(),
+            scope: "a/w".into(),
+            client_id: "u1".into(),
+            managed: false,
+        }];
+        let text = human(&plan, Style::plain(), false);
+        assert!(
+            text.contains("legacy (unmanaged client u1) loses a/w"),
+            "{text}"
+        );
+        assert!(text.contains("--allow-destroy"), "{text}");
+    }
 }

@@ -8,6 +8,7 @@ mod iam;
 mod import;
 mod localaws;
 mod plan_apply;
+mod plan_safety;
 mod reliability;
 mod secrets;
 mod support;

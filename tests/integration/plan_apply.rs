@@ -274,7 +274,14 @@ async fn adopted_clients_keep_their_other_settings() {
         "{}",
         plan.stdout
     );
-    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    // Adopting them changes them too (a scope added, a validity): that takes --adopt.
+    let refused = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.stderr.contains("--adopt"), "{}", refused.stderr);
+    assert_eq!(
+        setup.cogwire(&["apply", "--auto-approve", "--adopt"]).code,
+        0
+    );
 
     let client = setup.client_named("accounts-v1-app-client").await;
     assert_eq!(
@@ -422,7 +429,7 @@ async fn a_saved_plan_is_applied_exactly_or_refused_after_a_change() {
     assert_eq!(plan.code, 0, "{}", plan.all());
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("plan")).expect("JSON");
-    assert_eq!(saved["format_version"], "1");
+    assert_eq!(saved["format_version"], "2");
     assert_eq!(saved["summary"]["add"], 4);
 
     // Someone changes the pool between plan and apply.
@@ -435,6 +442,11 @@ async fn a_saved_plan_is_applied_exactly_or_refused_after_a_change() {
     assert!(
         refused.stderr.contains("changed since this plan was made"),
         "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("resource server surprise is new"),
+        "the refusal names what changed: {}",
         refused.stderr
     );
     assert_eq!(setup.client_count().await, 0);

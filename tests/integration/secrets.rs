@@ -733,8 +733,23 @@ async fn credentials_a_failed_apply_did_not_store_are_stored_by_the_next() {
     assert_eq!(failed.code, 1, "{}", failed.all());
     assert!(failed.stderr.contains("AccessDenied"), "{}", failed.stderr);
 
+    // The pool needs no change, but the plan is not done: it says what is left to store.
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .contains("credentials of billing-v1 will be stored"),
+        "{}",
+        plan.stdout
+    );
     let again = setup.ok(&["apply", "--auto-approve"]);
-    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert!(
+        again
+            .stdout
+            .contains("credentials of billing-v1 will be stored"),
+        "{}",
+        again.stdout
+    );
     let value = setup
         .account
         .secrets_manager()
@@ -746,6 +761,8 @@ async fn credentials_a_failed_apply_did_not_store_are_stored_by_the_next() {
         .expect("the next apply stored billing-v1's credentials");
     let stored: Value = serde_json::from_str(value.secret_string().expect("string")).expect("json");
     assert_eq!(setup.token_status(&stored), 200);
+    let done = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(done.code, 0, "{}", done.all());
     // Stored once: a third apply has nothing left to store.
     setup.account.reset_calls();
     setup.ok(&["apply", "--auto-approve"]);
