@@ -231,9 +231,13 @@ async fn read_entries<S: SecretStore>(
         .map(|(name, _)| name)
         .collect();
     let operations = store.operations();
-    context
+    let found = context
         .pacer
         .call(operations.read, || store.read(&names))
         .await
-        .map_err(explain)
+        .map_err(explain)?;
+    Ok(found
+        .into_iter()
+        .map(|(name, stored)| (name, stored.value))
+        .collect())
 }
