@@ -3,6 +3,8 @@
 //! for unit tests of the engine.
 
 pub mod aws;
+#[cfg(test)]
+pub mod fake;
 pub mod operation;
 pub mod pace;
 pub mod stores;

@@ -712,3 +712,162 @@ fn scrub(error: CloudError, value: &Secret) -> CloudError {
         },
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::apply::record::RecordedClient;
+    use crate::cloud::CreatedClient;
+    use crate::cloud::fake::{FakeCloud, FakeEntry};
+    use crate::cloud::pace::{PaceSettings, Pacer};
+    use crate::cloud::stores::{MANAGED_BY, POOL_TAG, StoredKind};
+
+    const SERVICES: &str = r#"
+[services.orders]
+scopes = { "order.read" = "Read" }
+
+[services.billing]
+consumes = ["orders/order.read"]
+
+[services.shipping]
+consumes = ["orders/order.read"]
+"#;
+
+    pub(crate) const POOL: &str = "us-east-1_Fake";
+
+    /// A pool with the clients of billing and shipping, recorded as cogwire's when `recorded`;
+    /// the store is empty.
+    pub(crate) async fn fleet(
+        recorded: bool,
+    ) -> (Session<FakeCloud>, Record, BTreeMap<String, CreatedClient>) {
+        let model = crate::config::model::load(SERVICES, None).expect("valid services");
+        let session = Session::new(
+            model,
+            POOL.to_owned(),
+            "us-east-1".to_owned(),
+            FakeCloud::default(),
+            Pacer::new(PaceSettings::default()),
+        );
+        let mut record = Record::default();
+        let mut clients = BTreeMap::new();
+        for service in ["billing", "shipping"] {
+            let created = session.pool().add_client(service, &["orders/order.read"]);
+            record.clients.insert(
+                created.id.clone(),
+                RecordedClient {
+                    service: service.to_owned(),
+                    name: service.to_owned(),
+                },
+            );
+            clients.insert(service.to_owned(), created);
+        }
+        if recorded {
+            RecordStore::new(session.parameters(), &session.pacer, POOL)
+                .save(&record, None)
+                .await
+                .expect("record saved");
+        }
+        (session, record, clients)
+    }
+
+    pub(crate) fn theirs() -> FakeEntry {
+        FakeEntry {
+            value: r#"{"url":"u","clientId":"c","clientSecret":"their-secret"}"#.to_owned(),
+            kind: StoredKind::SecureString,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn is_cogwires(entry: &FakeEntry, service: &str) -> bool {
+        entry.tags.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
+            && entry.tags.get(POOL_TAG).map(String::as_str) == Some(POOL)
+            && entry
+                .tags
+                .get(crate::cloud::stores::SERVICE_TAG)
+                .map(String::as_str)
+                == Some(service)
+    }
+
+    #[tokio::test]
+    async fn an_entry_cogwire_did_not_write_is_left_alone_until_adopted() {
+        let (session, _, clients) = fleet(true).await;
+        session.store().insert("/cogwire/billing", theirs());
+
+        let dry = SyncRequest {
+            dry_run: true,
+            ..SyncRequest::default()
+        };
+        let report = sync(&session, &dry).await.expect("dry run");
+        assert_eq!(
+            report.plan.refused_services(),
+            ["billing".to_owned()].into()
+        );
+        assert_eq!(report.plan.changed, ["shipping".to_owned()].into());
+        assert!(session.store().get("/cogwire/shipping").is_none());
+
+        let report = sync(&session, &SyncRequest::default()).await.expect("sync");
+        assert_eq!(
+            report.plan.refused_services(),
+            ["billing".to_owned()].into()
+        );
+        assert_eq!(session.store().get("/cogwire/billing"), Some(theirs()));
+        let shipping = session.store().get("/cogwire/shipping").expect("stored");
+        assert!(is_cogwires(&shipping, "shipping"));
+
+        let adopt = SyncRequest {
+            adopt: vec!["billing".to_owned()],
+            ..SyncRequest::default()
+        };
+        let report = sync(&session, &adopt).await.expect("adopt");
+        assert!(report.plan.refused.is_empty());
+        assert_eq!(report.plan.adopted.len(), 1);
+        let billing = session.store().get("/cogwire/billing").expect("adopted");
+        assert!(is_cogwires(&billing, "billing"));
+        assert_eq!(billing.kind, StoredKind::SecureString);
+        assert!(billing.value.contains(&clients["billing"].id));
+        // Cogwire's from now on: a plain sync leaves it as it is.
+        let report = sync(&session, &SyncRequest::default()).await.expect("sync");
+        assert!(report.plan.is_empty() && report.plan.refused.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_service_is_a_typed_error_with_a_hint() {
+        let (session, _, _) = fleet(true).await;
+        let request = SyncRequest {
+            adopt: vec!["orders".to_owned()],
+            ..SyncRequest::default()
+        };
+        let error = sync(&session, &request)
+            .await
+            .expect_err("orders has no client");
+        assert!(matches!(&error, SyncError::UnknownService { service } if service == "orders"));
+        assert!(error.hint().is_some());
+    }
+
+    /// After apply, the clients it read and created are described by id: neither the record nor
+    /// the pool's client list is read again (here the account holds no record at all).
+    #[tokio::test]
+    async fn after_apply_the_record_apply_read_is_used() {
+        let (session, record, clients) = fleet(false).await;
+        let after = AfterApply {
+            created: &BTreeMap::new(),
+            record: &record,
+            resync: ["billing".to_owned()].into(),
+            prune: false,
+            everything: false,
+        };
+        let report = store_after_apply(&session, SyncReport::default(), after)
+            .await
+            .expect("stored");
+        assert_eq!(report.plan.changed, ["billing".to_owned()].into());
+        let billing = session.store().get("/cogwire/billing").expect("stored");
+        assert!(billing.value.contains(&clients["billing"].id));
+        assert_eq!(
+            session
+                .pool()
+                .list_calls
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+    }
+}
