@@ -354,6 +354,43 @@ impl AwsSecretsManagerStore {
             kms_key_id,
         }
     }
+
+    /// Whether the secret `name`, scheduled for deletion, carries the cogwire tags among `tags`
+    /// (those of its pool): only such a secret is cogwire's to restore.
+    async fn deleted_is_ours(&self, name: &str, tags: &[(String, String)]) -> CloudResult<bool> {
+        use secretsmanager::types::{Filter, FilterNameStringType};
+        let pool = tags
+            .iter()
+            .find(|(key, _)| key == POOL_TAG)
+            .map(|(_, value)| value.as_str());
+        let listed = self
+            .client
+            .list_secrets()
+            .include_planned_deletion(true)
+            .filters(
+                Filter::builder()
+                    .key(FilterNameStringType::Name)
+                    .values(name)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| classify(Operation::ListSecrets, error))?;
+        let tagged = |secret: &secretsmanager::types::SecretListEntry, key: &str, value: &str| {
+            secret
+                .tags()
+                .iter()
+                .any(|tag| tag.key() == Some(key) && tag.value() == Some(value))
+        };
+        Ok(listed
+            .secret_list()
+            .iter()
+            .filter(|secret| secret.name() == Some(name))
+            .any(|secret| {
+                tagged(secret, MANAGED_BY.0, MANAGED_BY.1)
+                    && pool.is_some_and(|pool| tagged(secret, POOL_TAG, pool))
+            }))
+    }
 }
 
 /// Days a deleted secret can still be restored; the shortest Secrets Manager allows.
@@ -495,6 +532,16 @@ impl SecretStore for AwsSecretsManagerStore {
             .map_err(|error| classify(OPERATION, error));
         match created {
             Err(CloudError::Rejected { code, .. }) if code == "InvalidRequestException" => {
+                if !self.deleted_is_ours(entry.name, tags).await? {
+                    return Err(CloudError::Rejected {
+                        operation: Operation::RestoreSecret,
+                        code: "NotCogwires".to_owned(),
+                        message: format!(
+                            "{name} is scheduled for deletion and cogwire did not write it, so it is not restored; delete it for good (aws secretsmanager delete-secret --force-delete-without-recovery --secret-id {name}), or restore it and run `cogwire sync-secrets --adopt` for its service",
+                            name = entry.name
+                        ),
+                    });
+                }
                 self.client
                     .restore_secret()
                     .secret_id(entry.name)
