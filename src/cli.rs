@@ -109,7 +109,8 @@ what was written goes to stdout."
         long_about = "Store the credentials of every app client cogwire manages where its service reads \
 them, as `[secrets]` says: SSM Parameter Store (a SecureString of JSON, or client_id and client_secret \
 entries) or Secrets Manager. Only entries that differ are written; entries cogwire tagged for services \
-no longer declared are deleted. Values are never printed."
+no longer declared are deleted. An entry cogwire did not write is never written: its service is \
+refused (exit 1) until you take it over with --adopt SERVICE. Values are never printed."
     )]
     SyncSecrets(SyncSecretsArgs),
     /// Rotate client secrets without downtime: add a second secret and store it, then retire the old
@@ -271,6 +272,11 @@ pub struct SyncSecretsArgs {
     /// Name the services whose credentials would change, and write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Take over this service's existing entries that cogwire did not write (repeatable): what
+    /// they hold is shown (kind and JSON key names, never values), then cogwire's value and tags
+    /// are written
+    #[arg(long = "adopt", value_name = "SERVICE")]
+    pub adopt: Vec<String>,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,

@@ -29,6 +29,65 @@ pub enum EntryKind {
     Secure,
 }
 
+/// What kind of entry a name holds now, as the store tells it: what a reader of the entry gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredKind {
+    /// An SSM `String` parameter.
+    String,
+    /// An SSM `StringList` parameter.
+    StringList,
+    /// An SSM `SecureString` parameter.
+    SecureString,
+    /// A Secrets Manager secret holding a string.
+    Secret,
+    /// A Secrets Manager secret holding binary data.
+    BinarySecret,
+}
+
+impl StoredKind {
+    /// Whether writing an entry of `kind` here leaves readers getting the same kind of entry:
+    /// SSM would turn a `String` into a `SecureString` (or back) on overwrite, and a binary
+    /// secret's readers would find a string.
+    pub fn holds(self, kind: EntryKind) -> bool {
+        matches!(
+            (self, kind),
+            (Self::String, EntryKind::Plain)
+                | (Self::SecureString, EntryKind::Secure)
+                | (Self::Secret, _)
+        )
+    }
+
+    /// What cogwire writes for `kind` in a store that holds entries like `self`.
+    pub fn written_as(self, kind: EntryKind) -> Self {
+        match (self, kind) {
+            (Self::Secret | Self::BinarySecret, _) => Self::Secret,
+            (_, EntryKind::Plain) => Self::String,
+            (_, EntryKind::Secure) => Self::SecureString,
+        }
+    }
+}
+
+impl std::fmt::Display for StoredKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::String => "String parameter",
+            Self::StringList => "StringList parameter",
+            Self::SecureString => "SecureString parameter",
+            Self::Secret => "Secrets Manager secret",
+            Self::BinarySecret => "binary Secrets Manager secret",
+        })
+    }
+}
+
+/// An entry as the store holds it: its value (empty for binary data, which cogwire never reads)
+/// and its kind.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub value: Secret,
+    pub kind: StoredKind,
+}
+
 /// One value to store under one name.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryWrite<'a> {
@@ -54,11 +113,12 @@ pub struct StoreOperations {
 
 pub trait SecretStore: Send + Sync + 'static {
     fn operations(&self) -> StoreOperations;
-    /// Current values of the names that exist (at most `read_batch` names).
+    /// The names that exist, with their values and kinds (at most `read_batch` names). Every
+    /// name that exists is returned, whatever it holds, so that none is taken for free.
     fn read(
         &self,
         names: &[String],
-    ) -> impl Future<Output = CloudResult<BTreeMap<String, Secret>>> + Send;
+    ) -> impl Future<Output = CloudResult<BTreeMap<String, Stored>>> + Send;
     /// Names under `path` tagged `managed-by=cogwire` and `cogwire:user-pool=<pool_id>`.
     fn list_managed(
         &self,
@@ -164,7 +224,7 @@ impl SecretStore for AwsSsmStore {
         }
     }
 
-    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Stored>> {
         const OPERATION: Operation = Operation::GetParameters;
         if names.is_empty() {
             return Ok(BTreeMap::new());
@@ -181,10 +241,13 @@ impl SecretStore for AwsSsmStore {
             .parameters()
             .iter()
             .filter_map(|parameter| {
-                Some((
-                    parameter.name()?.to_owned(),
-                    Secret::new(parameter.value()?),
-                ))
+                let kind = match parameter.r#type() {
+                    Some(ssm::types::ParameterType::SecureString) => StoredKind::SecureString,
+                    Some(ssm::types::ParameterType::StringList) => StoredKind::StringList,
+                    _ => StoredKind::String,
+                };
+                let value = Secret::new(parameter.value().unwrap_or_default());
+                Some((parameter.name()?.to_owned(), Stored { value, kind }))
             })
             .collect())
     }
@@ -291,6 +354,43 @@ impl AwsSecretsManagerStore {
             kms_key_id,
         }
     }
+
+    /// Whether the secret `name`, scheduled for deletion, carries the cogwire tags among `tags`
+    /// (those of its pool): only such a secret is cogwire's to restore.
+    async fn deleted_is_ours(&self, name: &str, tags: &[(String, String)]) -> CloudResult<bool> {
+        use secretsmanager::types::{Filter, FilterNameStringType};
+        let pool = tags
+            .iter()
+            .find(|(key, _)| key == POOL_TAG)
+            .map(|(_, value)| value.as_str());
+        let listed = self
+            .client
+            .list_secrets()
+            .include_planned_deletion(true)
+            .filters(
+                Filter::builder()
+                    .key(FilterNameStringType::Name)
+                    .values(name)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| classify(Operation::ListSecrets, error))?;
+        let tagged = |secret: &secretsmanager::types::SecretListEntry, key: &str, value: &str| {
+            secret
+                .tags()
+                .iter()
+                .any(|tag| tag.key() == Some(key) && tag.value() == Some(value))
+        };
+        Ok(listed
+            .secret_list()
+            .iter()
+            .filter(|secret| secret.name() == Some(name))
+            .any(|secret| {
+                tagged(secret, MANAGED_BY.0, MANAGED_BY.1)
+                    && pool.is_some_and(|pool| tagged(secret, POOL_TAG, pool))
+            }))
+    }
 }
 
 /// Days a deleted secret can still be restored; the shortest Secrets Manager allows.
@@ -321,7 +421,7 @@ impl SecretStore for AwsSecretsManagerStore {
         }
     }
 
-    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Stored>> {
         const OPERATION: Operation = Operation::BatchGetSecretValue;
         if names.is_empty() {
             return Ok(BTreeMap::new());
@@ -354,10 +454,17 @@ impl SecretStore for AwsSecretsManagerStore {
             .secret_values()
             .iter()
             .filter_map(|entry| {
-                Some((
-                    entry.name()?.to_owned(),
-                    Secret::new(entry.secret_string()?),
-                ))
+                let stored = match entry.secret_string() {
+                    Some(text) => Stored {
+                        value: Secret::new(text),
+                        kind: StoredKind::Secret,
+                    },
+                    None => Stored {
+                        value: Secret::new(""),
+                        kind: StoredKind::BinarySecret,
+                    },
+                };
+                Some((entry.name()?.to_owned(), stored))
             })
             .collect())
     }
@@ -425,6 +532,16 @@ impl SecretStore for AwsSecretsManagerStore {
             .map_err(|error| classify(OPERATION, error));
         match created {
             Err(CloudError::Rejected { code, .. }) if code == "InvalidRequestException" => {
+                if !self.deleted_is_ours(entry.name, tags).await? {
+                    return Err(CloudError::Rejected {
+                        operation: Operation::RestoreSecret,
+                        code: "NotCogwires".to_owned(),
+                        message: format!(
+                            "{name} is scheduled for deletion and cogwire did not write it, so it is not restored; delete it for good (aws secretsmanager delete-secret --force-delete-without-recovery --secret-id {name}), or restore it and run `cogwire sync-secrets --adopt` for its service",
+                            name = entry.name
+                        ),
+                    });
+                }
                 self.client
                     .restore_secret()
                     .secret_id(entry.name)
@@ -511,7 +628,7 @@ impl SecretStore for AwsStore {
         }
     }
 
-    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Stored>> {
         match self {
             Self::Ssm(store) => store.read(names).await,
             Self::SecretsManager(store) => store.read(names).await,

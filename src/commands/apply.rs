@@ -5,11 +5,13 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use super::hinted;
 use super::plan::make_plan;
 use super::pool::{StderrProgress, connect, explain, parse_timeout};
-use super::secrets::{AfterApply, store_after_apply};
+use super::sync_secrets::{print_notes, render};
 use crate::apply::lock::Lock;
 use crate::apply::{FinalRecord, Outcome, apply};
 use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::credentials::decide::SyncPlan;
+use crate::credentials::sync::{
+    AfterApply, SyncError, SyncReport, store_after_apply, store_as_created,
+};
 use crate::exit::ExitStatus;
 use crate::plan::observed::read;
 use crate::plan::render;
@@ -161,11 +163,12 @@ async fn plan_and_apply(
         }
         let after = AfterApply {
             created: &BTreeMap::new(),
+            record: &observed.record,
             resync: observed.recovered_clients.iter().cloned().collect(),
             prune: false,
             everything: args.sync_secrets,
         };
-        store(context, Ok(SyncPlan::default()), after, record).await?;
+        store(context, Ok(SyncReport::default()), after, record).await?;
         return Ok((Outcome::default(), plan, false));
     }
     if saved.is_none() && !global.json {
@@ -197,8 +200,7 @@ async fn plan_and_apply(
         )
         .await
     };
-    let (outcome, stored) =
-        tokio::join!(engine, super::secrets::store_as_created(context, receiver));
+    let (outcome, stored) = tokio::join!(engine, store_as_created(context, receiver));
     progress.finish();
     let mut outcome = outcome.map_err(explain)?;
     let record = outcome.record.take();
@@ -222,6 +224,7 @@ async fn plan_and_apply(
     }
     let after = AfterApply {
         created: &outcome.created_clients,
+        record: &observed.record,
         resync,
         prune,
         everything: args.sync_secrets,
@@ -233,23 +236,34 @@ async fn plan_and_apply(
 /// Stores credentials after the plan ran (`stored`: what was stored while it ran), then saves the
 /// run's record once, with the marks of the services whose credentials are now stored cleared.
 /// The record is saved also when storing failed: its marks then tell the next run what to store.
+/// A service refused for an entry cogwire did not write stays marked, and fails the command.
 async fn store(
     context: &Session,
-    stored: anyhow::Result<SyncPlan>,
+    stored: Result<SyncReport, SyncError>,
     after: AfterApply<'_>,
     record: Option<FinalRecord>,
 ) -> anyhow::Result<()> {
-    let done: BTreeSet<String> = after.created.keys().chain(&after.resync).cloned().collect();
+    let mut done: BTreeSet<String> = after.created.keys().chain(&after.resync).cloned().collect();
+    let shown = !after.created.is_empty() || !done.is_empty() || after.prune || after.everything;
     let result = match stored {
         Ok(stored) => store_after_apply(context, stored, after).await,
         Err(error) => Err(error),
     };
+    let mut refused = Vec::new();
+    match &result {
+        Ok(report) => {
+            print_notes(report);
+            if shown {
+                eprint!("{}", render(&report.plan, false));
+            }
+            refused.clone_from(&report.plan.refused);
+            for service in report.plan.refused_services() {
+                done.remove(&service);
+            }
+        }
+        Err(_) => done.clear(),
+    }
     if let Some(record) = record {
-        let done = if result.is_ok() {
-            done
-        } else {
-            BTreeSet::new()
-        };
         record
             .save(
                 context.parameters(),
@@ -260,7 +274,18 @@ async fn store(
             .await
             .map_err(explain)?;
     }
-    result
+    result.map_err(explain)?;
+    match refused.split_last() {
+        None => Ok(()),
+        Some((last, others)) => {
+            for foreign in others {
+                super::report_error(&explain(foreign.clone()));
+            }
+            Err(explain(last.clone()).context(
+                "the pool was changed, but credentials were not stored; the next apply stores them once their entries are cogwire's",
+            ))
+        }
+    }
 }
 
 /// Refuses, before any write, a plan that takes resources from another owner and changes them

@@ -25,7 +25,8 @@ mod graph;
 mod import;
 mod plan;
 mod pool;
-mod secrets;
+mod rotate_secret;
+mod sync_secrets;
 mod token;
 mod unlock;
 mod validate;
@@ -48,8 +49,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::ForceUnlock => unlock::run(&cli.global).await,
         Command::Import(args) => import::run(&cli.global, args).await,
-        Command::SyncSecrets(args) => secrets::sync(&cli.global, args).await,
-        Command::RotateSecret(args) => secrets::rotate(&cli.global, args).await,
+        Command::SyncSecrets(args) => sync_secrets::run(&cli.global, args).await,
+        Command::RotateSecret(args) => rotate_secret::run(&cli.global, args).await,
         Command::Token(args) => token::run(&cli.global, args).await,
         Command::Env(args) => env::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,

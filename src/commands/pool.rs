@@ -10,6 +10,9 @@ use crate::apply::record::RecordError;
 use crate::apply::{ApplyError, Progress};
 use crate::cli::{GlobalArgs, PaceArgs};
 use crate::cloud::CloudError;
+use crate::credentials::decide::Foreign;
+use crate::credentials::rotate::RotateError;
+use crate::credentials::sync::SyncError;
 use crate::exit::ExitStatus;
 use crate::plan::diff::DiffError;
 use crate::plan::observed::ReadError;
@@ -130,6 +133,33 @@ impl From<ApplyError> for Explained {
             message: error.to_string(),
             hint: hint
                 .or_else(|| Some("run apply again: it continues from what succeeded".to_owned())),
+        }
+    }
+}
+
+impl From<SyncError> for Explained {
+    fn from(error: SyncError) -> Self {
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<RotateError> for Explained {
+    fn from(error: RotateError) -> Self {
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<Foreign> for Explained {
+    fn from(error: Foreign) -> Self {
+        Self {
+            hint: Some(error.hint()),
+            message: error.to_string(),
         }
     }
 }

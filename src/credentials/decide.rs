@@ -1,13 +1,13 @@
 //! The last stage: credentials where services read them. Pure decisions only: which entries a
-//! service's credentials become (`desired_entries`), what to write and delete given what is
-//! stored (`decide`), and what a rotation step must do given a client's secrets
-//! (`rotation_step`). The commands read AWS, call these, and execute the result.
+//! service's credentials become (`desired_entries`), what to write, delete or refuse given what
+//! is stored (`decide`), and what a rotation step must do given a client's secrets
+//! (`rotation_step`). `sync` and `rotate` read AWS, call these, and execute the result.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::cloud::stores::{EntryKind, MANAGED_BY, POOL_TAG, SERVICE_TAG};
+use crate::cloud::stores::{EntryKind, MANAGED_BY, POOL_TAG, SERVICE_TAG, StoredKind};
 use crate::config::model::{Pool, SecretLayout, SecretsSettings};
 use crate::sensitive::Secret;
 
@@ -172,16 +172,130 @@ pub fn service_of(settings: &SecretsSettings, pool_id: &str, name: &str) -> Opti
     })
 }
 
-/// What the store holds now: values of the desired names that exist, and which names under the
-/// template carry cogwire's tags for this pool.
+/// What the store holds now: values and kinds of the desired names that exist, and which names
+/// under the template carry cogwire's tags for this pool.
 #[derive(Debug, Clone, Default)]
 pub struct Current {
     pub values: BTreeMap<String, Secret>,
+    pub kinds: BTreeMap<String, StoredKind>,
     pub managed: BTreeSet<String>,
     /// Services the ownership record maps to a client that still exists. Their entries are never
     /// deleted, declared or not: a service renamed in services.toml before `apply` moved its
     /// client in the record still has its callers reading the old name's entry.
     pub with_clients: BTreeSet<String>,
+}
+
+/// What an entry holds, told without its value: the key names of a JSON object, or only what
+/// sort of value it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holds {
+    JsonKeys(Vec<String>),
+    /// JSON, but not an object.
+    OtherJson,
+    /// Not JSON.
+    Text,
+    Binary,
+}
+
+impl Holds {
+    pub fn of(kind: StoredKind, value: &Secret) -> Self {
+        if kind == StoredKind::BinarySecret {
+            return Self::Binary;
+        }
+        match serde_json::from_str::<serde_json::Value>(value.expose()) {
+            Ok(serde_json::Value::Object(fields)) => {
+                Self::JsonKeys(fields.keys().cloned().collect())
+            }
+            Ok(_) => Self::OtherJson,
+            Err(_) => Self::Text,
+        }
+    }
+
+    /// The key names, when it is a JSON object.
+    pub fn keys(&self) -> Option<&[String]> {
+        match self {
+            Self::JsonKeys(keys) => Some(keys),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Holds {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::JsonKeys(keys) if keys.is_empty() => formatter.write_str("an empty JSON object"),
+            Self::JsonKeys(keys) => {
+                let keys: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
+                write!(formatter, "a JSON object with keys {}", keys.join(", "))
+            }
+            Self::OtherJson => formatter.write_str("JSON that is not an object"),
+            Self::Text => formatter.write_str("a value that is not JSON"),
+            Self::Binary => formatter.write_str("binary data"),
+        }
+    }
+}
+
+/// Why an entry at a service's path is left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It does not carry cogwire's tags for this pool, and the user did not adopt it.
+    NotOurs,
+    /// Storing the credentials there would change the entry's kind, and so what its readers get.
+    KindChange { wanted: StoredKind },
+}
+
+/// An entry cogwire did not write, at a path where a service's credentials belong: that
+/// service's credentials are not stored (the other services' still are).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct Foreign {
+    pub service: String,
+    pub name: String,
+    pub kind: StoredKind,
+    pub holds: Holds,
+    pub refusal: Refusal,
+}
+
+impl Foreign {
+    fn message(&self) -> String {
+        let Self {
+            service,
+            name,
+            kind,
+            holds,
+            refusal,
+        } = self;
+        match refusal {
+            Refusal::NotOurs => format!(
+                "{name} exists and cogwire did not write it (a {kind} holding {holds}, without cogwire's tags for this pool); the credentials of `{service}` were not stored"
+            ),
+            Refusal::KindChange { wanted } => format!(
+                "{name} is a {kind} (holding {holds}) that cogwire did not write; it stores the credentials of `{service}` as a {wanted}, and does not change an entry's kind"
+            ),
+        }
+    }
+
+    pub fn hint(&self) -> String {
+        match &self.refusal {
+            Refusal::NotOurs => format!(
+                "if its readers are to get cogwire's credentials instead (its value is replaced, and cogwire's tags added), run `cogwire sync-secrets --adopt {}`; otherwise choose another `[secrets] path`",
+                self.service
+            ),
+            Refusal::KindChange { .. } => format!(
+                "delete {} once nothing reads it (cogwire then creates it), or choose another `[secrets] path`",
+                self.name
+            ),
+        }
+    }
+}
+
+/// An entry cogwire did not write, taken over because the user said so (`--adopt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    pub service: String,
+    pub name: String,
+    pub kind: StoredKind,
+    pub holds: Holds,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -217,11 +331,23 @@ pub struct SyncPlan {
     pub changed: BTreeSet<String>,
     pub unchanged: BTreeSet<String>,
     pub deleted: BTreeSet<String>,
+    /// Entries cogwire did not write, left alone: their services' credentials are not stored.
+    pub refused: Vec<Foreign>,
+    /// Entries cogwire did not write, taken over as the user asked.
+    pub adopted: Vec<Adopted>,
 }
 
 impl SyncPlan {
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty() && self.deletes.is_empty()
+    }
+
+    /// The services whose credentials were not stored because of an entry cogwire did not write.
+    pub fn refused_services(&self) -> BTreeSet<String> {
+        self.refused
+            .iter()
+            .map(|foreign| foreign.service.clone())
+            .collect()
     }
 
     /// One plan for work done in rounds: what a later round did to a service is what counts.
@@ -238,6 +364,12 @@ impl SyncPlan {
         );
         self.changed.extend(later.changed);
         self.deleted.extend(later.deleted);
+        for foreign in later.refused {
+            if !self.refused.contains(&foreign) {
+                self.refused.push(foreign);
+            }
+        }
+        self.adopted.extend(later.adopted);
     }
 }
 
@@ -257,16 +389,63 @@ pub fn same_value(stored: &str, wanted: &str) -> bool {
 /// with it, cogwire-tagged entries of services not among them are deleted; `None` (a run limited
 /// by `--service`) deletes nothing. An entry without cogwire's tags is never deleted, nor one of a
 /// service whose client still exists (`Current::with_clients`): its client may now be another
-/// declared service's, whose own entry is not written yet.
+/// declared service's, whose own entry is not written yet. An entry without cogwire's tags is
+/// never written either unless its service is in `adopt` and writing keeps its kind: otherwise its
+/// service is refused whole (none of its entries is written).
 pub fn decide(
     settings: &SecretsSettings,
     pool_id: &str,
     desired: &[DesiredEntry],
     current: &Current,
     declared: Option<&BTreeSet<String>>,
+    adopt: &BTreeSet<String>,
 ) -> SyncPlan {
     let mut plan = SyncPlan::default();
+    let mut adopted = Vec::new();
     for entry in desired {
+        let (Some(stored), Some(&kind)) = (
+            current.values.get(&entry.name),
+            current.kinds.get(&entry.name),
+        ) else {
+            continue;
+        };
+        if current.managed.contains(&entry.name) {
+            continue;
+        }
+        let holds = Holds::of(kind, stored);
+        let refusal = if !kind.holds(entry.kind) {
+            Refusal::KindChange {
+                wanted: kind.written_as(entry.kind),
+            }
+        } else if adopt.contains(&entry.service) {
+            adopted.push(Adopted {
+                service: entry.service.clone(),
+                name: entry.name.clone(),
+                kind,
+                holds,
+            });
+            continue;
+        } else {
+            Refusal::NotOurs
+        };
+        plan.refused.push(Foreign {
+            service: entry.service.clone(),
+            name: entry.name.clone(),
+            kind,
+            holds,
+            refusal,
+        });
+    }
+    let refused = plan.refused_services();
+    plan.adopted = adopted
+        .into_iter()
+        .filter(|adopted| !refused.contains(&adopted.service))
+        .collect();
+    let desired: Vec<&DesiredEntry> = desired
+        .iter()
+        .filter(|entry| !refused.contains(&entry.service))
+        .collect();
+    for entry in &desired {
         let change = match current.values.get(&entry.name) {
             None => Some(ValueChange::Create),
             Some(stored) if !same_value(stored.expose(), entry.value.expose()) => {
@@ -287,7 +466,7 @@ pub fn decide(
             });
         }
     }
-    for entry in desired {
+    for entry in &desired {
         if !plan.changed.contains(&entry.service) {
             plan.unchanged.insert(entry.service.clone());
         }
@@ -564,7 +743,7 @@ mod tests {
     fn second_run_writes_nothing() {
         let settings = settings(SecretLayout::Json);
         let desired = desired_entries(&settings, "orders", &credential("s3cr3t"));
-        let first = decide(&settings, "p", &desired, &Current::default(), None);
+        let first = decide(&settings, "p", &desired, &Current::default(), None, &none());
         assert_eq!(first.writes.len(), 1);
         assert_eq!(first.writes[0].change, Some(ValueChange::Create));
         assert!(first.writes[0].tag);
@@ -573,28 +752,147 @@ mod tests {
                 .iter()
                 .map(|entry| (entry.name.clone(), entry.value.clone()))
                 .collect(),
+            kinds: desired
+                .iter()
+                .map(|entry| (entry.name.clone(), StoredKind::SecureString))
+                .collect(),
             managed: desired.iter().map(|entry| entry.name.clone()).collect(),
             with_clients: BTreeSet::new(),
         };
-        let second = decide(&settings, "p", &desired, &current, None);
+        let second = decide(&settings, "p", &desired, &current, None, &none());
         assert!(second.is_empty());
         assert_eq!(second.unchanged, ["orders".to_owned()].into());
     }
 
+    fn none() -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+
+    fn holding(name: &str, value: &str, kind: StoredKind, managed: bool) -> Current {
+        Current {
+            values: [(name.to_owned(), Secret::new(value))].into(),
+            kinds: [(name.to_owned(), kind)].into(),
+            managed: if managed {
+                [name.to_owned()].into()
+            } else {
+                BTreeSet::new()
+            },
+            with_clients: BTreeSet::new(),
+        }
+    }
+
     #[test]
-    fn changed_value_is_updated_and_untagged_entry_tagged() {
+    fn a_changed_value_of_cogwires_entry_is_updated() {
         let settings = settings(SecretLayout::Json);
         let desired = desired_entries(&settings, "orders", &credential("new"));
         let old = desired_entries(&settings, "orders", &credential("old"));
-        let current = Current {
-            values: [(old[0].name.clone(), old[0].value.clone())].into(),
-            managed: BTreeSet::new(),
-            with_clients: BTreeSet::new(),
-        };
-        let plan = decide(&settings, "p", &desired, &current, None);
+        let current = holding(
+            &old[0].name,
+            old[0].value.expose(),
+            StoredKind::SecureString,
+            true,
+        );
+        let plan = decide(&settings, "p", &desired, &current, None, &none());
         assert_eq!(plan.writes[0].change, Some(ValueChange::Update));
-        assert!(plan.writes[0].tag);
+        assert!(!plan.writes[0].tag);
         assert_eq!(plan.changed, ["orders".to_owned()].into());
+    }
+
+    /// An entry without cogwire's tags is never written, not even one holding cogwire's own
+    /// schema, until it is adopted; the other services are still written.
+    #[test]
+    fn an_entry_cogwire_did_not_write_is_refused_until_adopted() {
+        let settings = settings(SecretLayout::Json);
+        let mut desired = desired_entries(&settings, "orders", &credential("new"));
+        desired.extend(desired_entries(&settings, "billing", &credential("b")));
+        let foreign = r#"{"url":"u","clientId":"c","clientSecret":"theirs"}"#;
+        let current = holding("/cogwire/orders", foreign, StoredKind::SecureString, false);
+        let plan = decide(&settings, "p", &desired, &current, None, &none());
+        assert_eq!(
+            plan.refused,
+            [Foreign {
+                service: "orders".to_owned(),
+                name: "/cogwire/orders".to_owned(),
+                kind: StoredKind::SecureString,
+                holds: Holds::JsonKeys(vec![
+                    "clientId".into(),
+                    "clientSecret".into(),
+                    "url".into()
+                ]),
+                refusal: Refusal::NotOurs,
+            }]
+        );
+        assert!(plan.refused[0].hint().contains("--adopt orders"));
+        assert!(!plan.refused[0].to_string().contains("theirs"));
+        let written: Vec<&str> = plan
+            .writes
+            .iter()
+            .map(|write| write.name.as_str())
+            .collect();
+        assert_eq!(written, ["/cogwire/billing"]);
+        assert_eq!(plan.changed, ["billing".to_owned()].into());
+
+        let adopt: BTreeSet<String> = ["orders".to_owned()].into();
+        let adopted = decide(&settings, "p", &desired, &current, None, &adopt);
+        assert!(adopted.refused.is_empty());
+        assert_eq!(adopted.adopted.len(), 1);
+        let orders = &adopted.writes[0];
+        assert_eq!(orders.name, "/cogwire/orders");
+        assert_eq!(orders.change, Some(ValueChange::Update));
+        assert!(orders.tag);
+    }
+
+    /// Adopting never changes an entry's kind: a String parameter stays refused, and a split
+    /// service is refused whole when one of its entries is.
+    #[test]
+    fn adopting_never_changes_an_entrys_kind() {
+        let settings = settings(SecretLayout::Json);
+        let desired = desired_entries(&settings, "orders", &credential("new"));
+        let current = holding("/cogwire/orders", "plain text", StoredKind::String, false);
+        let adopt: BTreeSet<String> = ["orders".to_owned()].into();
+        let plan = decide(&settings, "p", &desired, &current, None, &adopt);
+        assert!(plan.writes.is_empty());
+        assert_eq!(plan.refused[0].holds, Holds::Text);
+        assert_eq!(
+            plan.refused[0].refusal,
+            Refusal::KindChange {
+                wanted: StoredKind::SecureString
+            }
+        );
+
+        let split = settings_split();
+        let desired = desired_entries(&split, "orders", &credential("new"));
+        let mut current = holding(
+            "/cogwire/orders/client_secret",
+            "s",
+            StoredKind::String,
+            false,
+        );
+        current
+            .kinds
+            .insert("/cogwire/orders/client_id".into(), StoredKind::String);
+        current
+            .values
+            .insert("/cogwire/orders/client_id".into(), Secret::new("client1"));
+        let plan = decide(&split, "p", &desired, &current, None, &adopt);
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        assert!(plan.adopted.is_empty());
+        assert_eq!(plan.refused_services(), ["orders".to_owned()].into());
+        // Secrets Manager: a string secret may be adopted, a binary one may not.
+        let secret = holding("/cogwire/orders", "x", StoredKind::Secret, false);
+        let plan = decide(&settings, "p", &desired_json(), &secret, None, &adopt);
+        assert!(plan.refused.is_empty());
+        let binary = holding("/cogwire/orders", "", StoredKind::BinarySecret, false);
+        let plan = decide(&settings, "p", &desired_json(), &binary, None, &adopt);
+        assert_eq!(plan.refused[0].holds, Holds::Binary);
+    }
+
+    fn settings_split() -> SecretsSettings {
+        settings(SecretLayout::Split)
+    }
+
+    fn desired_json() -> Vec<DesiredEntry> {
+        desired_entries(&settings(SecretLayout::Json), "orders", &credential("new"))
     }
 
     #[test]
@@ -603,6 +901,7 @@ mod tests {
         let desired = desired_entries(&settings, "orders", &credential("s"));
         let current = Current {
             values: BTreeMap::new(),
+            kinds: BTreeMap::new(),
             managed: [
                 "/cogwire/orders".to_owned(),
                 "/cogwire/gone".to_owned(),
@@ -613,7 +912,7 @@ mod tests {
             with_clients: BTreeSet::new(),
         };
         let declared: BTreeSet<String> = ["orders".to_owned(), "pending".to_owned()].into();
-        let plan = decide(&settings, "p", &desired, &current, Some(&declared));
+        let plan = decide(&settings, "p", &desired, &current, Some(&declared), &none());
         assert_eq!(
             plan.deletes,
             [Delete {
@@ -621,7 +920,7 @@ mod tests {
                 name: "/cogwire/gone".to_owned()
             }]
         );
-        let limited = decide(&settings, "p", &desired, &current, None);
+        let limited = decide(&settings, "p", &desired, &current, None, &none());
         assert!(limited.deletes.is_empty());
     }
 
@@ -633,15 +932,16 @@ mod tests {
         let desired = desired_entries(&settings, "orders", &credential("s"));
         let mut current = Current {
             values: BTreeMap::new(),
+            kinds: BTreeMap::new(),
             managed: ["/cogwire/readClient".to_owned()].into(),
             with_clients: ["readClient".to_owned()].into(),
         };
         let declared: BTreeSet<String> = ["orders".to_owned(), "reader".to_owned()].into();
-        let kept = decide(&settings, "p", &desired, &current, Some(&declared));
+        let kept = decide(&settings, "p", &desired, &current, Some(&declared), &none());
         assert!(kept.deletes.is_empty(), "{:?}", kept.deletes);
         // Once the record moved the client to `reader`, the old entry goes.
         current.with_clients = ["reader".to_owned()].into();
-        let pruned = decide(&settings, "p", &desired, &current, Some(&declared));
+        let pruned = decide(&settings, "p", &desired, &current, Some(&declared), &none());
         assert_eq!(
             pruned.deletes,
             [Delete {

@@ -248,7 +248,10 @@ impl<'a, C: Cloud> TokenSource<'a, C> {
         let values = session
             .pacer
             .call(store.operations().read, || store.read(&names))
-            .await?;
+            .await?
+            .into_iter()
+            .map(|(name, stored)| (name, stored.value))
+            .collect();
         stored_secret(settings, &session.pool_id, service, client_id, &values).ok_or_else(|| {
             SourceError::NotStored {
                 service: service.to_owned(),

@@ -3,6 +3,7 @@
 
 mod aws_errors;
 mod end_to_end;
+mod foreign_entries;
 mod graph;
 mod iam;
 mod import;

@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::parameters::too_many_names;
 use super::{Account, MemoryCloud, StoredEntry, not_found, rejected};
-use crate::cloud::stores::{EntryWrite, MANAGED_BY, POOL_TAG, SecretStore, StoreOperations};
+use crate::cloud::stores::{
+    EntryKind, EntryWrite, MANAGED_BY, POOL_TAG, SecretStore, StoreOperations, Stored, StoredKind,
+};
 use crate::cloud::{CloudError, CloudResult};
 use crate::config::model::StoreKind;
-use crate::sensitive::Secret;
 
 /// One credentials store of the in-memory cloud.
 #[derive(Debug, Clone)]
@@ -105,7 +106,7 @@ impl SecretStore for MemoryStore {
         }
     }
 
-    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Secret>> {
+    async fn read(&self, names: &[String]) -> CloudResult<BTreeMap<String, Stored>> {
         let operations = self.operations();
         if names.is_empty() {
             return Ok(BTreeMap::new());
@@ -124,7 +125,15 @@ impl SecretStore for MemoryStore {
                 .iter()
                 .filter_map(|name| {
                     let entry = entries.get(name)?;
-                    (!entry.scheduled_for_deletion).then(|| (name.clone(), entry.value.clone()))
+                    let stored = Stored {
+                        value: entry.value.clone(),
+                        kind: match (kind, entry.kind) {
+                            (StoreKind::SecretsManager, _) => StoredKind::Secret,
+                            (StoreKind::Ssm, EntryKind::Plain) => StoredKind::String,
+                            (StoreKind::Ssm, EntryKind::Secure) => StoredKind::SecureString,
+                        },
+                    };
+                    (!entry.scheduled_for_deletion).then(|| (name.clone(), stored))
                 })
                 .collect())
         })
