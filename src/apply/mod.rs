@@ -15,7 +15,7 @@ use futures_util::stream::FuturesUnordered;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::apply::lock::{Check, LockError};
+use crate::apply::lock::{CHECK_INTERVAL, Check, LockError};
 use crate::apply::record::{RecordError, RecordStore, RecordedClient};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
@@ -40,6 +40,18 @@ enum Write {
 }
 
 impl Write {
+    /// The call it starts with, whose budget paces it.
+    fn first_call(&self) -> Operation {
+        match self {
+            Self::CreateResourceServer(_) => Operation::CreateResourceServer,
+            Self::UpdateResourceServer(_) => Operation::UpdateResourceServer,
+            Self::DeleteResourceServer(_) => Operation::DeleteResourceServer,
+            Self::CreateClient { .. } => Operation::CreateUserPoolClient,
+            Self::UpdateClient(_) => Operation::UpdateUserPoolClient,
+            Self::DeleteClient { .. } => Operation::DeleteUserPoolClient,
+        }
+    }
+
     fn describe_done(&self) -> String {
         match self {
             Self::CreateResourceServer(server) => {
@@ -479,8 +491,15 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
             && duplicate.is_none()
             && running.len() < CONCURRENCY
         {
-            let Some((.., node)) = ready.pop() else { break };
+            let Some(next) = ready.pop() else { break };
+            let node = next.3;
             let operation = &operations[node.index()];
+            // A wave is what the pacer lets start before the next check of the lock; the rest
+            // waits for that check instead of queueing in the pacer past it.
+            if !running.is_empty() && pacer.wait_for(operation.first_call()) > CHECK_INTERVAL {
+                ready.push(next);
+                break;
+            }
             running.push(async move { (node, execute(operation, pool, parameters, pacer).await) });
         }
         let Some((node, result)) = running.next().await else {
