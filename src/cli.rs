@@ -92,7 +92,13 @@ at once within Cognito's quotas. Takes a lock per pool. Asks for 'yes' on a term
     )]
     Apply(ApplyArgs),
     /// Remove the apply lock of a user pool left behind by a run that died
-    ForceUnlock,
+    #[command(
+        long_about = "Remove the apply lock of a user pool, the one LOCK_ID names (without LOCK_ID it shows \
+the lock and its id). It refuses a lock that is still fresh (a running apply refreshes its lock) or \
+whose holder is a process running on this host, unless --force. A lock whose value is unreadable has \
+no id: remove it with --force alone."
+    )]
+    ForceUnlock(ForceUnlockArgs),
     /// Write a services.toml that describes an existing user pool, to adopt it without recreating clients
     #[command(
         long_about = "Read a live user pool and write a services.toml that describes it: resource \
@@ -247,6 +253,16 @@ pub struct ApplyArgs {
     pub stats: bool,
     #[command(flatten)]
     pub pace: PaceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The id of the lock to remove, as `plan`, a refused apply or force-unlock without it show
+    #[arg(value_name = "LOCK_ID")]
+    pub lock_id: Option<String>,
+    /// Remove the lock even though it looks alive (fresh, or its holder runs on this host)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

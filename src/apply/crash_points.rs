@@ -1,33 +1,34 @@
 //! Every crash point of an apply, enumerated against the in-memory cloud: for each call k of a
 //! clean run, the run dies after call k (or call k's reply is lost after it took effect), then
-//! runs again without faults until nothing is left to do, and the pool and the ownership record
-//! are checked: no duplicate client, nothing unmanaged touched, the pool as declared, and every
-//! managed resource in the record.
+//! runs again without faults until nothing is left to do, and the account is checked: no
+//! duplicate client, nothing unmanaged touched, the pool as declared, every managed resource in
+//! the record, no fingerprints left of a destroyed client, and every managed client's stored
+//! credentials a live secret of that client.
 //!
-//! It lives beside the engine it tests, as a unit test, because it drives the engine's own
-//! functions (`observed::read` -> `diff` -> `apply` -> `FinalRecord::save`, chained as
-//! `commands::apply` chains them) rather than the binary. The harness (`Scenario`, `Command`,
-//! `run_until_converged`, the checks) knows nothing of apply beyond the `Apply` command, so
-//! sync-secrets and rotation scenarios are another `Command` and more checks.
-//!
-//! Storing new clients' credentials is still done by `commands`, outside the engine; here it is
-//! taken to succeed (the record's marks are cleared as the binary clears them), so these runs
-//! cover the pool and the record, not the credentials store.
+//! It lives beside the saga it tests, as a unit test, and drives it as the binary does: a session
+//! on the account, the lock (a dead run's is force-unlocked by its id first), the plan under it,
+//! then `Locked::execute`, which stores the credentials and saves the record. The harness
+//! (`Scenario`, `Command`, `run_until_converged`, the checks) knows nothing of apply beyond the
+//! `Apply` command, so other commands are another `Command` and more checks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::apply::Progress;
+use crate::apply::lock::{Lock, force_unlock};
 use crate::apply::record::{Record, RecordStore, RecordedClient};
-use crate::apply::{Progress, apply};
-use crate::cloud::memory::{Fault, FaultPlan, MemoryCloud, Snapshot, StoredClient, StoredEntry};
+use crate::apply::run::{self, ExecuteOptions, Locked, PlanSource};
+use crate::cloud::memory::{
+    Fault, FaultPlan, MemoryAccount, MemoryCloud, Snapshot, StoredClient, StoredEntry,
+};
 use crate::cloud::pace::{PaceSettings, Pacer};
 use crate::cloud::stores::EntryKind;
 use crate::cloud::{ClientExtras, ClientState, ResourceServerState, UserPool};
 use crate::config::duration::Seconds;
 use crate::config::model::{Model, load};
-use crate::plan::diff::{CLIENT_CREDENTIALS, Selection, diff, wanted_client_names};
-use crate::plan::observed::read;
+use crate::plan::diff::{CLIENT_CREDENTIALS, wanted_client_names};
 use crate::sensitive::Secret;
+use crate::session::Session;
 
 const POOL_ID: &str = "us-east-1_CrashPoints";
 /// Reruns without faults that may still change something after a faulted run; the one after
@@ -64,52 +65,64 @@ trait Command {
     async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String>;
 }
 
-/// `cogwire apply --auto-approve`, without the lock and the credentials store.
+/// `cogwire apply --auto-approve`, as the binary runs it: a session on the account, the pool's
+/// lock (one a dead run left behind is removed first, by its id, as an operator would with
+/// `force-unlock`), the plan under the lock, then the saga: the engine, the credentials stored as
+/// clients are created and after, the record saved.
 struct Apply;
 
 impl Command for Apply {
     async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String> {
-        let caller = caller();
-        let pool = cloud.user_pool();
-        let parameters = cloud.parameters();
-        let observed = read(&pool, &parameters, &caller, &wanted_client_names(model))
+        let session = Session::new(
+            model.clone(),
+            POOL_ID.to_owned(),
+            "us-east-1".to_owned(),
+            cloud.account(model.secrets.store),
+            caller(),
+        );
+        let left = Lock::read(session.parameters(), &session.pacer, POOL_ID)
             .await
-            .map_err(|error| format!("read: {error}"))?;
-        let plan =
-            diff(model, &observed, &Selection::all()).map_err(|error| format!("diff: {error}"))?;
-        if plan.actions.is_empty()
-            && observed.recovered_clients.is_empty()
-            && !observed.record_stale
-        {
-            return Ok(Ran::NothingToDo);
+            .map_err(|error| format!("reading the lock: {error}"))?;
+        if let Some(left) = left {
+            force_unlock(
+                session.parameters(),
+                &session.pacer,
+                POOL_ID,
+                left.id(),
+                true,
+            )
+            .await
+            .map_err(|error| format!("force-unlock: {error}"))?;
         }
-        let outcome = apply(
-            &plan,
-            &observed,
-            &pool,
-            &parameters,
-            &caller,
-            &Quiet,
-            &|_, _| {},
-        )
+        let locked = run::lock(&session, Duration::ZERO)
+            .await
+            .map_err(|error| format!("lock: {error}"))?;
+        let result = plan_and_execute(&locked).await;
+        let released = locked.release().await;
+        let ran = result?;
+        released.map_err(|error| format!("release: {error}"))?;
+        Ok(ran)
+    }
+}
+
+async fn plan_and_execute(locked: &Locked<'_, MemoryAccount>) -> Result<Ran, String> {
+    let planned = locked
+        .plan(PlanSource::Services(&[]))
+        .await
+        .map_err(|error| format!("plan: {error}"))?;
+    let report = locked
+        .execute(planned, &ExecuteOptions::default(), &Quiet)
         .await
         .map_err(|error| format!("apply: {error}"))?;
-        // What `commands::apply` stores before saving: the new clients' credentials and those a
-        // dead run left unstored, here all taken to be stored.
-        let stored: BTreeSet<String> = outcome
-            .created_clients
-            .keys()
-            .chain(&observed.recovered_clients)
-            .cloned()
-            .collect();
-        if let Some(record) = outcome.record {
-            record
-                .save(&parameters, &caller, POOL_ID, &stored)
-                .await
-                .map_err(|error| format!("saving the record: {error}"))?;
-        }
-        Ok(Ran::Changed)
-    }
+    let stored = report
+        .credentials
+        .as_ref()
+        .is_some_and(|credentials| !credentials.plan.writes.is_empty());
+    Ok(if report.applied || stored {
+        Ran::Changed
+    } else {
+        Ran::NothingToDo
+    })
 }
 
 /// Runs `command` without faults until a run finds nothing to do; returns how many runs changed
@@ -268,7 +281,54 @@ const CHECKS: &[Check] = &[
     pool_is_as_declared,
     record_maps_every_managed_resource,
     no_fingerprints_outlive_their_client,
+    stored_credentials_are_live_secrets,
 ];
+
+/// Every managed client's stored credentials name that client and hold one of its secrets, and
+/// the record waits for none.
+fn stored_credentials_are_live_secrets(last: &Final, expected: &Expected<'_>) -> Vec<String> {
+    let settings = &expected.model.secrets;
+    let entries = match settings.store {
+        crate::config::model::StoreKind::Ssm => &last.snapshot.parameters,
+        crate::config::model::StoreKind::SecretsManager => &last.snapshot.manager_secrets,
+    };
+    let values: BTreeMap<String, Secret> = entries
+        .iter()
+        .filter(|(_, entry)| !entry.scheduled_for_deletion)
+        .map(|(name, entry)| (name.clone(), entry.value.clone()))
+        .collect();
+    let mut problems: Vec<String> = last
+        .record
+        .credentials_pending
+        .iter()
+        .map(|service| format!("the record still waits for the credentials of {service}"))
+        .collect();
+    for (id, recorded) in &last.record.clients {
+        let Some(client) = last.snapshot.clients.get(id) else {
+            continue;
+        };
+        let stored = crate::credentials::decide::stored_secret(
+            settings,
+            POOL_ID,
+            &recorded.service,
+            id,
+            &values,
+        );
+        match stored {
+            None => problems.push(format!(
+                "no stored credentials of {} (client {id})",
+                recorded.service
+            )),
+            Some(secret) if !client.secrets.iter().any(|live| live.value == secret) => problems
+                .push(format!(
+                    "the stored secret of {} is none of client {id}'s",
+                    recorded.service
+                )),
+            Some(_) => {}
+        }
+    }
+    problems
+}
 
 fn no_two_clients_share_a_name(last: &Final, _: &Expected<'_>) -> Vec<String> {
     let mut seen: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

@@ -6,6 +6,7 @@
 
 pub mod lock;
 pub mod record;
+pub mod run;
 
 #[cfg(test)]
 mod crash_points;
@@ -17,6 +18,7 @@ use futures_util::stream::FuturesUnordered;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::apply::lock::{CHECK_INTERVAL, Check, LockError};
 use crate::apply::record::{RecordError, RecordStore, RecordedClient};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
@@ -41,6 +43,18 @@ enum Write {
 }
 
 impl Write {
+    /// The call it starts with, whose budget paces it.
+    fn first_call(&self) -> Operation {
+        match self {
+            Self::CreateResourceServer(_) => Operation::CreateResourceServer,
+            Self::UpdateResourceServer(_) => Operation::UpdateResourceServer,
+            Self::DeleteResourceServer(_) => Operation::DeleteResourceServer,
+            Self::CreateClient { .. } => Operation::CreateUserPoolClient,
+            Self::UpdateClient(_) => Operation::UpdateUserPoolClient,
+            Self::DeleteClient { .. } => Operation::DeleteUserPoolClient,
+        }
+    }
+
     fn describe_done(&self) -> String {
         match self {
             Self::CreateResourceServer(server) => {
@@ -322,8 +336,60 @@ pub enum ApplyError {
         count: usize,
         ids: Vec<String>,
     },
+    /// Another run took the lock (or it was removed) while this one ran: it stopped writing.
+    #[error(
+        "{lost}; this apply stopped after {added} added, {changed} changed, {destroyed} destroyed, and made no further change"
+    )]
+    LockLost {
+        lost: Box<LockError>,
+        added: usize,
+        changed: usize,
+        destroyed: usize,
+    },
     #[error(transparent)]
     Record(#[from] RecordError),
+}
+
+impl ApplyError {
+    pub fn hint(&self) -> String {
+        let again = "run apply again: it continues from what succeeded";
+        match self {
+            Self::Failed { first, .. } => first.hint().map_or_else(
+                || again.to_owned(),
+                |hint| format!("{hint}; what succeeded is recorded, so running apply again continues from there"),
+            ),
+            Self::Duplicate { .. } => {
+                "delete the extra client in the Cognito console, then apply again".to_owned()
+            }
+            Self::LockLost { lost, .. } => lost.hint().unwrap_or_else(|| again.to_owned()),
+            Self::Record(_) => again.to_owned(),
+        }
+    }
+
+    /// The error for a run that found its lock gone after `outcome`.
+    pub fn lock_lost(lost: LockError, outcome: &Outcome) -> Self {
+        Self::LockLost {
+            lost: Box::new(lost),
+            added: outcome.added,
+            changed: outcome.changed,
+            destroyed: outcome.destroyed,
+        }
+    }
+}
+
+/// Tells the engine whether it may still write: it asks before its first write and before each
+/// wave of operations it launches, and stops (no further write) at the first `Err`.
+pub trait Fence: Sync {
+    fn hold(&self, check: Check) -> impl Future<Output = Result<(), LockError>> + Send;
+}
+
+/// No lock to check, for tests of the engine alone.
+pub struct Unfenced;
+
+impl Fence for Unfenced {
+    async fn hold(&self, _: Check) -> Result<(), LockError> {
+        Ok(())
+    }
 }
 
 /// Told of each client the moment it is created, so its credentials can be stored while the rest
@@ -336,12 +402,14 @@ pub trait Progress: Sync {
     fn done(&self, message: &str);
 }
 
-pub async fn apply<P: UserPool, S: Parameters>(
+#[allow(clippy::too_many_arguments)]
+pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
     plan: &Plan,
     observed: &Observed,
     pool: &P,
     parameters: &S,
     pacer: &Pacer,
+    fence: &F,
     progress: &dyn Progress,
     on_created: OnCreated<'_>,
 ) -> Result<Outcome, ApplyError> {
@@ -400,6 +468,11 @@ pub async fn apply<P: UserPool, S: Parameters>(
             outcome.imported += 1;
         }
     }
+    // Right before the first write: is the lock still this run's?
+    fence
+        .hold(Check::Now)
+        .await
+        .map_err(|lost| ApplyError::lock_lost(lost, &outcome))?;
     if record != observed.record || observed.record_stale {
         slot = Some(store.save(&record, slot.as_deref()).await?);
     }
@@ -432,11 +505,33 @@ pub async fn apply<P: UserPool, S: Parameters>(
     let mut running = FuturesUnordered::new();
     let mut failures: Vec<CloudError> = Vec::new();
     let mut duplicate = None;
+    let mut lost = None;
 
     loop {
-        while failures.is_empty() && duplicate.is_none() && running.len() < CONCURRENCY {
-            let Some((.., node)) = ready.pop() else { break };
+        // Before each wave: still this run's lock? (Read at most once a second.)
+        if lost.is_none()
+            && failures.is_empty()
+            && duplicate.is_none()
+            && running.len() < CONCURRENCY
+            && !ready.is_empty()
+            && let Err(error) = fence.hold(Check::Due).await
+        {
+            lost = Some(error);
+        }
+        while lost.is_none()
+            && failures.is_empty()
+            && duplicate.is_none()
+            && running.len() < CONCURRENCY
+        {
+            let Some(next) = ready.pop() else { break };
+            let node = next.3;
             let operation = &operations[node.index()];
+            // A wave is what the pacer lets start before the next check of the lock; the rest
+            // waits for that check instead of queueing in the pacer past it.
+            if !running.is_empty() && pacer.wait_for(operation.first_call()) > CHECK_INTERVAL {
+                ready.push(next);
+                break;
+            }
             running.push(async move { (node, execute(operation, pool, parameters, pacer).await) });
         }
         let Some((node, result)) = running.next().await else {
@@ -499,8 +594,17 @@ pub async fn apply<P: UserPool, S: Parameters>(
     }
     graph.clear();
 
+    if let Some(lost) = lost {
+        // No further write: the intent saved before the first write tells the next run what
+        // this one may have created.
+        return Err(ApplyError::lock_lost(lost, &outcome));
+    }
     let failed = duplicate.is_some() || !failures.is_empty();
     if failed && record != saved {
+        fence
+            .hold(Check::Now)
+            .await
+            .map_err(|lost| ApplyError::lock_lost(lost, &outcome))?;
         store.save(&record, slot.as_deref()).await?;
     }
     if let Some((name, ids)) = duplicate {

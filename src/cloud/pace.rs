@@ -136,6 +136,21 @@ impl Pacer {
         tokio::time::sleep_until(wait_until).await;
     }
 
+    /// How long a call of `operation` made now would wait for its budgets, reserving nothing:
+    /// the apply engine launches a wave of what can start soon, then checks its lock again.
+    pub fn wait_for(&self, operation: Operation) -> Duration {
+        let state = self.lock();
+        let now = Instant::now();
+        let mut keys = vec![Budget::Category(operation.category())];
+        if operation.own_rate().is_some() {
+            keys.push(Budget::Operation(operation));
+        }
+        keys.iter()
+            .filter_map(|key| state.next_slot.get(key).copied())
+            .fold(now, Instant::max)
+            .saturating_duration_since(now)
+    }
+
     /// One paced, counted attempt.
     async fn attempt<T, Fut>(
         &self,

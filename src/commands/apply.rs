@@ -1,25 +1,19 @@
-//! `cogwire apply [PLANFILE]`: plan (or load a saved plan), ask, take the lock, execute, report.
+//! `cogwire apply [PLANFILE]`: take the lock, plan under it (or check a saved plan), show and ask,
+//! execute, report. The saga itself is `apply::run`; this is its edge to the terminal.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use super::hinted;
-use super::plan::make_plan;
 use super::pool::{StderrProgress, connect, explain, parse_timeout};
-use super::sync_secrets::{print_notes, render};
-use crate::apply::lock::Lock;
-use crate::apply::{FinalRecord, Outcome, apply};
+use super::sync_secrets::{print_notes, render as render_stored};
+use crate::apply::run::{self, ApplyReport, ExecuteOptions, Locked, PlanSource};
 use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::credentials::sync::{
-    AfterApply, SyncError, SyncReport, store_after_apply, store_as_created,
-};
+use crate::cloud::aws::AwsCloud;
 use crate::exit::ExitStatus;
-use crate::plan::observed::read;
 use crate::plan::render;
-use crate::plan::{Change, Resource};
 use crate::plan::{FORMAT_VERSION, Plan};
 use crate::session::Session;
 use crate::style::Style;
-use std::collections::{BTreeMap, BTreeSet};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let timeout = parse_timeout(&args.lock_timeout)?;
@@ -28,40 +22,21 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         .as_ref()
         .map(|path| load_plan(path))
         .transpose()?;
-    let context = match connect(global, &args.pace).await? {
-        Ok(context) => context,
+    let session = match connect(global, &args.pace).await? {
+        Ok(session) => session,
         Err(status) => return Ok(status),
     };
-    if let Some(saved) = &saved
-        && saved.pool_id != context.pool_id
-    {
-        return Err(hinted(
-            format!(
-                "the saved plan is for user pool {}, not {}",
-                saved.pool_id, context.pool_id
-            ),
-            "apply a saved plan against the pool it was made for",
-        ));
-    }
 
     // As terraform does: lock, then plan, so what is shown is what is executed.
-    let lock = Lock::acquire(
-        context.parameters(),
-        &context.pacer,
-        &context.pool_id,
-        timeout,
-    )
-    .await
-    .map_err(explain)?;
-    let result = plan_and_apply(&context, saved.as_ref(), global, args).await;
-    let released = lock
-        .release(context.parameters(), &context.pacer, &context.pool_id)
-        .await;
-    let (outcome, plan, applied) = result?;
+    let locked = run::lock(&session, timeout).await.map_err(explain)?;
+    let result = plan_and_apply(&locked, &session, saved.as_ref(), global, args).await;
+    let released = locked.release().await;
+    let (outcome, plan) = result?;
     released.map_err(explain)?;
+    stored_credentials(&outcome)?;
     let stdout_style = Style::for_stdout();
 
-    let report = context.pacer.report();
+    let report = session.pacer.report();
     let retried = if report.retries > 0 {
         format!(", {} retried", report.retries)
     } else {
@@ -83,8 +58,8 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     if global.json {
         let summary = serde_json::json!({
             "format_version": FORMAT_VERSION,
-            "applied": applied,
-            "pool_id": context.pool_id,
+            "applied": outcome.applied,
+            "pool_id": session.pool_id,
             "summary": plan.summary,
             "outcome": {"imported": outcome.imported, "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed},
             "api_calls": report.total_calls(),
@@ -92,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
             "seconds": report.elapsed_seconds,
         });
         outln!("{summary:#}");
-    } else if applied {
+    } else if outcome.applied {
         outln!("\n{}", stdout_style.bold(&stdout_style.green(&line)));
     }
     if args.stats {
@@ -102,180 +77,50 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
 }
 
 /// Under the lock: a saved plan must still match the pool; otherwise plan now, show it and ask.
-/// Executes it, storing each new client's credentials as it is created, then what else the store
-/// needs. The flag is false when there was nothing to do.
+/// Then the core executes it.
 async fn plan_and_apply(
-    context: &Session,
+    locked: &Locked<'_, AwsCloud>,
+    session: &Session,
     saved: Option<&Plan>,
     global: &GlobalArgs,
     args: &ApplyArgs,
-) -> anyhow::Result<(Outcome, Plan, bool)> {
+) -> anyhow::Result<(ApplyReport, Plan)> {
     let style = Style::for_stdout();
-    let (plan, observed) = match saved {
-        Some(saved) => {
-            let observed = read(
-                context.pool(),
-                context.parameters(),
-                &context.pacer,
-                &saved.described_client_names,
-            )
-            .await
-            .map_err(explain)?;
-            if observed.digest() != saved.observed_digest {
-                let changed = saved.changed_since(&observed.resource_digests());
-                return Err(hinted(
-                    format!(
-                        "the user pool changed since this plan was made: {}",
-                        if changed.is_empty() {
-                            "the clients described differ".to_owned()
-                        } else {
-                            changed.join(", ")
-                        }
-                    ),
-                    "run `cogwire plan --out FILE` again and review the new plan",
-                ));
-            }
-            (saved.clone(), observed)
-        }
-        None => make_plan(context, &args.services).await?,
+    let source = match saved {
+        Some(saved) => PlanSource::Saved(saved),
+        None => PlanSource::Services(&args.services),
     };
-    if plan.actions.is_empty() {
-        if !global.json {
-            out!("{}", render::human(&plan, style, false));
-        }
-        let mut record = None;
-        if !observed.recovered_clients.is_empty() || observed.record_stale {
-            // Clients a dead run created, or a record that says more than the pool bears out:
-            // save the record as the pool is (nothing else to do).
-            let quiet = StderrProgress::new();
-            let recorded = apply(
-                &plan,
-                &observed,
-                context.pool(),
-                context.parameters(),
-                &context.pacer,
-                &quiet,
-                &|_, _| {},
-            )
-            .await;
-            quiet.finish();
-            record = recorded.map_err(explain)?.record;
-        }
-        let after = AfterApply {
-            created: &BTreeMap::new(),
-            record: &observed.record,
-            resync: observed.recovered_clients.iter().cloned().collect(),
-            prune: false,
-            everything: args.sync_secrets,
-        };
-        store(context, Ok(SyncReport::default()), after, record).await?;
-        return Ok((Outcome::default(), plan, false));
-    }
-    if saved.is_none() && !global.json {
+    let planned = locked.plan(source).await.map_err(explain)?;
+    let plan = planned.plan.clone();
+    if (plan.actions.is_empty() || saved.is_none()) && !global.json {
         out!("{}", render::human(&plan, style, false));
     }
     approved(&plan, args)?;
-    if saved.is_none() && !args.auto_approve && !confirm()? {
+    if !plan.actions.is_empty() && saved.is_none() && !args.auto_approve && !confirm()? {
         return Err(hinted(
             "apply cancelled: nothing was changed",
             "only 'yes' approves",
         ));
     }
+    let options = ExecuteOptions {
+        sync_secrets: args.sync_secrets,
+    };
     let progress = StderrProgress::new();
-    let (created, receiver) = tokio::sync::mpsc::unbounded_channel();
-    let engine = async {
-        // Moved in, so the channel closes when the engine is done, which ends the storing.
-        let created = created;
-        apply(
-            &plan,
-            &observed,
-            context.pool(),
-            context.parameters(),
-            &context.pacer,
-            &progress,
-            &|service, credential| {
-                // Only fails once storing has stopped on an error, which is reported below.
-                let _ = created.send((service.to_owned(), credential.clone()));
-            },
-        )
-        .await
-    };
-    let (outcome, stored) = tokio::join!(engine, store_as_created(context, receiver));
+    let report = locked.execute(planned, &options, &progress).await;
     progress.finish();
-    let mut outcome = outcome.map_err(explain)?;
-    let record = outcome.record.take();
-    let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
-    let mut prune = false;
-    for action in &plan.actions {
-        if let Resource::Client { .. } = action.resource {
-            match action.change {
-                Change::Update => {
-                    resync.insert(action.service.clone());
-                }
-                Change::Delete => prune = true,
-                // Stored at the new name's path; the old name's entry goes.
-                Change::Rename => {
-                    resync.insert(action.service.clone());
-                    prune = true;
-                }
-                _ => {}
-            }
-        }
-    }
-    let after = AfterApply {
-        created: &outcome.created_clients,
-        record: &observed.record,
-        resync,
-        prune,
-        everything: args.sync_secrets,
-    };
-    store(context, stored, after, record).await?;
-    Ok((outcome, plan, true))
+    let _ = session;
+    Ok((report.map_err(explain)?, plan))
 }
 
-/// Stores credentials after the plan ran (`stored`: what was stored while it ran), then saves the
-/// run's record once, with the marks of the services whose credentials are now stored cleared.
-/// The record is saved also when storing failed: its marks then tell the next run what to store.
-/// A service refused for an entry cogwire did not write stays marked, and fails the command.
-async fn store(
-    context: &Session,
-    stored: Result<SyncReport, SyncError>,
-    after: AfterApply<'_>,
-    record: Option<FinalRecord>,
-) -> anyhow::Result<()> {
-    let mut done: BTreeSet<String> = after.created.keys().chain(&after.resync).cloned().collect();
-    let shown = !after.created.is_empty() || !done.is_empty() || after.prune || after.everything;
-    let result = match stored {
-        Ok(stored) => store_after_apply(context, stored, after).await,
-        Err(error) => Err(error),
+/// Shows what was stored of the credentials; a service refused for an entry cogwire did not write
+/// fails the command (its credentials stay pending in the record, for the next apply).
+fn stored_credentials(outcome: &ApplyReport) -> anyhow::Result<()> {
+    let Some(report) = &outcome.credentials else {
+        return Ok(());
     };
-    let mut refused = Vec::new();
-    match &result {
-        Ok(report) => {
-            print_notes(report);
-            if shown {
-                eprint!("{}", render(&report.plan, false));
-            }
-            refused.clone_from(&report.plan.refused);
-            for service in report.plan.refused_services() {
-                done.remove(&service);
-            }
-        }
-        Err(_) => done.clear(),
-    }
-    if let Some(record) = record {
-        record
-            .save(
-                context.parameters(),
-                &context.pacer,
-                &context.pool_id,
-                &done,
-            )
-            .await
-            .map_err(explain)?;
-    }
-    result.map_err(explain)?;
-    match refused.split_last() {
+    print_notes(report);
+    eprint!("{}", render_stored(&report.plan, false));
+    match report.plan.refused.split_last() {
         None => Ok(()),
         Some((last, others)) => {
             for foreign in others {

@@ -47,7 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Graph(args) => graph::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
-        Command::ForceUnlock => unlock::run(&cli.global).await,
+        Command::ForceUnlock(args) => unlock::run(&cli.global, args).await,
         Command::Import(args) => import::run(&cli.global, args).await,
         Command::SyncSecrets(args) => sync_secrets::run(&cli.global, args).await,
         Command::RotateSecret(args) => rotate_secret::run(&cli.global, args).await,

@@ -5,8 +5,9 @@ use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use super::{hinted, load_valid};
-use crate::apply::lock::LockError;
+use crate::apply::lock::{LockError, UnlockError};
 use crate::apply::record::RecordError;
+use crate::apply::run::RunError;
 use crate::apply::{ApplyError, Progress};
 use crate::cli::{GlobalArgs, PaceArgs};
 use crate::cloud::CloudError;
@@ -110,29 +111,41 @@ impl From<DiffError> for Explained {
 
 impl From<LockError> for Explained {
     fn from(error: LockError) -> Self {
-        match error {
-            LockError::Held(_) => Self {
-                hint: Some("wait for it (--lock-timeout 10m), or if that run is dead: cogwire force-unlock".to_owned()),
-                message: error.to_string(),
-            },
-            LockError::Cloud(cloud) => cloud.into(),
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<UnlockError> for Explained {
+    fn from(error: UnlockError) -> Self {
+        Self {
+            hint: error.hint(),
+            message: error.to_string(),
         }
     }
 }
 
 impl From<ApplyError> for Explained {
     fn from(error: ApplyError) -> Self {
-        let hint = match &error {
-            ApplyError::Failed { first, .. } => first
-                .hint()
-                .map(|hint| format!("{hint}; what succeeded is recorded, so running apply again continues from there")),
-            ApplyError::Duplicate { .. } => Some("delete the extra client in the Cognito console, then apply again".to_owned()),
-            ApplyError::Record(_) => None,
-        };
         Self {
+            hint: Some(error.hint()),
             message: error.to_string(),
-            hint: hint
-                .or_else(|| Some("run apply again: it continues from what succeeded".to_owned())),
+        }
+    }
+}
+
+impl From<RunError> for Explained {
+    fn from(error: RunError) -> Self {
+        match error {
+            RunError::Read(read) => read.into(),
+            RunError::Record(record) => record.into(),
+            RunError::Apply(apply) => apply.into(),
+            other => Self {
+                hint: other.hint(),
+                message: other.to_string(),
+            },
         }
     }
 }

@@ -1,37 +1,26 @@
-//! `cogwire force-unlock`: remove the apply lock of a pool left by a run that died.
+//! `cogwire force-unlock [LOCK_ID] [--force]`: remove the apply lock a run that died left behind.
 
 use super::pool::{connect, explain};
-use crate::apply::lock::Lock;
-use crate::apply::record::lock_name;
-use crate::cli::{GlobalArgs, PaceArgs};
-use crate::cloud::operation::Operation;
+use crate::apply::lock::Unlocked;
+use crate::apply::run::force_unlock;
+use crate::cli::{ForceUnlockArgs, GlobalArgs, PaceArgs};
 use crate::exit::ExitStatus;
 
-pub async fn run(global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let context = match connect(global, &PaceArgs::default()).await? {
-        Ok(context) => context,
+pub async fn run(global: &GlobalArgs, args: &ForceUnlockArgs) -> anyhow::Result<ExitStatus> {
+    let session = match connect(global, &PaceArgs::default()).await? {
+        Ok(session) => session,
         Err(status) => return Ok(status),
     };
-    let held = Lock::read(context.parameters(), &context.pacer, &context.pool_id)
+    match force_unlock(&session, args.lock_id.as_deref(), args.force)
         .await
-        .map_err(explain)?;
-    let Some(held) = held else {
-        outln!("User pool {} is not locked.", context.pool_id);
-        return Ok(ExitStatus::Success);
-    };
-    use crate::cloud::Parameters as _;
-    let name = lock_name(&context.pool_id);
-    context
-        .pacer
-        .call(Operation::DeleteParameter, || {
-            context.parameters().delete(&name)
-        })
-        .await
-        .map_err(explain)?;
-    outln!(
-        "Removed the lock on user pool {} held by {}.",
-        context.pool_id,
-        held.describe()
-    );
+        .map_err(explain)?
+    {
+        Unlocked::NotLocked => outln!("User pool {} is not locked.", session.pool_id),
+        Unlocked::Removed(lock) => outln!(
+            "Removed the lock on user pool {} held by {}.",
+            session.pool_id,
+            lock.describe()
+        ),
+    }
     Ok(ExitStatus::Success)
 }

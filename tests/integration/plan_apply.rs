@@ -2,7 +2,7 @@
 
 use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, OAuthFlowType};
 
-use crate::support::{TestAccount, Workdir, local_aws};
+use crate::support::{TestAccount, Workdir, error_code, local_aws};
 
 const SERVICES: &str = r#"
 [services.customers-v1]
@@ -87,6 +87,56 @@ impl Setup {
             .send()
             .await
             .expect("PutParameter");
+    }
+
+    /// The pool's lock parameter, if there is one.
+    async fn lock_value(&self) -> Option<String> {
+        let read = self
+            .account
+            .ssm()
+            .await
+            .get_parameter()
+            .name(format!("/cogwire/{}/lock", self.pool))
+            .send()
+            .await;
+        if error_code(&read) == Some("ParameterNotFound") {
+            return None;
+        }
+        read.expect("GetParameter")
+            .parameter()
+            .and_then(|parameter| parameter.value())
+            .map(str::to_owned)
+    }
+
+    async fn lock_id(&self) -> Option<String> {
+        let value: serde_json::Value = serde_json::from_str(&self.lock_value().await?).ok()?;
+        value["id"].as_str().map(str::to_owned)
+    }
+
+    /// Client names and how many clients bear each.
+    async fn clients_by_name(&self) -> std::collections::BTreeMap<String, usize> {
+        let cognito = self.account.cognito().await;
+        let mut by_name = std::collections::BTreeMap::new();
+        let mut next_token = None;
+        loop {
+            let page = cognito
+                .list_user_pool_clients()
+                .user_pool_id(&self.pool)
+                .max_results(60)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .expect("ListUserPoolClients");
+            for client in page.user_pool_clients() {
+                *by_name
+                    .entry(client.client_name().unwrap_or_default().to_owned())
+                    .or_insert(0) += 1;
+            }
+            next_token = page.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                return by_name;
+            }
+        }
     }
 
     async fn client_count(&self) -> usize {
@@ -477,7 +527,8 @@ async fn a_held_lock_names_its_holder_and_force_unlock_removes_it() {
     );
     assert_eq!(setup.client_count().await, 0);
 
-    let unlock = setup.cogwire(&["force-unlock"]);
+    // The lock is fresh and held on another host: removing it takes its id and --force.
+    let unlock = setup.cogwire(&["force-unlock", "other", "--force"]);
     assert_eq!(unlock.code, 0, "{}", unlock.all());
     assert!(
         unlock.stdout.contains("ci@runner-7 pid 42"),
@@ -640,7 +691,11 @@ async fn an_apply_killed_half_way_converges_on_the_next_run() {
         let _ = child.wait();
         setup.account.clear_faults();
 
-        assert_eq!(setup.cogwire(&["force-unlock"]).code, 0);
+        // The killed run held its lock on this host, and its process is gone: its id suffices.
+        if let Some(id) = setup.lock_id().await {
+            let unlock = setup.cogwire(&["force-unlock", &id]);
+            assert_eq!(unlock.code, 0, "{}", unlock.all());
+        }
         let again = setup.cogwire(&["apply", "--auto-approve"]);
         assert_eq!(
             again.code,
@@ -768,6 +823,266 @@ async fn a_stale_lock_is_taken_over_by_one_run_only() {
         loser.stderr
     );
     assert_eq!(setup.client_count().await, 2);
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn force_unlock_with_a_wrong_id_refuses_and_the_lock_stays() {
+    let setup = setup(SERVICES).await;
+    let now = now_seconds();
+    let lock = serde_json::json!({"id": "5d41402abc4b2a76", "holder": "ci@runner-7 pid 42", "acquired_at": now - 3_600, "expires_at": now - 1_800});
+    setup.put_lock(&lock).await;
+
+    // Without an id it shows the lock and its id, and removes nothing.
+    let bare = setup.cogwire(&["force-unlock"]);
+    assert_eq!(bare.code, 1, "{}", bare.all());
+    assert!(
+        bare.stderr.contains("ci@runner-7 pid 42"),
+        "{}",
+        bare.stderr
+    );
+    assert!(
+        bare.stderr.contains("force-unlock 5d41402abc4b2a76"),
+        "{}",
+        bare.stderr
+    );
+    assert_eq!(setup.lock_value().await, Some(lock.to_string()));
+
+    // Another lock's id, even with --force: refused, naming the holder and the real id.
+    let wrong = setup.cogwire(&["force-unlock", "0000deadbeef", "--force"]);
+    assert_eq!(wrong.code, 1, "{}", wrong.all());
+    assert!(
+        wrong.stderr.contains("is not 0000deadbeef"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(
+        wrong.stderr.contains("ci@runner-7 pid 42"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(
+        wrong.stderr.contains("5d41402abc4b2a76"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(setup.lock_value().await, Some(lock.to_string()));
+
+    // Its own id: it expired half an hour ago, so it goes without --force.
+    let right = setup.cogwire(&["force-unlock", "5d41402abc4b2a76"]);
+    assert_eq!(right.code, 0, "{}", right.all());
+    assert_eq!(setup.lock_value().await, None);
+}
+
+#[tokio::test]
+async fn force_unlock_refuses_a_fresh_or_locally_live_lock_without_force() {
+    let setup = setup(SERVICES).await;
+    let now = now_seconds();
+    // Taken 2 s ago on another host, as in the reproduced incident.
+    let fresh = serde_json::json!({"id": "a1b2c3", "holder": "alice@laptop-9 pid 13643", "host": "laptop-9", "pid": 13643, "acquired_at": now - 2, "expires_at": now + 1_798});
+    setup.put_lock(&fresh).await;
+    let refused = setup.cogwire(&["force-unlock", "a1b2c3"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.stderr.contains("is fresh"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("since 2 s ago"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(setup.lock_value().await, Some(fresh.to_string()));
+    let forced = setup.cogwire(&["force-unlock", "a1b2c3", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert_eq!(setup.lock_value().await, None);
+
+    // Expired, but its holder is a process running on this host (this test): refused too.
+    let live = serde_json::json!({"id": "d4e5f6", "holder": format!("me@test-host-live pid {}", std::process::id()), "acquired_at": now - 7_200, "expires_at": now - 3_600});
+    setup.put_lock(&live).await;
+    let mut env = setup.env.clone();
+    env.push(("HOSTNAME".to_owned(), "test-host-live".to_owned()));
+    let refused = setup.workdir.run(&["force-unlock", "d4e5f6"], &env);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("running on this host"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(setup.lock_value().await, Some(live.to_string()));
+    let forced = setup
+        .workdir
+        .run(&["force-unlock", "d4e5f6", "--force"], &env);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert_eq!(setup.lock_value().await, None);
+}
+
+#[tokio::test]
+async fn an_unreadable_lock_reads_as_such_and_needs_force() {
+    let setup = setup(SERVICES).await;
+    setup
+        .account
+        .ssm()
+        .await
+        .put_parameter()
+        .name(format!("/cogwire/{}/lock", setup.pool))
+        .value("garbage{")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("PutParameter");
+    let blocked = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(blocked.code, 1, "{}", blocked.all());
+    assert!(
+        blocked.stderr.contains("unreadable lock value"),
+        "{}",
+        blocked.stderr
+    );
+    assert!(!blocked.stderr.contains(" s ago"), "{}", blocked.stderr);
+    assert!(!blocked.stderr.contains("expires in"), "{}", blocked.stderr);
+    let plan = setup.cogwire(&["plan"]);
+    assert!(
+        plan.stdout.contains("Lock: unreadable lock value"),
+        "{}",
+        plan.all()
+    );
+    let refused = setup.cogwire(&["force-unlock"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("force-unlock --force"),
+        "{}",
+        refused.stderr
+    );
+    let forced = setup.cogwire(&["force-unlock", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert_eq!(setup.lock_value().await, None);
+    assert_eq!(setup.client_count().await, 0);
+}
+
+#[tokio::test]
+async fn plan_shows_a_lock_left_behind_and_detailed_exitcode_gives_2() {
+    let setup = setup(SERVICES).await;
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    let quiet = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.all());
+    assert!(!quiet.stdout.contains("Lock:"), "{}", quiet.stdout);
+
+    let now = now_seconds();
+    let stale = serde_json::json!({"id": "0bad0bad", "holder": "ci@gone pid 4242", "acquired_at": now - 7_200, "expires_at": now - 5_400});
+    setup.put_lock(&stale).await;
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("Lock: left behind by a run that died: ci@gone pid 4242"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("cogwire force-unlock 0bad0bad"),
+        "{}",
+        plan.stdout
+    );
+    let json = setup.cogwire(&["--json", "plan"]);
+    assert_eq!(json.code, 0, "{}", json.all());
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["lock"]["state"], "left_behind", "{value}");
+    assert_eq!(value["lock"]["id"], "0bad0bad", "{value}");
+
+    // A fresh lock is shown as held, and is no change.
+    let fresh = serde_json::json!({"id": "f00d", "holder": "ci@runner-2 pid 7", "acquired_at": now - 60, "expires_at": now + 1_740});
+    setup.put_lock(&fresh).await;
+    let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .contains("Lock: held by ci@runner-2 pid 7 since 1 s ago")
+            || plan
+                .stdout
+                .contains("Lock: held by ci@runner-2 pid 7 since 6"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("expires in 2"), "{}", plan.stdout);
+}
+
+fn many_callers(count: usize) -> String {
+    let mut text = String::from("[services.core]\nscopes = { \"read\" = \"Read\" }\n");
+    for index in 0..count {
+        text.push_str(&format!(
+            "[services.caller-{index:02}]\nconsumes = [\"core/read\"]\n"
+        ));
+    }
+    text
+}
+
+/// The reproduced incident: an apply of 30 services whose lock is taken while it runs. It stops at
+/// its next check, names the thief, writes nothing more, and no client is ever made twice.
+#[tokio::test]
+async fn an_apply_whose_lock_is_stolen_stops_and_names_the_thief() {
+    let setup = setup(&many_callers(30)).await;
+    setup
+        .account
+        .set_faults(serde_json::json!({"seed": 11, "latency_ms": 250}));
+    let child = setup
+        .workdir
+        .command(&["apply", "--auto-approve"], &setup.env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cogwire starts");
+    // Once the apply has begun creating clients, another run takes the lock.
+    let started = std::time::Instant::now();
+    while setup.clients_by_name().await.len() < 3 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the apply created no client"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let now = now_seconds();
+    let thief = serde_json::json!({"id": "7h1ef", "holder": "mallory@elsewhere pid 13643", "host": "elsewhere", "pid": 13643, "acquired_at": now, "expires_at": now + 1_800});
+    setup.put_lock(&thief).await;
+    let output = child.wait_with_output().expect("cogwire ends");
+    setup.account.clear_faults();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "no longer holds the lock",
+        "mallory@elsewhere pid 13643",
+        "host elsewhere",
+        "lock id 7h1ef",
+        "stopped after",
+        "cogwire plan",
+    ] {
+        assert!(stderr.contains(expected), "no `{expected}`: {stderr}");
+    }
+    let clients = setup.clients_by_name().await;
+    assert!(clients.len() < 30, "the apply did not stop: {clients:?}");
+    assert!(
+        clients.values().all(|count| *count == 1),
+        "a duplicate client: {clients:?}"
+    );
+    // The thief's lock is left alone.
+    assert_eq!(setup.lock_value().await, Some(thief.to_string()));
+
+    // Once the thief is gone, apply converges: every client once.
+    assert_eq!(setup.cogwire(&["force-unlock", "7h1ef", "--force"]).code, 0);
+    let again = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    let clients = setup.clients_by_name().await;
+    assert_eq!(clients.len(), 30, "{clients:?}");
+    assert!(
+        clients.values().all(|count| *count == 1),
+        "a duplicate client: {clients:?}"
+    );
     let plan = setup.cogwire(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}", plan.all());
 }

@@ -156,6 +156,15 @@ impl MemoryCloud {
         MemoryStore::new(self.clone(), kind)
     }
 
+    /// The whole cloud as a session sees it, with the credentials store of `kind`.
+    pub fn account(&self, kind: StoreKind) -> MemoryAccount {
+        MemoryAccount {
+            pool: self.user_pool(),
+            parameters: self.parameters(),
+            store: self.store(kind),
+        }
+    }
+
     /// Replaces the fault plan; call numbers keep counting from this cloud's first call.
     pub fn inject(&self, plan: FaultPlan) {
         self.lock().faults = Faults::new(plan);
@@ -286,5 +295,31 @@ fn rejected(operation: Operation, code: &str, message: String) -> CloudError {
         operation,
         code: code.to_owned(),
         message,
+    }
+}
+
+/// One `MemoryCloud` behind the `Cloud` trait, so the engines run on it as on AWS.
+#[derive(Debug, Clone)]
+pub struct MemoryAccount {
+    pool: MemoryUserPool,
+    parameters: MemoryParameters,
+    store: MemoryStore,
+}
+
+impl crate::cloud::Cloud for MemoryAccount {
+    type Pool = MemoryUserPool;
+    type Parameters = MemoryParameters;
+    type Store = MemoryStore;
+
+    fn pool(&self) -> &MemoryUserPool {
+        &self.pool
+    }
+
+    fn parameters(&self) -> &MemoryParameters {
+        &self.parameters
+    }
+
+    fn store(&self) -> &MemoryStore {
+        &self.store
     }
 }
