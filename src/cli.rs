@@ -88,7 +88,8 @@ scope-level detail and the callers that lose access. Nothing is written."
         long_about = "Make the user pool match services.toml: scopes are created before any client that \
 needs them, clients drop scopes before resource servers remove them, and independent operations run \
 at once within Cognito's quotas. Takes a lock per pool. Asks for 'yes' on a terminal; use \
---auto-approve in CI, or apply a plan saved with `plan --out`."
+--auto-approve in CI, or apply a plan saved with `plan --out`. A plan that destroys a client or a \
+resource server runs without a terminal (or with --auto-approve) only with --allow-destroy too."
     )]
     Apply(ApplyArgs),
     /// Remove the apply lock of a user pool left behind by a run that died
@@ -205,6 +206,10 @@ pub struct PlanArgs {
     /// Limit the plan to this service and the resource servers it consumes from (repeatable)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
+    /// Plan even when services.toml declares no services and the plan destroys everything
+    /// cogwire manages (without it, such a file is taken for an empty or truncated one)
+    #[arg(long)]
+    pub allow_destroy: bool,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,
@@ -217,9 +222,14 @@ pub struct ApplyArgs {
     /// A plan saved by `cogwire plan --out`; it is executed exactly, or refused if the pool changed
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
-    /// Do not ask for approval (for CI)
+    /// Do not ask for approval (for CI); a plan that destroys needs --allow-destroy as well
     #[arg(long)]
     pub auto_approve: bool,
+    /// Approve destroying clients and resource servers when no one is asked: with
+    /// --auto-approve, with a saved plan off a terminal, or when services.toml declares no
+    /// services. A destroyed client's id is gone for good
+    #[arg(long)]
+    pub allow_destroy: bool,
     /// After applying, sync every managed client's credentials to the secrets store (as
     /// `sync-secrets` does); without it, only the clients this run created are stored
     #[arg(long)]

@@ -4,10 +4,10 @@ use super::hinted;
 use super::pool::{PoolContext, connect, explain};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
-use crate::plan::Plan;
 use crate::plan::diff::{Selection, diff, wanted_client_names};
 use crate::plan::observed::{Observed, ReadError, read};
 use crate::plan::render;
+use crate::plan::{Approval, Plan};
 use crate::style::Style;
 
 /// A pool that is not found is most often looked for in the wrong region: say which was used.
@@ -54,6 +54,12 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         Err(status) => return Ok(status),
     };
     let (plan, _) = make_plan(&context, &args.services).await?;
+    plan.check_destruction(
+        !context.model.services.is_empty(),
+        Approval::Shown,
+        args.allow_destroy,
+    )
+    .map_err(|refusal| hinted(refusal.to_string(), refusal.hint()))?;
     if global.json {
         outln!("{}", render::json(&plan));
     } else {

@@ -166,3 +166,105 @@ fn join_words(field: &str, value: &str) -> String {
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{}".to_owned())
 }
+
+/// What the approval prompt says before asking, when the plan destroys: that a destroyed
+/// client's id is gone for good, since a person may take a `-` line for a mere update.
+pub fn destroy_warning(plan: &Plan) -> Option<String> {
+    let deleted = |is_server: bool| {
+        plan.actions
+            .iter()
+            .filter(|action| {
+                action.change == Change::Delete && action.is_resource_server() == is_server
+            })
+            .count()
+    };
+    let (clients, servers) = (deleted(false), deleted(true));
+    let plural = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let mut lines = Vec::new();
+    if clients > 0 {
+        lines.push(format!(
+            "{} will be destroyed. A destroyed client and its id are gone for good: services that use it can no longer get tokens, and a new client gets a new id.",
+            plural(clients, "app client", "app clients")
+        ));
+    }
+    if servers > 0 {
+        lines.push(format!(
+            "{} will be destroyed, with {} scopes.",
+            plural(servers, "resource server", "resource servers"),
+            if servers == 1 { "its" } else { "their" }
+        ));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n  "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Resource, Summary, Unmanaged};
+
+    fn plan(resources: Vec<(Change, Resource)>) -> Plan {
+        let actions: Vec<Action> = resources
+            .into_iter()
+            .map(|(change, resource)| Action {
+                service: "orders".to_owned(),
+                change,
+                resource,
+                fields: Vec::new(),
+            })
+            .collect();
+        Plan {
+            format_version: crate::plan::FORMAT_VERSION.to_owned(),
+            pool_id: "p".to_owned(),
+            summary: Summary::of(&actions),
+            actions,
+            unmanaged: Unmanaged::default(),
+            lost_access: Vec::new(),
+            observed_digest: String::new(),
+            described_client_names: BTreeSet::new(),
+        }
+    }
+
+    fn client() -> Resource {
+        Resource::Client {
+            name: "orders-app-client".to_owned(),
+            id: Some("c1".to_owned()),
+            spec: None,
+            after: None,
+            before: None,
+        }
+    }
+
+    fn server() -> Resource {
+        Resource::ResourceServer {
+            identifier: "orders".to_owned(),
+            after: None,
+            before: None,
+        }
+    }
+
+    #[test]
+    fn the_prompt_warns_that_destroyed_client_ids_are_gone_for_good() {
+        assert_eq!(
+            destroy_warning(&plan(vec![(Change::Update, client())])),
+            None
+        );
+        let warning = destroy_warning(&plan(vec![
+            (Change::Delete, client()),
+            (Change::Delete, server()),
+            (Change::Create, server()),
+        ]))
+        .expect("a warning");
+        assert!(
+            warning.starts_with(
+                "1 app client will be destroyed. A destroyed client and its id are gone for good"
+            ),
+            "{warning}"
+        );
+        assert!(
+            warning.ends_with("1 resource server will be destroyed, with its scopes."),
+            "{warning}"
+        );
+    }
+}
