@@ -88,7 +88,8 @@ scope-level detail and the callers that lose access. Nothing is written."
         long_about = "Make the user pool match services.toml: scopes are created before any client that \
 needs them, clients drop scopes before resource servers remove them, and independent operations run \
 at once within Cognito's quotas. Takes a lock per pool. Asks for 'yes' on a terminal; use \
---auto-approve in CI, or apply a plan saved with `plan --out`."
+--auto-approve in CI, or apply a plan saved with `plan --out`. A plan that destroys a client or a \
+resource server runs without a terminal (or with --auto-approve) only with --allow-destroy too."
     )]
     Apply(ApplyArgs),
     /// Remove the apply lock of a user pool left behind by a run that died
@@ -216,6 +217,10 @@ pub struct PlanArgs {
     /// run (saved with `--out`, so `apply PLANFILE` needs no `--adopt` again)
     #[arg(long)]
     pub adopt: bool,
+    /// Plan even when services.toml declares no services and the plan destroys everything
+    /// cogwire manages (without it, such a file is taken for an empty or truncated one)
+    #[arg(long)]
+    pub allow_destroy: bool,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,
@@ -228,9 +233,15 @@ pub struct ApplyArgs {
     /// A plan saved by `cogwire plan --out`; it is executed exactly, or refused if the pool changed
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
-    /// Do not ask for approval (for CI)
+    /// Do not ask for approval (for CI); a plan that destroys needs --allow-destroy as well
     #[arg(long)]
     pub auto_approve: bool,
+    /// Approve destroying clients and resource servers when no one is asked (with
+    /// --auto-approve, with a saved plan off a terminal, or when services.toml declares no
+    /// services), and removing a scope an unmanaged client still holds. A destroyed client's id
+    /// is gone for good
+    #[arg(long)]
+    pub allow_destroy: bool,
     /// After applying, sync every managed client's credentials to the secrets store (as
     /// `sync-secrets` does); without it, only the clients this run created are stored
     #[arg(long)]
@@ -242,9 +253,6 @@ pub struct ApplyArgs {
     /// it, apply refuses such a plan before any write (`cogwire import` adopts without changes)
     #[arg(long)]
     pub adopt: bool,
-    /// Allow a plan that removes a scope an unmanaged client still holds
-    #[arg(long)]
-    pub allow_destroy: bool,
     /// How long to wait for another run's lock on the pool, e.g. 5m; 0 fails at once
     #[arg(long, default_value = "0", value_name = "DURATION")]
     pub lock_timeout: String,

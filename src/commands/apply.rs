@@ -11,7 +11,7 @@ use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::cloud::aws::AwsCloud;
 use crate::exit::ExitStatus;
 use crate::plan::render;
-use crate::plan::{FORMAT_VERSION, Plan};
+use crate::plan::{Approval, FORMAT_VERSION, Plan};
 use crate::session::Session;
 use crate::style::Style;
 
@@ -96,7 +96,23 @@ async fn plan_and_apply(
         out!("{}", render::human(&plan, style, false));
     }
     approved(&plan, args)?;
-    if !plan.actions.is_empty() && saved.is_none() && !args.auto_approve && !confirm()? {
+    let on_terminal = std::io::stdin().is_terminal();
+    let approval = match (saved, args.auto_approve) {
+        (Some(_), _) => Approval::Saved { on_terminal },
+        (None, false) if on_terminal => Approval::Prompt,
+        (None, _) => Approval::Unattended,
+    };
+    plan.check_destruction(
+        !session.model.services.is_empty(),
+        approval,
+        args.allow_destroy,
+    )
+    .map_err(|refusal| hinted(refusal.to_string(), refusal.hint()))?;
+    if !plan.actions.is_empty()
+        && saved.is_none()
+        && !args.auto_approve
+        && !confirm(render::destroy_warning(&plan))?
+    {
         return Err(hinted(
             "apply cancelled: nothing was changed",
             "only 'yes' approves",
@@ -179,13 +195,16 @@ fn load_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
     Ok(plan)
 }
 
-/// Asks on the terminal, as terraform does; refuses without one.
-fn confirm() -> anyhow::Result<bool> {
+/// Asks on the terminal, as terraform does, saying first what is destroyed; refuses without one.
+fn confirm(destroy_warning: Option<String>) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(hinted(
             "apply needs approval, and there is no terminal to ask on",
             "review the plan, then run `cogwire apply --auto-approve` (as CI does), or apply a saved plan: `cogwire plan --out plan.json` then `cogwire apply plan.json`",
         ));
+    }
+    if let Some(warning) = destroy_warning {
+        out!("\nWarning: {warning}\n");
     }
     out!(
         "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "

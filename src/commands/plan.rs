@@ -1,11 +1,13 @@
 //! `cogwire plan`: read the pool, compute the plan, show it (and the pool's lock, if any);
 //! optionally save it.
 
+use super::hinted;
 use super::pool::{connect, explain};
 use crate::apply::lock::{CurrentLock, Standing};
 use crate::apply::run::{current_lock, plan_now};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
+use crate::plan::Approval;
 use crate::plan::render;
 use crate::style::Style;
 
@@ -18,6 +20,12 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
     let (mut plan, _) = planned.map_err(explain)?;
     plan.adopt = args.adopt;
     let lock = lock.map_err(explain)?;
+    plan.check_destruction(
+        !session.model.services.is_empty(),
+        Approval::Shown,
+        args.allow_destroy,
+    )
+    .map_err(|refusal| hinted(refusal.to_string(), refusal.hint()))?;
     if global.json {
         let mut shown = serde_json::to_value(&plan)?;
         if let Some(fields) = shown.as_object_mut() {

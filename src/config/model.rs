@@ -7,11 +7,13 @@ use std::ops::Range;
 use serde::Serialize;
 use toml::Spanned;
 
+use crate::apply::record::reserved;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::duration::{self, DurationError, Seconds};
 use crate::config::rules;
 use crate::config::shape::{RawConfig, RawService};
 use crate::config::suggest;
+use crate::credentials::decide::entry_names;
 
 /// The checked desired state of one user pool.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -887,7 +889,12 @@ impl Analyzer {
                 .map(|key| key.get_ref().clone()),
             layout,
         };
-        self.secrets_path(&settings, path_span, pool_id, services);
+        let service_spans: BTreeMap<&str, Range<usize>> = raw
+            .services
+            .iter()
+            .map(|(name, _)| (name.get_ref().as_str(), name.span()))
+            .collect();
+        self.secrets_path(&settings, path_span, pool_id, services, &service_spans);
         settings
     }
 
@@ -900,6 +907,7 @@ impl Analyzer {
         span: Option<Range<usize>>,
         pool_id: Option<&str>,
         services: &BTreeMap<String, Service>,
+        service_spans: &BTreeMap<&str, Range<usize>>,
     ) {
         let template = &settings.path_template;
         let mut checked_template = String::with_capacity(template.len());
@@ -929,18 +937,6 @@ impl Analyzer {
             rest = next;
         }
         checked_template.push_str(rest);
-        let clients = services
-            .values()
-            .filter(|service| service.client.is_some())
-            .count();
-        if !template.contains("{service}") && clients > 1 {
-            self.report(
-                "secrets-path",
-                "the secrets path has no `{service}`, so every service would share one entry",
-                span.clone(),
-                Some("for example \"/cogwire/{service}\"".to_owned()),
-            );
-        }
         let (store, hint) = match settings.store {
             StoreKind::Ssm => (
                 "SSM",
@@ -956,6 +952,10 @@ impl Analyzer {
             ..settings.clone()
         };
         let pool = pool_id.unwrap_or(PLACEHOLDER_POOL_ID);
+        self.shared_entries(&checking, span.clone(), pool, services, service_spans);
+        if settings.store == StoreKind::Ssm {
+            self.reserved_entries(&checking, span.clone(), pool_id, services, service_spans);
+        }
         let mut reported = Vec::new();
         for service in services.values().filter(|service| service.client.is_some()) {
             let shown = settings.path_for(&service.name, pool);
@@ -989,6 +989,139 @@ impl Analyzer {
                 }
             }
         }
+    }
+}
+
+impl Analyzer {
+    /// Every managed client's credentials need entries of their own: two services whose entries
+    /// share a name would overwrite each other's, and each would be handed the other's client.
+    /// The names are the ones `sync-secrets` writes (`entry_names`); one report for each set of
+    /// services that share, naming the first entry they share.
+    fn shared_entries(
+        &mut self,
+        settings: &SecretsSettings,
+        span: Option<Range<usize>>,
+        pool: &str,
+        services: &BTreeMap<String, Service>,
+        service_spans: &BTreeMap<&str, Range<usize>>,
+    ) {
+        let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for service in services.values().filter(|service| service.client.is_some()) {
+            for (name, _) in entry_names(settings, pool, &service.name) {
+                let sharing = owners.entry(name).or_default();
+                if !sharing.contains(&service.name.as_str()) {
+                    sharing.push(&service.name);
+                }
+            }
+        }
+        let mut reported: Vec<Vec<&str>> = Vec::new();
+        for (name, sharing) in owners {
+            if sharing.len() < 2 || reported.contains(&sharing) {
+                continue;
+            }
+            let shown = shown_entry(&name, pool);
+            let named = name_services(&sharing);
+            let (message, hint) = if settings.path_template.contains("{service}") {
+                (
+                    format!("{named} would store their credentials in the same entry `{shown}`"),
+                    "each service needs entries of its own: make the path tell the services apart, for example \"/cogwire/{service}\"",
+                )
+            } else {
+                (
+                    format!(
+                        "the secrets path has no `{{service}}`, so {named} would share the entry `{shown}`"
+                    ),
+                    "each service needs entries of its own: put `{service}` in the path, for example \"/cogwire/{service}\"",
+                )
+            };
+            let place = span
+                .clone()
+                .or_else(|| service_spans.get(sharing[1]).cloned());
+            self.report("secrets-path", message, place, Some(hint.to_owned()));
+            reported.push(sharing);
+        }
+    }
+
+    /// cogwire keeps its own SSM parameters under `/cogwire/<pool-id>/` (see `record::reserved`):
+    /// credentials stored there would overwrite the ownership record or the lock, or be
+    /// overwritten by them. Every name at or below that prefix is refused, whether in use today or
+    /// not; with no pool id known, below any name shaped like a pool id. Secrets Manager names
+    /// are a namespace apart from SSM's, where cogwire keeps nothing, so they are not checked.
+    /// One report for each kind of reserved name the path reaches, naming the first service.
+    fn reserved_entries(
+        &mut self,
+        settings: &SecretsSettings,
+        span: Option<Range<usize>>,
+        pool_id: Option<&str>,
+        services: &BTreeMap<String, Service>,
+        service_spans: &BTreeMap<&str, Range<usize>>,
+    ) {
+        let pool = pool_id.unwrap_or(PLACEHOLDER_POOL_ID);
+        // Whether the path itself reaches the namespace, whatever a service is called.
+        let path_reaches = entry_names(settings, pool, "x")
+            .iter()
+            .any(|(name, _)| reserved(name, pool_id).is_some());
+        let mut reported = Vec::new();
+        for service in services.values().filter(|service| service.client.is_some()) {
+            for (name, _) in entry_names(settings, pool, &service.name) {
+                let Some(kind) = reserved(&name, pool_id) else {
+                    continue;
+                };
+                if reported.contains(&kind) {
+                    continue;
+                }
+                reported.push(kind);
+                let shown = shown_entry(&name, pool);
+                let message = format!(
+                    "the secrets path expands to `{shown}` for service `{}`: {} in SSM, under `/cogwire/{}/`",
+                    service.name,
+                    kind.describe(),
+                    if pool_id.is_some() { pool } else { "<pool-id>" },
+                );
+                let (place, hint) = match (&span, path_reaches) {
+                    (_, true) => (
+                        span.clone(),
+                        "cogwire keeps its ownership record, apply lock and secret fingerprints under `/cogwire/<pool-id>/` in SSM; store credentials outside it, for example at \"/cogwire/{service}\" (the default) or \"/apps/{pool}/{service}\"",
+                    ),
+                    (Some(_), false) => (
+                        span.clone(),
+                        "the service's name is (or could be) a user pool id, so its entries land in cogwire's own `/cogwire/<pool-id>/`: rename the service, or change the path",
+                    ),
+                    (None, false) => (
+                        service_spans.get(service.name.as_str()).cloned(),
+                        "the service's name is (or could be) a user pool id, so its entries land in cogwire's own `/cogwire/<pool-id>/`: rename the service, or set `[secrets] path`, for example \"/apps/{pool}/{service}\"",
+                    ),
+                };
+                self.report("secrets-path", message, place, Some(hint.to_owned()));
+            }
+        }
+    }
+}
+
+/// An entry's name as diagnostics show it: the stand-in pool id, when no pool is known, as
+/// `{pool}`.
+fn shown_entry(name: &str, pool: &str) -> String {
+    if pool == PLACEHOLDER_POOL_ID {
+        name.replace(PLACEHOLDER_POOL_ID, "{pool}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// "services `a` and `b`", "services `a`, `b` and `c`", "services `a`, `b` and 3 others".
+fn name_services(services: &[&str]) -> String {
+    let quoted: Vec<String> = services
+        .iter()
+        .take(3)
+        .map(|service| format!("`{service}`"))
+        .collect();
+    match (services.len(), quoted.as_slice()) {
+        (2, [first, second]) => format!("services {first} and {second}"),
+        (3, [first, second, third]) => format!("services {first}, {second} and {third}"),
+        (count, [first, second, ..]) => {
+            format!("services {first}, {second} and {} others", count - 2)
+        }
+        _ => format!("services {}", quoted.join(", ")),
     }
 }
 
@@ -1189,6 +1322,162 @@ access_token_validity = "30m"
             problems(&text)[0].1,
             "consumes names services, not identifiers: write `customers-v1/customer.read`"
         );
+    }
+
+    /// Two services that consume, under a `[secrets]` section.
+    fn with_secrets(secrets: &str, first: &str, second: &str) -> String {
+        format!(
+            "[secrets]\n{secrets}\n[services.api]\nscopes = {{ \"r\" = \"R\" }}\n\
+             [services.{first}]\nconsumes = [\"api/r\"]\n[services.{second}]\nconsumes = [\"api/r\"]\n"
+        )
+    }
+
+    fn messages(text: &str, pool_id: Option<&str>) -> Vec<(&'static str, String, String)> {
+        match load(text, pool_id) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .map(|problem| {
+                    (
+                        problem.code,
+                        problem.message,
+                        problem.hint.unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The bug report: services named `state` and `lock` under `/cogwire/{pool}/` stored their
+    /// credentials over cogwire's record and lock.
+    #[test]
+    fn secrets_paths_into_cogwires_own_parameters_are_refused() {
+        let text = with_secrets("path = \"/cogwire/{pool}/{service}\"", "state", "lock");
+        let path = text.find("\"/cogwire/{pool}").expect("path");
+        for pool_id in [None, Some("us-east-1_AbC123")] {
+            let shown = pool_id.unwrap_or("{pool}");
+            let problems = load(&text, pool_id).expect_err("reserved");
+            let found: Vec<_> = problems
+                .iter()
+                .map(|problem| (problem.code, problem.message.as_str()))
+                .collect();
+            assert_eq!(
+                found,
+                [
+                    ("secrets-path", format!("the secrets path expands to `/cogwire/{shown}/lock` for service `lock`: cogwire's apply lock in SSM, under `/cogwire/{}/`", pool_id.unwrap_or("<pool-id>")).as_str()),
+                    ("secrets-path", format!("the secrets path expands to `/cogwire/{shown}/state` for service `state`: cogwire's ownership record in SSM, under `/cogwire/{}/`", pool_id.unwrap_or("<pool-id>")).as_str()),
+                ],
+            );
+            for problem in &problems {
+                assert_eq!(problem.span.as_ref().map(|span| span.start), Some(path));
+                assert!(
+                    problem
+                        .hint
+                        .as_deref()
+                        .is_some_and(|hint| hint.contains("/cogwire/<pool-id>/")),
+                    "{problem:?}"
+                );
+            }
+        }
+        // Any other service there is refused too, and the split layout's names as well.
+        let split = with_secrets(
+            "path = \"/cogwire/{pool}/{service}\"\nlayout = \"split\"",
+            "orders",
+            "secrets",
+        );
+        let problems = messages(&split, Some("us-east-1_AbC123"));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].1.contains("`/cogwire/us-east-1_AbC123/orders/client_id` for service `orders`: a name cogwire reserves"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].1.contains("`/cogwire/us-east-1_AbC123/secrets/client_id` for service `secrets`: the secret fingerprints cogwire keeps for a client"),
+            "{problems:?}"
+        );
+        // Without `{service}`, the prefix itself.
+        let text = "[secrets]\npath = \"/cogwire/{pool}\"\n[services.api]\nscopes = { \"r\" = \"R\" }\n[services.a]\nconsumes = [\"api/r\"]\n";
+        let problems = messages(text, None);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .1
+                .contains("the prefix of cogwire's own parameters"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_service_named_as_the_pool_is_refused_under_the_default_path() {
+        let text = with_secrets("", "us-east-1_AbC123", "orders");
+        let name = text.find("[services.us-east-1_AbC123]").expect("service") + "[services.".len();
+        for pool_id in [None, Some("us-east-1_AbC123")] {
+            let problems = load(&text, pool_id).expect_err("reserved");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(
+                problems[0].span.as_ref().map(|span| span.start),
+                Some(name),
+                "points at the service, as the path is the default"
+            );
+            assert!(
+                problems[0]
+                    .hint
+                    .as_deref()
+                    .is_some_and(|hint| hint.starts_with("the service's name is")),
+                "{problems:?}"
+            );
+        }
+        // Another pool's id is only a name.
+        assert!(load(&text, Some("eu-west-1_Other")).is_ok());
+    }
+
+    #[test]
+    fn other_secrets_paths_under_cogwire_are_allowed() {
+        for secrets in [
+            "",
+            "path = \"/cogwire/{service}\"\nlayout = \"split\"",
+            "path = \"/cogwire/apps/{pool}/{service}\"",
+            "path = \"/Cogwire/{pool}/{service}\"",
+            // Secrets Manager names are not SSM's: cogwire keeps nothing there.
+            "store = \"secretsmanager\"\npath = \"/cogwire/{pool}/{service}\"",
+        ] {
+            let text = with_secrets(secrets, "state", "lock");
+            for pool_id in [None, Some("us-east-1_AbC123")] {
+                assert_eq!(messages(&text, pool_id), [], "{secrets}");
+            }
+        }
+    }
+
+    #[test]
+    fn services_that_would_share_an_entry_are_named() {
+        let text = with_secrets("path = \"/apps/{pool}\"", "a", "b");
+        let problems = messages(&text, Some("us-east-1_AbC123"));
+        assert_eq!(
+            problems,
+            [(
+                "secrets-path",
+                "the secrets path has no `{service}`, so services `a` and `b` would share the entry `/apps/us-east-1_AbC123`".to_owned(),
+                "each service needs entries of its own: put `{service}` in the path, for example \"/cogwire/{service}\"".to_owned()
+            )]
+        );
+        // Split layout: two names each, still one report for the pair.
+        let split = with_secrets("path = \"/apps/shared\"\nlayout = \"split\"", "a", "b");
+        let problems = messages(&split, None);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .1
+                .ends_with("would share the entry `/apps/shared/client_id`"),
+            "{problems:?}"
+        );
+        // One managed client alone may do without `{service}`; an external one has no entry.
+        let one = "[secrets]\npath = \"/apps/one\"\n[services.api]\nscopes = { \"r\" = \"R\" }\n[services.a]\nconsumes = [\"api/r\"]\n[services.b]\nexternal = true\nconsumes = []\n";
+        assert_eq!(messages(one, None), []);
+        assert_eq!(
+            name_services(&["a", "b", "c", "d", "e"]),
+            "services `a`, `b` and 3 others"
+        );
+        assert_eq!(name_services(&["a", "b", "c"]), "services `a`, `b` and `c`");
     }
 
     #[test]

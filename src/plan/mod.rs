@@ -259,4 +259,237 @@ impl Plan {
             )
             .collect()
     }
+
+    /// The clients and resource servers this plan deletes, as the plan labels them.
+    pub fn destroyed(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .filter(|action| action.change == Change::Delete)
+            .map(Action::label)
+            .collect()
+    }
+
+    /// Whether this plan may destroy, given who approves it. A deleted client's id is gone for
+    /// good (every service that holds it stops getting tokens), so destruction is never a side
+    /// effect of approving "the plan": it needs `--allow-destroy`, or a person who answers the
+    /// prompt that names it. A file that declares no services while the plan destroys is most
+    /// likely empty or cut short, so it needs `--allow-destroy` even to be shown or asked about.
+    pub fn check_destruction(
+        &self,
+        declares_services: bool,
+        approval: Approval,
+        allow_destroy: bool,
+    ) -> Result<(), DestroyRefusal> {
+        let destroyed = self.destroyed();
+        if destroyed.is_empty() || allow_destroy {
+            return Ok(());
+        }
+        match approval {
+            // Checked when the plan was made; a person runs it from a terminal.
+            Approval::Saved { on_terminal: true } => Ok(()),
+            Approval::Saved { on_terminal: false } => Err(DestroyRefusal::Unattended { destroyed }),
+            _ if !declares_services => Err(DestroyRefusal::NoServices { destroyed }),
+            Approval::Shown | Approval::Prompt => Ok(()),
+            Approval::Unattended => Err(DestroyRefusal::Unattended { destroyed }),
+        }
+    }
+}
+
+/// Who approves a plan, which decides what it may destroy (`Plan::check_destruction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// `plan`: shown, and perhaps saved, but not executed.
+    Shown,
+    /// `apply` on a terminal: a person answers a prompt that names what is destroyed.
+    Prompt,
+    /// `apply --auto-approve`, or no terminal: no one is asked.
+    Unattended,
+    /// `apply PLANFILE`: reviewed when it was made, and never asked about again.
+    Saved { on_terminal: bool },
+}
+
+/// Why a plan that destroys is not executed (nor shown, for a file with no services).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DestroyRefusal {
+    #[error(
+        "services.toml declares no services, and the plan would destroy everything cogwire manages in the pool: {}",
+        list(destroyed)
+    )]
+    NoServices { destroyed: Vec<String> },
+    #[error(
+        "the plan destroys {}, and no one was asked to approve it",
+        list(destroyed)
+    )]
+    Unattended { destroyed: Vec<String> },
+}
+
+impl DestroyRefusal {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::NoServices { .. } => {
+                "an empty or cut-short services.toml is the usual cause: restore it; to really remove every service, pass --allow-destroy"
+            }
+            Self::Unattended { .. } => {
+                "destroyed clients and their ids are gone for good; review the plan, then add --allow-destroy to --auto-approve (or to `apply PLANFILE`), or run apply on a terminal and answer its prompt"
+            }
+        }
+    }
+}
+
+/// The first few of a list of labels, and how many more.
+fn list(labels: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = labels
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if labels.len() > SHOWN {
+        text.push_str(&format!(" and {} more", labels.len() - SHOWN));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(change: Change, resource: Resource) -> Action {
+        Action {
+            service: "orders".to_owned(),
+            change,
+            resource,
+            fields: Vec::new(),
+            previous_service: None,
+            replaces: None,
+        }
+    }
+
+    fn client(id: &str) -> Resource {
+        Resource::Client {
+            name: format!("{id}-app-client"),
+            id: Some(id.to_owned()),
+            spec: None,
+            after: None,
+            before: None,
+        }
+    }
+
+    fn server(identifier: &str) -> Resource {
+        Resource::ResourceServer {
+            identifier: identifier.to_owned(),
+            after: None,
+            before: None,
+        }
+    }
+
+    fn plan(actions: Vec<Action>) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION.to_owned(),
+            pool_id: "us-east-1_x".to_owned(),
+            summary: Summary::of(&actions),
+            actions,
+            unmanaged: Unmanaged::default(),
+            lost_access: Vec::new(),
+            pending_credentials: Vec::new(),
+            adopt: false,
+            observed_digest: String::new(),
+            observed_resources: BTreeMap::new(),
+            described_client_names: BTreeSet::new(),
+        }
+    }
+
+    const EVERY_APPROVAL: [Approval; 5] = [
+        Approval::Shown,
+        Approval::Prompt,
+        Approval::Unattended,
+        Approval::Saved { on_terminal: true },
+        Approval::Saved { on_terminal: false },
+    ];
+
+    #[test]
+    fn only_deletes_are_destruction() {
+        let mut import = action(Change::Import, client("c2"));
+        import.fields.push(FieldChange {
+            field: "scope x".to_owned(),
+            before: None,
+            after: Some("granted".to_owned()),
+        });
+        let safe = plan(vec![
+            action(Change::Create, client("c1")),
+            action(Change::Update, server("orders")),
+            import,
+            action(Change::Forget, client("c3")),
+        ]);
+        assert!(safe.destroyed().is_empty());
+        for approval in EVERY_APPROVAL {
+            for declares in [true, false] {
+                assert_eq!(safe.check_destruction(declares, approval, false), Ok(()));
+            }
+        }
+        let destroying = plan(vec![
+            action(Change::Create, client("c1")),
+            action(Change::Delete, client("c2")),
+            action(Change::Delete, server("orders")),
+        ]);
+        assert_eq!(
+            destroying.destroyed(),
+            ["client c2-app-client (c2)", "resource server orders"]
+        );
+    }
+
+    #[test]
+    fn destruction_needs_a_person_or_the_flag() {
+        let destroying = plan(vec![action(Change::Delete, client("c1"))]);
+        let destroyed = vec!["client c1-app-client (c1)".to_owned()];
+        let check = |approval, allow| destroying.check_destruction(true, approval, allow);
+        assert_eq!(check(Approval::Shown, false), Ok(()));
+        assert_eq!(check(Approval::Prompt, false), Ok(()));
+        assert_eq!(check(Approval::Saved { on_terminal: true }, false), Ok(()));
+        for unattended in [Approval::Unattended, Approval::Saved { on_terminal: false }] {
+            assert_eq!(
+                check(unattended, false),
+                Err(DestroyRefusal::Unattended {
+                    destroyed: destroyed.clone()
+                })
+            );
+        }
+        for approval in EVERY_APPROVAL {
+            assert_eq!(check(approval, true), Ok(()));
+        }
+    }
+
+    /// An empty or truncated services.toml must not wipe the fleet, whoever approves.
+    #[test]
+    fn a_file_without_services_destroys_only_with_the_flag() {
+        let destroying = plan(vec![
+            action(Change::Delete, client("c1")),
+            action(Change::Delete, server("orders")),
+        ]);
+        for approval in [Approval::Shown, Approval::Prompt, Approval::Unattended] {
+            let refused = destroying.check_destruction(false, approval, false);
+            assert!(
+                matches!(refused, Err(DestroyRefusal::NoServices { ref destroyed }) if destroyed.len() == 2),
+                "{approval:?}: {refused:?}"
+            );
+            assert_eq!(destroying.check_destruction(false, approval, true), Ok(()));
+        }
+        let message = DestroyRefusal::NoServices {
+            destroyed: destroying.destroyed(),
+        }
+        .to_string();
+        assert!(
+            message.ends_with("client c1-app-client (c1), resource server orders"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut() {
+        let labels: Vec<String> = (0..12).map(|index| format!("client c{index}")).collect();
+        let shown = list(&labels);
+        assert!(shown.starts_with("client c0, client c1, "), "{shown}");
+        assert!(shown.ends_with("client c9 and 2 more"), "{shown}");
+    }
 }

@@ -269,6 +269,38 @@ pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// What the approval prompt says before asking, when the plan destroys: that a destroyed
+/// client's id is gone for good, since a person may take a `-` line for a mere update.
+pub fn destroy_warning(plan: &Plan) -> Option<String> {
+    let deleted = |is_server: bool| {
+        plan.actions
+            .iter()
+            .filter(|action| {
+                action.change == Change::Delete && action.is_resource_server() == is_server
+            })
+            .count()
+    };
+    let (clients, servers) = (deleted(false), deleted(true));
+    let plural = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let mut lines = Vec::new();
+    if clients > 0 {
+        lines.push(format!(
+            "{} will be destroyed. A destroyed client and its id are gone for good: services that use it can no longer get tokens, and a new client gets a new id.",
+            plural(clients, "app client", "app clients")
+        ));
+    }
+    if servers > 0 {
+        lines.push(format!(
+            "{} will be destroyed, with {} scopes.",
+            plural(servers, "resource server", "resource servers"),
+            if servers == 1 { "its" } else { "their" }
+        ));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n  "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,5 +434,45 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("--allow-destroy"), "{text}");
+    }
+
+    #[test]
+    fn the_prompt_warns_that_destroyed_client_ids_are_gone_for_good() {
+        let server = |change| Action {
+            service: "orders".into(),
+            change,
+            resource: Resource::ResourceServer {
+                identifier: "orders".into(),
+                after: None,
+                before: None,
+            },
+            fields: Vec::new(),
+            previous_service: None,
+            replaces: None,
+        };
+        assert_eq!(
+            destroy_warning(&plan(vec![client_action(
+                Change::Update,
+                "orders-app-client",
+                Some("c1")
+            )])),
+            None
+        );
+        let warning = destroy_warning(&plan(vec![
+            client_action(Change::Delete, "orders-app-client", Some("c1")),
+            server(Change::Delete),
+            server(Change::Create),
+        ]))
+        .expect("a warning");
+        assert!(
+            warning.starts_with(
+                "1 app client will be destroyed. A destroyed client and its id are gone for good"
+            ),
+            "{warning}"
+        );
+        assert!(
+            warning.ends_with("1 resource server will be destroyed, with its scopes."),
+            "{warning}"
+        );
     }
 }

@@ -139,6 +139,55 @@ impl Setup {
         }
     }
 
+    /// The pool as AWS has it: resource-server identifiers, and client names with their ids.
+    async fn pool_contents(&self) -> (Vec<String>, Vec<(String, String)>) {
+        let cognito = self.account.cognito().await;
+        let servers = cognito
+            .list_resource_servers()
+            .user_pool_id(&self.pool)
+            .max_results(50)
+            .send()
+            .await
+            .expect("ListResourceServers");
+        let mut identifiers: Vec<String> = servers
+            .resource_servers()
+            .iter()
+            .filter_map(|server| server.identifier().map(str::to_owned))
+            .collect();
+        identifiers.sort();
+        let list = cognito
+            .list_user_pool_clients()
+            .user_pool_id(&self.pool)
+            .max_results(60)
+            .send()
+            .await
+            .expect("ListUserPoolClients");
+        let mut clients: Vec<(String, String)> = list
+            .user_pool_clients()
+            .iter()
+            .map(|client| {
+                (
+                    client.client_name().unwrap_or_default().to_owned(),
+                    client.client_id().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        clients.sort();
+        (identifiers, clients)
+    }
+
+    /// Whether SSM holds a parameter of this name.
+    async fn has_parameter(&self, name: &str) -> bool {
+        self.account
+            .ssm()
+            .await
+            .get_parameter()
+            .name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
     async fn client_count(&self) -> usize {
         let cognito = self.account.cognito().await;
         let list = cognito
@@ -411,7 +460,12 @@ async fn removing_a_service_deletes_only_what_cogwire_manages() {
         "{}",
         plan.stdout
     );
-    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    assert_eq!(
+        setup
+            .cogwire(&["apply", "--auto-approve", "--allow-destroy"])
+            .code,
+        0
+    );
 
     let client = setup.client_named("someone-elses-client").await;
     assert_eq!(client.client_id(), Some(unmanaged_id.as_str()));
@@ -436,6 +490,119 @@ async fn removing_a_service_deletes_only_what_cogwire_manages() {
         identifiers,
         vec!["customers-v1-resource-server", "someone-elses"]
     );
+}
+
+/// An empty or cut-short services.toml is taken for a mistake, not for "destroy everything":
+/// plan and apply refuse it until --allow-destroy says otherwise.
+#[tokio::test]
+async fn an_empty_services_toml_destroys_nothing_without_allow_destroy() {
+    let setup = setup(SERVICES).await;
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    let before = setup.pool_contents().await;
+    assert_eq!(before.0.len(), 2, "{before:?}");
+    assert_eq!(before.1.len(), 2, "{before:?}");
+
+    for empty in ["", "# services.toml\n[pool]\n"] {
+        setup.workdir.write(empty);
+        for command in [
+            &["plan"][..],
+            &["plan", "--out", "plan.json"][..],
+            &["apply", "--auto-approve"][..],
+            &["apply"][..],
+        ] {
+            let refused = setup.cogwire(command);
+            assert_eq!(refused.code, 1, "{command:?}: {}", refused.all());
+            assert!(
+                refused.stderr.contains("declares no services")
+                    && refused.stderr.contains("client accounts-v1-app-client (")
+                    && refused
+                        .stderr
+                        .contains("resource server customers-v1-resource-server")
+                    && refused.stderr.contains("--allow-destroy"),
+                "{command:?}: {}",
+                refused.stderr
+            );
+            assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+        }
+        assert!(!setup.workdir.path().join("plan.json").exists());
+        assert_eq!(setup.pool_contents().await, before);
+        assert!(setup.has_parameter("/cogwire/accounts-v1").await);
+    }
+
+    let plan = setup.cogwire(&["plan", "--allow-destroy"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 4 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    let apply = setup.cogwire(&["apply", "--auto-approve", "--allow-destroy"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert_eq!(setup.pool_contents().await, (vec![], vec![]));
+}
+
+/// With no one to ask (CI's --auto-approve, or a saved plan off a terminal), a plan that destroys
+/// runs only with --allow-destroy; refused, it names what it would destroy and changes nothing.
+#[tokio::test]
+async fn an_unattended_apply_destroys_only_with_allow_destroy() {
+    let setup = setup(SERVICES).await;
+    assert_eq!(setup.cogwire(&["apply", "--auto-approve"]).code, 0);
+    let before = setup.pool_contents().await;
+    let remaining = SERVICES
+        .split("[services.orders-v1]")
+        .next()
+        .unwrap_or_default();
+    setup.workdir.write(remaining);
+
+    let refused = setup.cogwire(&["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("the plan destroys ")
+            && refused.stderr.contains("client orders-v1-app-client (")
+            && refused.stderr.contains("resource server orders-v1")
+            && refused.stderr.contains("--allow-destroy"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(setup.pool_contents().await, before);
+    assert!(setup.has_parameter("/cogwire/orders-v1").await);
+    // The lock was released: the next run is not blocked.
+    assert!(
+        !setup
+            .has_parameter(&format!("/cogwire/{}/lock", setup.pool))
+            .await
+    );
+
+    // A saved plan that destroys: planned freely, applied off a terminal only with the flag.
+    let plan = setup.cogwire(&["plan", "--out", "plan.json"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let refused = setup.cogwire(&["apply", "plan.json"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("--allow-destroy"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(setup.pool_contents().await, before);
+
+    let applied = setup.cogwire(&["apply", "--allow-destroy", "plan.json"]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert!(
+        applied.stdout.contains("0 added, 0 changed, 2 destroyed"),
+        "{}",
+        applied.stdout
+    );
+    let (servers, clients) = setup.pool_contents().await;
+    assert_eq!(servers, ["customers-v1-resource-server"]);
+    assert_eq!(
+        clients
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>(),
+        ["accounts-v1-app-client"]
+    );
+    assert!(!setup.has_parameter("/cogwire/orders-v1").await);
 }
 
 #[tokio::test]
@@ -734,7 +901,7 @@ async fn an_apply_killed_half_way_converges_on_the_next_run() {
         setup
             .workdir
             .write("[services.placeholder]\nscopes = { \"p\" = \"P\" }\n");
-        let teardown = setup.cogwire(&["apply", "--auto-approve"]);
+        let teardown = setup.cogwire(&["apply", "--auto-approve", "--allow-destroy"]);
         assert!(
             teardown.stdout.contains("2 destroyed") || teardown.stdout.contains("4 destroyed"),
             "{}",

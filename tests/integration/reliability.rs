@@ -115,7 +115,15 @@ async fn apply_and_sync_under_throttling_errors_latency_and_dropped_connections(
         );
         let changed = changed.replace("[services.billing-v1]\nconsumes = [\"orders-v1/order.read\", \"customers-v1/customer.write\"]\n", "");
         workdir.write(&changed);
-        let apply = workdir.run(&["apply", "--auto-approve", "--sync-secrets"], &env);
+        let apply = workdir.run(
+            &[
+                "apply",
+                "--auto-approve",
+                "--allow-destroy",
+                "--sync-secrets",
+            ],
+            &env,
+        );
         assert_eq!(apply.code, 0, "seed {seed}: {}", apply.all());
         let faults = account.calls();
         account.clear_faults();

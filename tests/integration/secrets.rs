@@ -276,7 +276,7 @@ async fn secrets_sync_stores_tagged_json_and_a_second_run_writes_nothing() {
     assert!(setup.parameter("/cogwire/orders-v1").await.is_none());
     assert!(setup.parameter("/cogwire/someone-else").await.is_some());
     assert!(setup.parameter("/cogwire/accounts-v1").await.is_some());
-    setup.ok(&["apply", "--auto-approve"]);
+    setup.ok(&["apply", "--auto-approve", "--allow-destroy"]);
     assert!(setup.parameter("/cogwire/someone-else").await.is_some());
 }
 
@@ -798,7 +798,7 @@ scopes = { "customer.read" = "Customer Read Scope", "customer.write" = "Customer
 consumes = ["customers-v1/customer.read", "customers-v1/customer.write"]
 "#,
     );
-    setup.ok(&["apply", "--auto-approve"]);
+    setup.ok(&["apply", "--auto-approve", "--allow-destroy"]);
     let stored = setup.stored("accounts-v1").await;
     assert_eq!(
         stored["scopes"],

@@ -201,6 +201,41 @@ fn secrets_paths_must_be_valid_ssm_names() {
     );
 }
 
+/// The bug report: `/cogwire/{pool}/{service}` with services named `state` and `lock` validated,
+/// and apply then stored client secrets over cogwire's record and lock.
+#[test]
+fn secrets_paths_into_cogwires_own_parameters() {
+    let text = format!(
+        "[secrets]\npath = \"/cogwire/{{pool}}/{{service}}\"\n{PROVIDER}\
+         [services.state]\nconsumes = [\"customers-v1/customer.read\"]\n\
+         [services.lock]\nconsumes = [\"customers-v1/customer.read\"]\n"
+    );
+    assert_invalid("secrets_path_reserved", &text);
+    // With the pool known, as plan and apply check it.
+    let workdir = Workdir::new(&text);
+    let output = workdir.run(&["--user-pool-id", "us-east-1_AbC123", "validate"], &[]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("expands to `/cogwire/us-east-1_AbC123/state` for service `state`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn services_sharing_one_secrets_entry() {
+    assert_invalid(
+        "secrets_path_shared",
+        &format!(
+            "[secrets]\npath = \"/apps/{{pool}}/creds\"\nlayout = \"split\"\n{PROVIDER}\
+             [services.a]\nconsumes = [\"customers-v1/customer.read\"]\n\
+             [services.b]\nconsumes = [\"customers-v1/customer.read\"]\n"
+        ),
+    );
+}
+
 #[test]
 fn service_names_and_huge_durations_are_worded_truthfully() {
     let (code, stderr) = validate(&format!(
