@@ -23,8 +23,10 @@ mod apply;
 mod env;
 mod graph;
 mod import;
+mod init;
 mod plan;
 mod pool;
+mod schema;
 mod secrets;
 mod token;
 mod unlock;
@@ -53,6 +55,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => token::run(&cli.global, args).await,
         Command::Env(args) => env::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,
+        Command::Schema => schema::schema(),
+        Command::Init(args) => init::run(&cli.global, args).await,
+        Command::Completions(args) => schema::completions(args),
+        Command::Man => schema::man(),
     }
 }
 
