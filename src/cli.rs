@@ -157,6 +157,36 @@ with no token (expect 401), with a token of a managed client that lacks the rout
 scope only (expect 2xx). Prints a table, or --json; exit 1 on any mismatch."
     )]
     Verify(VerifyArgs),
+    /// Print a JSON Schema of services.toml, for editors: `cogwire schema > services.schema.json`
+    #[command(
+        long_about = "Print a JSON Schema (draft-07) of services.toml on stdout: every key, its type, \
+default, pattern and limits, with descriptions. Editors with a TOML language server (taplo in Even \
+Better TOML, Zed and Helix; tombi) read it for completion, hover text and errors as you type, when \
+services.toml begins with `#:schema ./services.schema.json` (as `init` and `import` write it). \
+Checks that need the whole file (references, uniqueness, quotas) stay with `validate`."
+    )]
+    Schema,
+    /// Write a commented services.toml to start from, for a first service and its callers
+    #[command(
+        long_about = "Write a commented services.toml to start from (the --config path, else \
+./services.toml), and services.schema.json beside it for editors. --service, --scope and \
+--consumer name a first service, the scopes it offers and the services that call it; without \
+them the file holds an example to rename. --from-pool writes what `import` writes for a live pool \
+instead. An existing file is never replaced without --force."
+    )]
+    Init(InitArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    #[command(
+        long_about = "Print a completion script for SHELL on stdout, generated from cogwire's own \
+command-line definition. For example:\n\n  \
+bash: cogwire completions bash > ~/.local/share/bash-completion/completions/cogwire\n  \
+zsh: cogwire completions zsh > \"${fpath[1]}/_cogwire\"\n  \
+fish: cogwire completions fish > ~/.config/fish/completions/cogwire.fish\n  \
+powershell: cogwire completions powershell | Out-String | Invoke-Expression"
+    )]
+    Completions(CompletionsArgs),
+    /// Print cogwire's man page (roff) on stdout: `cogwire man > cogwire.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -377,4 +407,30 @@ pub struct VerifyArgs {
     pub services: Vec<String>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The first service: it offers --scope and is called by each --consumer
+    #[arg(long, value_name = "NAME", conflicts_with = "from_pool")]
+    pub service: Option<String>,
+    /// A scope the service offers, `NAME` or `NAME=DESCRIPTION` (repeatable)
+    #[arg(long = "scope", value_name = "SCOPE", requires = "service")]
+    pub scopes: Vec<String>,
+    /// A service that calls the first one, with all its scopes (repeatable)
+    #[arg(long = "consumer", value_name = "NAME", requires = "service")]
+    pub consumers: Vec<String>,
+    /// Describe the live pool (--user-pool-id, else COGWIRE_USER_POOL_ID), as `import` does
+    #[arg(long)]
+    pub from_pool: bool,
+    /// Replace services.toml (and services.schema.json) if they exist
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }

@@ -13,7 +13,8 @@
 //! 5. [`tokens`]: access tokens got as a service gets them, and a running service's routes checked
 //!    end to end.
 //!
-//! Beside the pipeline: [`import`] turns a live pool into a services.toml; [`cloud`] is the edge
+//! Beside the pipeline: [`import`] turns a live pool into a services.toml, [`init`] writes one to
+//! start from; [`cloud`] is the edge
 //! to AWS (narrow traits, the SDK adapters, the pacer, an in-memory cloud for tests); `commands`
 //! is the binary's edge, which parses, asks, calls one of the stages and prints its report.
 
@@ -25,6 +26,7 @@ pub mod config;
 pub mod credentials;
 pub mod exit;
 pub mod import;
+pub mod init;
 pub mod logging;
 pub mod plan;
 pub mod sensitive;

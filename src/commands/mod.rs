@@ -23,9 +23,11 @@ mod apply;
 mod env;
 mod graph;
 mod import;
+mod init;
 mod plan;
 mod pool;
 mod rotate_secret;
+mod schema;
 mod sync_secrets;
 mod token;
 mod unlock;
@@ -54,6 +56,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => token::run(&cli.global, args).await,
         Command::Env(args) => env::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,
+        Command::Schema => schema::schema(),
+        Command::Init(args) => init::run(&cli.global, args).await,
+        Command::Completions(args) => schema::completions(args),
+        Command::Man => schema::man(),
     }
 }
 

@@ -134,10 +134,11 @@ impl Model {
     }
 }
 
-const DEFAULT_SECRETS_PATH: &str = "/cogwire/{service}";
+pub(crate) const DEFAULT_SECRETS_PATH: &str = "/cogwire/{service}";
 /// Used to check secret paths when the pool id is not known offline: the longest a pool id gets.
 const PLACEHOLDER_POOL_ID: &str = "ap-southeast-5_XXXXXXXXX";
-const HTTP_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+pub(crate) const HTTP_METHODS: &[&str] =
+    &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// Checks the meaning of a raw config. `pool_id` is the id in force after flags and environment,
 /// used to check expanded secret paths; `None` checks them against the longest possible pool id.

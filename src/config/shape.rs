@@ -103,8 +103,8 @@ pub struct RawRoute {
     pub body: Option<toml::Value>,
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["pool", "secrets", "defaults", "services"];
-const POOL_KEYS: &[&str] = &[
+pub(crate) const TOP_LEVEL_KEYS: &[&str] = &["pool", "secrets", "defaults", "services"];
+pub(crate) const POOL_KEYS: &[&str] = &[
     "id",
     "region",
     "domain",
@@ -112,9 +112,9 @@ const POOL_KEYS: &[&str] = &[
     "max_resource_servers",
     "max_clients",
 ];
-const SECRETS_KEYS: &[&str] = &["store", "path", "kms_key_id", "layout"];
-const DEFAULTS_KEYS: &[&str] = &["access_token_validity"];
-const SERVICE_KEYS: &[&str] = &[
+pub(crate) const SECRETS_KEYS: &[&str] = &["store", "path", "kms_key_id", "layout"];
+pub(crate) const DEFAULTS_KEYS: &[&str] = &["access_token_validity"];
+pub(crate) const SERVICE_KEYS: &[&str] = &[
     "identifier",
     "name",
     "scopes",
@@ -124,8 +124,8 @@ const SERVICE_KEYS: &[&str] = &[
     "routes",
     "previous",
 ];
-const CLIENT_KEYS: &[&str] = &["name", "access_token_validity"];
-const ROUTE_KEYS: &[&str] = &["method", "path", "scope", "body"];
+pub(crate) const CLIENT_KEYS: &[&str] = &["name", "access_token_validity"];
+pub(crate) const ROUTE_KEYS: &[&str] = &["method", "path", "scope", "body"];
 
 /// Parses the text into its raw shape: as much of it as is well formed, and every shape problem
 /// found. A TOML syntax error leaves nothing reliable to read, so syntax errors are all that is

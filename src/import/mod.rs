@@ -299,6 +299,7 @@ impl Import {
     /// Renders services.toml. Deterministic: the same pool gives the same bytes.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
+        let _ = writeln!(out, "{}", crate::config::schema::DIRECTIVE);
         let _ = writeln!(
             out,
             "# services.toml imported from user pool {} by `cogwire import`.",
@@ -483,7 +484,8 @@ mod tests {
         let text = Import::from_pool(&pool, &Patterns::default()).to_toml();
         assert_eq!(
             text,
-            r#"# services.toml imported from user pool us-east-1_X by `cogwire import`.
+            r#"#:schema ./services.schema.json
+# services.toml imported from user pool us-east-1_X by `cogwire import`.
 # Review it, then `cogwire plan`: the first plan only records what exists (imports).
 #
 # Clients left out (cogwire manages client-credentials clients only):

@@ -2,7 +2,7 @@
 
 use crate::support::{Workdir, local_aws};
 
-const SERVICES: &str = "[services.orders]\nscopes = { \"order.read\" = \"Read\" }\n";
+pub(crate) const SERVICES: &str = "[services.orders]\nscopes = { \"order.read\" = \"Read\" }\n";
 
 #[tokio::test]
 async fn missing_credentials_say_how_to_provide_them() {

@@ -14,7 +14,7 @@ use crate::support::{Output, TestAccount, Workdir, local_aws};
 
 const GATEWAY: &str = "https://gateway.example.com";
 
-fn services(endpoint: &str) -> String {
+pub(crate) fn services(endpoint: &str) -> String {
     format!(
         r#"
 [pool]

@@ -2,7 +2,7 @@
 
 use crate::support::Workdir;
 
-const TEXT: &str = r#"
+pub(crate) const TEXT: &str = r#"
 [services.base]
 scopes = { "r" = "R" }
 [services.x]

@@ -522,7 +522,8 @@ async fn every_client_left_out_is_listed_at_the_top_with_its_reason() {
     }
     left_out.sort();
     let mut expected = format!(
-        "# services.toml imported from user pool {pool} by `cogwire import`.\n\
+        "#:schema ./services.schema.json\n\
+         # services.toml imported from user pool {pool} by `cogwire import`.\n\
          # Review it, then `cogwire plan`: the first plan only records what exists (imports).\n\
          #\n\
          # Clients left out (cogwire manages client-credentials clients only):\n"
@@ -590,7 +591,9 @@ async fn the_pool_is_found_as_other_commands_find_it() {
     server(&account, &pool, "orders", "orders", &[("r", "Read")]).await;
     let workdir = Workdir::new("");
     let env = account.env();
-    let header = format!("# services.toml imported from user pool {pool} by");
+    let header = format!(
+        "#:schema ./services.schema.json\n# services.toml imported from user pool {pool} by"
+    );
 
     // `[pool] id` of --config.
     std::fs::write(

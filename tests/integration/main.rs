@@ -2,6 +2,7 @@
 //! the local AWS (moto's server extended by `localaws/`).
 
 mod aws_errors;
+mod ecosystem;
 mod end_to_end;
 mod foreign_entries;
 mod graph;

@@ -4,7 +4,7 @@ use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, OAuthFlowTyp
 
 use crate::support::{TestAccount, Workdir, error_code, local_aws};
 
-const SERVICES: &str = r#"
+pub(crate) const SERVICES: &str = r#"
 [services.customers-v1]
 identifier = "customers-v1-resource-server"
 scopes = { "customer.read" = "Customer Read Scope", "customer.write" = "Customer Write Scope" }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::support::{TestAccount, Workdir, local_aws};
 
-const SERVICES: &str = r#"
+pub(crate) const SERVICES: &str = r#"
 [services.customers-v1]
 scopes = { "customer.read" = "Read customers", "customer.write" = "Write customers" }
 [services.accounts-v1]

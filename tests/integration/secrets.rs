@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::{Output, TestAccount, Workdir, local_aws};
 
-const SERVICES: &str = r#"
+pub(crate) const SERVICES: &str = r#"
 [pool]
 domain = "fleet"
 

@@ -15,7 +15,7 @@ fn assert_invalid(name: &str, text: &str) {
     insta::assert_snapshot!(name, stderr);
 }
 
-const PROVIDER: &str = "[services.customers-v1]\nscopes = { \"customer.read\" = \"Read\", \"customer.write\" = \"Write\" }\n";
+pub(crate) const PROVIDER: &str = "[services.customers-v1]\nscopes = { \"customer.read\" = \"Read\", \"customer.write\" = \"Write\" }\n";
 
 #[test]
 fn the_worked_example_is_valid() {
