@@ -22,10 +22,13 @@ use crate::cloud::memory::{
     Fault, FaultPlan, MemoryAccount, MemoryCloud, Snapshot, StoredClient, StoredEntry,
 };
 use crate::cloud::pace::{PaceSettings, Pacer};
-use crate::cloud::stores::EntryKind;
+use crate::cloud::stores::{EntryKind, SecretStore as _};
 use crate::cloud::{ClientExtras, ClientState, ResourceServerState, UserPool};
 use crate::config::duration::Seconds;
 use crate::config::model::{Model, load};
+use crate::credentials::decide::entry_names;
+use crate::credentials::rotate::{self, Rotated};
+use crate::credentials::sync::{SyncRequest, declared_services, sync};
 use crate::plan::diff::{CLIENT_CREDENTIALS, wanted_client_names};
 use crate::sensitive::Secret;
 use crate::session::Session;
@@ -63,6 +66,92 @@ enum Ran {
 /// last run left it.
 trait Command {
     async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String>;
+
+    /// What the account needs, after the scenario's `before` was applied, for this command to
+    /// have work to do.
+    async fn prepare(&self, cloud: &MemoryCloud, model: &Model) {
+        let _ = (cloud, model);
+    }
+}
+
+/// A session on the account, as a new process of the binary builds it.
+fn session(cloud: &MemoryCloud, model: &Model) -> Session<MemoryAccount> {
+    Session::new(
+        model.clone(),
+        POOL_ID.to_owned(),
+        "us-east-1".to_owned(),
+        cloud.account(model.secrets.store),
+        caller(),
+    )
+}
+
+/// `cogwire sync-secrets`, after every stored credential was deleted (so it has work to do).
+struct SyncSecrets;
+
+impl Command for SyncSecrets {
+    async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String> {
+        let report = sync(&session(cloud, model), &SyncRequest::default())
+            .await
+            .map_err(|error| format!("sync-secrets: {error}"))?;
+        Ok(
+            if report.plan.writes.is_empty() && report.plan.deletes.is_empty() {
+                Ran::NothingToDo
+            } else {
+                Ran::Changed
+            },
+        )
+    }
+
+    async fn prepare(&self, cloud: &MemoryCloud, model: &Model) {
+        let store = cloud.store(model.secrets.store);
+        for service in model.services.keys() {
+            for (name, _) in entry_names(&model.secrets, POOL_ID, service) {
+                store.delete(&name).await.expect("deleting a stored entry");
+            }
+        }
+    }
+}
+
+/// `cogwire rotate-secret` of every managed service: phase one.
+struct RotateStart;
+
+impl Command for RotateStart {
+    async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String> {
+        let session = session(cloud, model);
+        let mut ran = Ran::NothingToDo;
+        for service in declared_services(&session) {
+            match rotate::start(&session, &service).await {
+                Ok(Rotated::AlreadyStarted) => {}
+                Ok(_) => ran = Ran::Changed,
+                Err(error) => return Err(format!("rotate-secret {service}: {error}")),
+            }
+        }
+        Ok(ran)
+    }
+}
+
+/// `cogwire rotate-secret --finish` of every managed service, once phase one is done.
+struct RotateFinish;
+
+impl Command for RotateFinish {
+    async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String> {
+        let session = session(cloud, model);
+        let mut ran = Ran::NothingToDo;
+        for service in declared_services(&session) {
+            match rotate::finish(&session, &service).await {
+                Ok(Rotated::NothingToRetire) => {}
+                Ok(_) => ran = Ran::Changed,
+                Err(error) => return Err(format!("rotate-secret --finish {service}: {error}")),
+            }
+        }
+        Ok(ran)
+    }
+
+    async fn prepare(&self, cloud: &MemoryCloud, model: &Model) {
+        run_until_converged(cloud, model, &RotateStart)
+            .await
+            .expect("phase one converges");
+    }
 }
 
 /// `cogwire apply --auto-approve`, as the binary runs it: a session on the account, the pool's
@@ -73,13 +162,7 @@ struct Apply;
 
 impl Command for Apply {
     async fn run(&self, cloud: &MemoryCloud, model: &Model) -> Result<Ran, String> {
-        let session = Session::new(
-            model.clone(),
-            POOL_ID.to_owned(),
-            "us-east-1".to_owned(),
-            cloud.account(model.secrets.store),
-            caller(),
-        );
+        let session = session(cloud, model);
         let left = Lock::read(session.parameters(), &session.pacer, POOL_ID)
             .await
             .map_err(|error| format!("reading the lock: {error}"))?;
@@ -248,7 +331,12 @@ fn seed_fingerprints(cloud: &MemoryCloud, model: &Model) {
         let fingerprints: BTreeMap<&str, String> = client
             .secrets
             .iter()
-            .map(|secret| (secret.id.as_str(), "0".repeat(64)))
+            .map(|secret| {
+                (
+                    secret.id.as_str(),
+                    crate::credentials::decide::fingerprint(&secret.value),
+                )
+            })
             .collect();
         let value = serde_json::to_string(&fingerprints).expect("json");
         cloud.seed_parameter(
@@ -283,6 +371,52 @@ const CHECKS: &[Check] = &[
     no_fingerprints_outlive_their_client,
     stored_credentials_are_live_secrets,
 ];
+
+/// After phase one of a rotation: the pool as declared but for the second secret each managed
+/// client now has, and the store holding the newest.
+const ROTATION_STARTED_CHECKS: &[Check] = &[
+    no_two_clients_share_a_name,
+    nothing_unmanaged_touched,
+    record_maps_every_managed_resource,
+    no_fingerprints_outlive_their_client,
+    stored_credentials_are_live_secrets,
+    the_store_holds_each_clients_newest_of_two_secrets,
+];
+
+fn the_store_holds_each_clients_newest_of_two_secrets(
+    last: &Final,
+    expected: &Expected<'_>,
+) -> Vec<String> {
+    let settings = &expected.model.secrets;
+    let values: BTreeMap<String, Secret> = last
+        .snapshot
+        .parameters
+        .iter()
+        .map(|(name, entry)| (name.clone(), entry.value.clone()))
+        .collect();
+    let mut problems = Vec::new();
+    for (id, recorded) in &last.record.clients {
+        let Some(client) = last.snapshot.clients.get(id) else {
+            continue;
+        };
+        let stored = crate::credentials::decide::stored_secret(
+            settings,
+            POOL_ID,
+            &recorded.service,
+            id,
+            &values,
+        );
+        match (client.secrets.as_slice(), stored) {
+            ([_, newest], Some(stored)) if newest.value == stored => {}
+            (secrets, _) => problems.push(format!(
+                "{} has {} secrets and the store does not hold the newest of two",
+                recorded.service,
+                secrets.len()
+            )),
+        }
+    }
+    problems
+}
 
 /// Every managed client's stored credentials name that client and hold one of its secrets, and
 /// the record waits for none.
@@ -566,10 +700,11 @@ async fn prepare(scenario: &Scenario, command: &impl Command) -> (MemoryCloud, F
     let base = MemoryCloud::new(POOL_ID);
     let foreign = seed_foreign(&base, scenario).await;
     if let Some(before) = &scenario.before {
-        run_until_converged(&base, before, command)
+        run_until_converged(&base, before, &Apply)
             .await
             .unwrap_or_else(|error| panic!("{}: the starting state: {error}", scenario.name));
         seed_fingerprints(&base, before);
+        command.prepare(&base, before).await;
     }
     (base.fork(), foreign)
 }
@@ -675,7 +810,11 @@ async fn enumerate(scenario: &Scenario, command: &impl Command, checks: &[Check]
 }
 
 async fn assert_every_crash_point_converges(scenario: Scenario, checks: &[Check]) {
-    let report = enumerate(&scenario, &Apply, checks).await;
+    assert_every_crash_point_of(&Apply, scenario, checks).await;
+}
+
+async fn assert_every_crash_point_of(command: &impl Command, scenario: Scenario, checks: &[Check]) {
+    let report = enumerate(&scenario, command, checks).await;
     assert!(
         report.failures.is_empty(),
         "{} of {} faulted runs failed:\n{}",
@@ -782,6 +921,48 @@ async fn services_toml_with_removals() {
             name: "services.toml reduced".to_owned(),
             before: Some(model(SERVICES_TOML)),
             after: model(&services_toml_reduced()),
+        },
+        CHECKS,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn services_toml_sync_secrets() {
+    assert_every_crash_point_of(
+        &SyncSecrets,
+        Scenario {
+            name: "services.toml sync-secrets".to_owned(),
+            before: Some(model(SERVICES_TOML)),
+            after: model(SERVICES_TOML),
+        },
+        CHECKS,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn services_toml_rotation_start() {
+    assert_every_crash_point_of(
+        &RotateStart,
+        Scenario {
+            name: "services.toml rotate-secret".to_owned(),
+            before: Some(model(SERVICES_TOML)),
+            after: model(SERVICES_TOML),
+        },
+        ROTATION_STARTED_CHECKS,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn services_toml_rotation_finish() {
+    assert_every_crash_point_of(
+        &RotateFinish,
+        Scenario {
+            name: "services.toml rotate-secret --finish".to_owned(),
+            before: Some(model(SERVICES_TOML)),
+            after: model(SERVICES_TOML),
         },
         CHECKS,
     )
