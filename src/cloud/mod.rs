@@ -3,8 +3,6 @@
 //! in-memory cloud with injected faults, for tests of the engines at every crash point.
 
 pub mod aws;
-#[cfg(test)]
-pub mod fake;
 pub mod memory;
 pub mod operation;
 pub mod pace;

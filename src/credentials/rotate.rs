@@ -406,14 +406,22 @@ fn unproven(service: &str, holding: &Holding) -> RotateError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::sync::tests::{fleet, theirs};
+    use crate::credentials::sync::tests::{entry, fleet, is_theirs, put_theirs};
+
+    fn secret_ids(cloud: &crate::cloud::memory::MemoryCloud, client_id: &str) -> Vec<String> {
+        cloud.snapshot().clients[client_id]
+            .secrets
+            .iter()
+            .map(|secret| secret.id.clone())
+            .collect()
+    }
 
     /// A secret is added only where it can be stored: with another tool's entry at the path,
     /// the client keeps its one secret and the entry is untouched.
     #[tokio::test]
     async fn no_secret_is_added_that_could_not_be_stored() {
-        let (session, _, clients) = fleet(true).await;
-        session.store().insert("/cogwire/billing", theirs());
+        let (cloud, session, _, clients) = fleet(true).await;
+        put_theirs(&cloud, "/cogwire/billing");
         let error = start(&session, "billing").await.expect_err("refused");
         assert!(matches!(error, RotateError::Foreign(_)), "{error}");
         assert!(
@@ -421,18 +429,18 @@ mod tests {
                 .hint()
                 .is_some_and(|hint| hint.contains("--adopt billing"))
         );
-        assert_eq!(session.pool().secret_ids(&clients["billing"].id).len(), 1);
-        assert_eq!(session.store().get("/cogwire/billing"), Some(theirs()));
+        assert_eq!(secret_ids(&cloud, &clients["billing"]).len(), 1);
+        assert!(is_theirs(entry(&cloud, "/cogwire/billing")));
     }
 
     #[tokio::test]
     async fn both_steps_leave_one_secret_the_store_holds() {
-        let (session, _, clients) = fleet(true).await;
-        let client_id = &clients["shipping"].id;
+        let (cloud, session, _, clients) = fleet(true).await;
+        let client_id = &clients["shipping"];
         let started = start(&session, "shipping").await.expect("phase one");
         assert_eq!(started, Rotated::RepairedAndAdded);
-        let secret_ids = session.pool().secret_ids(client_id);
-        assert_eq!(secret_ids.len(), 2);
+        let ids = secret_ids(&cloud, client_id);
+        assert_eq!(ids.len(), 2);
         assert_eq!(
             start(&session, "shipping").await.expect("again"),
             Rotated::AlreadyStarted
@@ -441,6 +449,6 @@ mod tests {
             finish(&session, "shipping").await.expect("phase two"),
             Rotated::Retired
         );
-        assert_eq!(session.pool().secret_ids(client_id), secret_ids[1..]);
+        assert_eq!(secret_ids(&cloud, client_id), ids[1..]);
     }
 }

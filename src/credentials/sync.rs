@@ -742,10 +742,11 @@ fn scrub(error: CloudError, value: &Secret) -> CloudError {
 pub(super) mod tests {
     use super::*;
     use crate::apply::record::RecordedClient;
-    use crate::cloud::CreatedClient;
-    use crate::cloud::fake::{FakeCloud, FakeEntry};
+    use crate::cloud::memory::{MemoryAccount, MemoryCloud, StoredEntry};
+    use crate::cloud::operation::Operation;
     use crate::cloud::pace::{PaceSettings, Pacer};
-    use crate::cloud::stores::{MANAGED_BY, POOL_TAG, StoredKind};
+    use crate::cloud::stores::{EntryKind, MANAGED_BY, POOL_TAG};
+    use crate::config::model::StoreKind;
 
     const SERVICES: &str = r#"
 [services.orders]
@@ -758,33 +759,51 @@ consumes = ["orders/order.read"]
 consumes = ["orders/order.read"]
 "#;
 
-    pub(crate) const POOL: &str = "us-east-1_Fake";
+    pub(crate) const POOL: &str = "us-east-1_Memory";
 
     /// A pool with the clients of billing and shipping, recorded as cogwire's when `recorded`;
-    /// the store is empty.
+    /// the store is empty. Returns the cloud, the session on it, the record and the client ids.
     pub(crate) async fn fleet(
         recorded: bool,
-    ) -> (Session<FakeCloud>, Record, BTreeMap<String, CreatedClient>) {
+    ) -> (
+        MemoryCloud,
+        Session<MemoryAccount>,
+        Record,
+        BTreeMap<String, String>,
+    ) {
         let model = crate::config::model::load(SERVICES, None).expect("valid services");
+        let cloud = MemoryCloud::new(POOL);
         let session = Session::new(
             model,
             POOL.to_owned(),
             "us-east-1".to_owned(),
-            FakeCloud::default(),
+            cloud.account(StoreKind::Ssm),
             Pacer::new(PaceSettings::default()),
         );
         let mut record = Record::default();
         let mut clients = BTreeMap::new();
         for service in ["billing", "shipping"] {
-            let created = session.pool().add_client(service, &["orders/order.read"]);
+            let id = cloud.seed_client(
+                ClientState {
+                    id: String::new(),
+                    name: service.to_owned(),
+                    has_secret: true,
+                    allowed_oauth_flows: [crate::plan::diff::CLIENT_CREDENTIALS.to_owned()].into(),
+                    allowed_oauth_flows_user_pool_client: true,
+                    scopes: ["orders/order.read".to_owned()].into(),
+                    access_token_validity: None,
+                    extras: Default::default(),
+                },
+                Some(Secret::new(format!("{service}-secret-0123456789"))),
+            );
             record.clients.insert(
-                created.id.clone(),
+                id.clone(),
                 RecordedClient {
                     service: service.to_owned(),
                     name: service.to_owned(),
                 },
             );
-            clients.insert(service.to_owned(), created);
+            clients.insert(service.to_owned(), id);
         }
         if recorded {
             RecordStore::new(session.parameters(), &session.pacer, POOL)
@@ -792,18 +811,25 @@ consumes = ["orders/order.read"]
                 .await
                 .expect("record saved");
         }
-        (session, record, clients)
+        (cloud, session, record, clients)
     }
 
-    pub(crate) fn theirs() -> FakeEntry {
-        FakeEntry {
-            value: r#"{"url":"u","clientId":"c","clientSecret":"their-secret"}"#.to_owned(),
-            kind: StoredKind::SecureString,
-            tags: BTreeMap::new(),
-        }
+    /// Another tool's entry: JSON under other key names, untagged.
+    pub(crate) const THEIRS: &str = r#"{"url":"u","clientId":"c","clientSecret":"their-secret"}"#;
+
+    pub(crate) fn put_theirs(cloud: &MemoryCloud, name: &str) {
+        cloud.seed_parameter(name, THEIRS, EntryKind::Secure, &[]);
     }
 
-    fn is_cogwires(entry: &FakeEntry, service: &str) -> bool {
+    pub(crate) fn entry(cloud: &MemoryCloud, name: &str) -> Option<StoredEntry> {
+        cloud.snapshot().parameters.remove(name)
+    }
+
+    pub(crate) fn is_theirs(entry: Option<StoredEntry>) -> bool {
+        entry.is_some_and(|entry| entry.value.expose() == THEIRS && entry.tags.is_empty())
+    }
+
+    fn is_cogwires(entry: &StoredEntry, service: &str) -> bool {
         entry.tags.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
             && entry.tags.get(POOL_TAG).map(String::as_str) == Some(POOL)
             && entry
@@ -815,8 +841,8 @@ consumes = ["orders/order.read"]
 
     #[tokio::test]
     async fn an_entry_cogwire_did_not_write_is_left_alone_until_adopted() {
-        let (session, _, clients) = fleet(true).await;
-        session.store().insert("/cogwire/billing", theirs());
+        let (cloud, session, _, clients) = fleet(true).await;
+        put_theirs(&cloud, "/cogwire/billing");
 
         let dry = SyncRequest {
             dry_run: true,
@@ -828,15 +854,15 @@ consumes = ["orders/order.read"]
             ["billing".to_owned()].into()
         );
         assert_eq!(report.plan.changed, ["shipping".to_owned()].into());
-        assert!(session.store().get("/cogwire/shipping").is_none());
+        assert!(entry(&cloud, "/cogwire/shipping").is_none());
 
         let report = sync(&session, &SyncRequest::default()).await.expect("sync");
         assert_eq!(
             report.plan.refused_services(),
             ["billing".to_owned()].into()
         );
-        assert_eq!(session.store().get("/cogwire/billing"), Some(theirs()));
-        let shipping = session.store().get("/cogwire/shipping").expect("stored");
+        assert!(is_theirs(entry(&cloud, "/cogwire/billing")));
+        let shipping = entry(&cloud, "/cogwire/shipping").expect("stored");
         assert!(is_cogwires(&shipping, "shipping"));
 
         let adopt = SyncRequest {
@@ -846,10 +872,10 @@ consumes = ["orders/order.read"]
         let report = sync(&session, &adopt).await.expect("adopt");
         assert!(report.plan.refused.is_empty());
         assert_eq!(report.plan.adopted.len(), 1);
-        let billing = session.store().get("/cogwire/billing").expect("adopted");
+        let billing = entry(&cloud, "/cogwire/billing").expect("adopted");
         assert!(is_cogwires(&billing, "billing"));
-        assert_eq!(billing.kind, StoredKind::SecureString);
-        assert!(billing.value.contains(&clients["billing"].id));
+        assert_eq!(billing.kind, EntryKind::Secure);
+        assert!(billing.value.expose().contains(&clients["billing"]));
         // Cogwire's from now on: a plain sync leaves it as it is.
         let report = sync(&session, &SyncRequest::default()).await.expect("sync");
         assert!(report.plan.is_empty() && report.plan.refused.is_empty());
@@ -857,7 +883,7 @@ consumes = ["orders/order.read"]
 
     #[tokio::test]
     async fn an_unknown_service_is_a_typed_error_with_a_hint() {
-        let (session, _, _) = fleet(true).await;
+        let (_, session, _, _) = fleet(true).await;
         let request = SyncRequest {
             adopt: vec!["orders".to_owned()],
             ..SyncRequest::default()
@@ -873,7 +899,7 @@ consumes = ["orders/order.read"]
     /// the pool's client list is read again (here the account holds no record at all).
     #[tokio::test]
     async fn after_apply_the_record_apply_read_is_used() {
-        let (session, record, clients) = fleet(false).await;
+        let (cloud, session, record, clients) = fleet(false).await;
         let after = AfterApply {
             created: &BTreeMap::new(),
             record: &record,
@@ -885,14 +911,8 @@ consumes = ["orders/order.read"]
             .await
             .expect("stored");
         assert_eq!(report.plan.changed, ["billing".to_owned()].into());
-        let billing = session.store().get("/cogwire/billing").expect("stored");
-        assert!(billing.value.contains(&clients["billing"].id));
-        assert_eq!(
-            session
-                .pool()
-                .list_calls
-                .load(std::sync::atomic::Ordering::Relaxed),
-            0
-        );
+        let billing = entry(&cloud, "/cogwire/billing").expect("stored");
+        assert!(billing.value.expose().contains(&clients["billing"]));
+        assert!(!cloud.call_log().contains(&Operation::ListUserPoolClients));
     }
 }
