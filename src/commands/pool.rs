@@ -55,86 +55,57 @@ pub struct Explained {
     hint: Option<String>,
 }
 
-impl From<SessionError> for Explained {
-    fn from(error: SessionError) -> Self {
-        Self {
-            hint: Some(error.hint()),
-            message: error.to_string(),
-        }
+/// A core error's hint, whichever way its type words it.
+trait IntoHint {
+    fn into_hint(self) -> Option<String>;
+}
+
+impl IntoHint for Option<String> {
+    fn into_hint(self) -> Option<String> {
+        self
     }
 }
 
-impl From<crate::tokens::source::SourceError> for Explained {
-    fn from(error: crate::tokens::source::SourceError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
-        }
+impl IntoHint for String {
+    fn into_hint(self) -> Option<String> {
+        Some(self)
     }
 }
 
-impl From<CloudError> for Explained {
-    fn from(error: CloudError) -> Self {
-        Self {
-            message: error.to_string(),
-            hint: error.hint(),
-        }
+impl IntoHint for &str {
+    fn into_hint(self) -> Option<String> {
+        Some(self.to_owned())
     }
 }
 
-impl From<RecordError> for Explained {
-    fn from(error: RecordError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
+/// Each core error type carries its own hint; this only reads it.
+macro_rules! explained {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for Explained {
+            fn from(error: $error) -> Self {
+                Self {
+                    hint: error.hint().into_hint(),
+                    message: error.to_string(),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl From<ReadError> for Explained {
-    fn from(error: ReadError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<DiffError> for Explained {
-    fn from(error: DiffError) -> Self {
-        Self {
-            hint: Some(error.hint()),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<LockError> for Explained {
-    fn from(error: LockError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<UnlockError> for Explained {
-    fn from(error: UnlockError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<ApplyError> for Explained {
-    fn from(error: ApplyError) -> Self {
-        Self {
-            hint: Some(error.hint()),
-            message: error.to_string(),
-        }
-    }
-}
+explained!(
+    SessionError,
+    crate::tokens::source::SourceError,
+    CloudError,
+    RecordError,
+    ReadError,
+    DiffError,
+    LockError,
+    UnlockError,
+    ApplyError,
+    SyncError,
+    RotateError,
+    Foreign,
+);
 
 impl From<RunError> for Explained {
     fn from(error: RunError) -> Self {
@@ -146,33 +117,6 @@ impl From<RunError> for Explained {
                 hint: other.hint(),
                 message: other.to_string(),
             },
-        }
-    }
-}
-
-impl From<SyncError> for Explained {
-    fn from(error: SyncError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<RotateError> for Explained {
-    fn from(error: RotateError) -> Self {
-        Self {
-            hint: error.hint(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<Foreign> for Explained {
-    fn from(error: Foreign) -> Self {
-        Self {
-            hint: Some(error.hint()),
-            message: error.to_string(),
         }
     }
 }
