@@ -206,6 +206,10 @@ fn service() -> Value {
                 "type": "boolean",
                 "default": false,
             },
+            "previous": {
+                "description": "The service's old name, when it was renamed: it keeps its app client (same id) and its credentials move to the new path.",
+                "type": "string",
+            },
             "routes": {
                 "description": "Routes `cogwire verify` calls: each must refuse no token (401) and a token without its scope (403), and serve one with it (2xx).",
                 "type": "array",
