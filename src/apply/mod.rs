@@ -518,6 +518,7 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         {
             lost = Some(error);
         }
+        let mut launched = 0;
         while lost.is_none()
             && failures.is_empty()
             && duplicate.is_none()
@@ -527,11 +528,15 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
             let node = next.3;
             let operation = &operations[node.index()];
             // A wave is what the pacer lets start before the next check of the lock; the rest
-            // waits for that check instead of queueing in the pacer past it.
-            if !running.is_empty() && pacer.wait_for(operation.first_call()) > CHECK_INTERVAL {
+            // waits for that check instead of queueing in the pacer past it. (What was launched
+            // in this round has not reserved its slot yet: it is counted here.)
+            let call = operation.first_call();
+            let starts_in = pacer.wait_for(call) + pacer.spacing(call) * launched;
+            if !running.is_empty() && starts_in > CHECK_INTERVAL {
                 ready.push(next);
                 break;
             }
+            launched += 1;
             running.push(async move { (node, execute(operation, pool, parameters, pacer).await) });
         }
         let Some((node, result)) = running.next().await else {

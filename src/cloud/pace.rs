@@ -151,6 +151,17 @@ impl Pacer {
             .saturating_duration_since(now)
     }
 
+    /// The time between two calls of `operation` its budgets allow.
+    pub fn spacing(&self, operation: Operation) -> Duration {
+        let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
+        let rate = operation
+            .own_rate()
+            .map_or(operation.category().rate(), |own| {
+                own.min(operation.category().rate())
+            });
+        Duration::from_secs_f64(1.0 / (rate * factor))
+    }
+
     /// One paced, counted attempt.
     async fn attempt<T, Fut>(
         &self,

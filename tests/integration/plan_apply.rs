@@ -75,7 +75,7 @@ impl Setup {
             .clone()
     }
 
-    /// Writes the pool's lock as another run would have.
+    /// Writes the pool's lock as another run would have (over any lock there is).
     async fn put_lock(&self, lock: &serde_json::Value) {
         self.account
             .ssm()
@@ -84,6 +84,7 @@ impl Setup {
             .name(format!("/cogwire/{}/lock", self.pool))
             .value(lock.to_string())
             .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
             .send()
             .await
             .expect("PutParameter");
@@ -1197,7 +1198,7 @@ async fn an_apply_whose_lock_is_stolen_stops_and_names_the_thief() {
     let setup = setup(&many_callers(30)).await;
     setup
         .account
-        .set_faults(serde_json::json!({"seed": 11, "latency_ms": 250}));
+        .set_faults(serde_json::json!({"seed": 11, "latency_ms": 1_500, "operations": ["CreateUserPoolClient"]}));
     let child = setup
         .workdir
         .command(&["apply", "--auto-approve"], &setup.env)
@@ -1232,7 +1233,10 @@ async fn an_apply_whose_lock_is_stolen_stops_and_names_the_thief() {
         assert!(stderr.contains(expected), "no `{expected}`: {stderr}");
     }
     let clients = setup.clients_by_name().await;
-    assert!(clients.len() < 30, "the apply did not stop: {clients:?}");
+    assert!(
+        clients.len() < 30,
+        "the apply did not stop: {clients:?} {stderr}"
+    );
     assert!(
         clients.values().all(|count| *count == 1),
         "a duplicate client: {clients:?}"
