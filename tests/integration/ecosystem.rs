@@ -58,7 +58,7 @@ fn valid_fixtures() -> Vec<(&'static str, String)> {
         (
             "a method in lower case, a split SSM layout, every key",
             "[pool]\nid = \"us-east-1_X\"\nregion = \"us-east-1\"\ntoken_url = \"http://x/oauth2/token\"\nmax_resource_servers = 30\nmax_clients = 1\n\
-             [secrets]\nstore = \"ssm\"\npath = \"/cogwire/{pool}/{service}\"\nkms_key_id = \"alias/k\"\nlayout = \"split\"\n\
+             [secrets]\nstore = \"ssm\"\npath = \"/app/{pool}/{service}\"\nkms_key_id = \"alias/k\"\nlayout = \"split\"\n\
              [defaults]\naccess_token_validity = \"1h30m\"\n\
              [services.a]\nname = \"A api\"\nscopes = { \"r\" = \"\" }\n[[services.a.routes]]\nmethod = \"get\"\npath = \"/r\"\nscope = \"r\"\nbody = { rows = [1, 2] }\n\
              [services.b]\nconsumes = [\"a/r\"]\nclient = { name = \"b client\", access_token_validity = \"5m\" }\n"
@@ -425,7 +425,8 @@ fn the_man_page_is_roff_and_names_the_subcommands() {
     assert!(output.stdout.contains(".TH cogwire"), "{}", output.stdout);
     for subcommand in SUBCOMMANDS {
         assert!(
-            output.stdout.contains(subcommand),
+            // roff escapes a hyphen as `\-`.
+            output.stdout.contains(&subcommand.replace('-', "\\-")),
             "the man page does not name {subcommand}"
         );
     }
