@@ -287,9 +287,20 @@ impl<'s, C: Cloud> Locked<'s, C> {
                 }
             }
         }
+        // The record as this run left it: a renamed service's client is found under its new name.
+        let mut renamed = observed.record.clone();
+        for action in &plan.actions {
+            if let (Change::Rename, Some(previous)) = (action.change, &action.previous_service) {
+                for recorded in renamed.clients.values_mut() {
+                    if &recorded.service == previous {
+                        recorded.service.clone_from(&action.service);
+                    }
+                }
+            }
+        }
         let after = AfterApply {
             created: &outcome.created_clients,
-            record: &observed.record,
+            record: &renamed,
             resync,
             prune,
             everything: options.sync_secrets,

@@ -92,10 +92,6 @@ async fn plan_and_apply(
     };
     let planned = locked.plan(source).await.map_err(explain)?;
     let plan = planned.plan.clone();
-    if (plan.actions.is_empty() || saved.is_none()) && !global.json {
-        out!("{}", render::human(&plan, style, false));
-    }
-    approved(&plan, args)?;
     let on_terminal = std::io::stdin().is_terminal();
     let approval = match (saved, args.auto_approve) {
         (Some(_), _) => Approval::Saved { on_terminal },
@@ -108,6 +104,10 @@ async fn plan_and_apply(
         args.allow_destroy,
     )
     .map_err(|refusal| hinted(refusal.to_string(), refusal.hint()))?;
+    if (plan.actions.is_empty() || saved.is_none()) && !global.json {
+        out!("{}", render::human(&plan, style, false));
+    }
+    approved(&plan, args)?;
     if !plan.actions.is_empty()
         && saved.is_none()
         && !args.auto_approve

@@ -419,8 +419,9 @@ pub(super) async fn read_clients<C: Cloud>(
     describe_clients(session, wanted).await
 }
 
-/// Services the record maps to a client that still exists: a prune keeps their entries (a service
-/// renamed before `apply` moved its client still has callers reading the old name's entry).
+/// Services the record maps to a client that still exists and that a declared service now holds:
+/// a prune keeps their entries (a service renamed before `apply` moved its client still has
+/// callers reading the old name's entry).
 async fn services_with_clients<C: Cloud>(
     session: &Session<C>,
 ) -> Result<BTreeSet<String>, SyncError> {
@@ -434,9 +435,21 @@ async fn services_with_clients<C: Cloud>(
     let clients = clients?;
     let identifiers: Vec<String> = record.resource_servers.keys().cloned().collect();
     let _ = record.reconcile(&identifiers, &clients);
+    // Only a client that another declared service now holds (the same client name, or that
+    // service's `previous`) keeps its old entry: a service simply removed loses it.
+    let declared_names = crate::plan::diff::wanted_client_names(&session.model);
+    let previous: BTreeSet<&str> = session
+        .model
+        .services
+        .values()
+        .filter_map(|service| service.previous.as_deref())
+        .collect();
     Ok(record
         .clients
         .into_values()
+        .filter(|recorded| {
+            declared_names.contains(&recorded.name) || previous.contains(recorded.service.as_str())
+        })
         .map(|recorded| recorded.service)
         .collect())
 }
