@@ -125,6 +125,7 @@ pub async fn connect(model: Model, options: &SessionOptions) -> Result<Session, 
         quota_share: options.quota_share,
         ..PaceSettings::default()
     });
+    tracing::info!("user pool {pool_id} in {region}");
     Ok(Session::new(model, pool_id, region, cloud, pacer))
 }
 

@@ -291,6 +291,11 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
         current_slot: Option<&str>,
     ) -> Result<String, RecordError> {
         let slot = if current_slot == Some("a") { "b" } else { "a" };
+        tracing::info!(
+            "saving the ownership record: {} resource servers, {} clients",
+            record.resource_servers.len(),
+            record.clients.len()
+        );
         let text = serde_json::to_string(record).map_err(|error| RecordError::Corrupt {
             name: state_name(&self.pool_id),
             reason: error.to_string(),

@@ -96,6 +96,11 @@ pub async fn lock<C: Cloud>(
         timeout,
     )
     .await?;
+    tracing::info!(
+        "took the lock {} of user pool {}",
+        lock.id(),
+        session.pool_id
+    );
     Ok(Locked { session, lock })
 }
 
@@ -197,6 +202,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
     ) -> Result<ApplyReport, RunError> {
         let Planned { plan, observed } = planned;
         let session = self.session;
+        tracing::info!("applying {} changes", plan.actions.len());
         if plan.actions.is_empty() {
             let mut record = None;
             if !observed.recovered_clients.is_empty() || observed.record_stale {
@@ -365,6 +371,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
 
     /// Releases the lock if it is still this run's. Call it whatever the phases returned.
     pub async fn release(self) -> Result<(), CloudError> {
+        tracing::info!("releasing the lock {}", self.lock.id());
         self.lock
             .release(self.session.parameters(), &self.session.pacer)
             .await

@@ -172,7 +172,11 @@ impl Pacer {
         Fut: Future<Output = CloudResult<T>>,
     {
         self.pace(operation).await;
+        tracing::debug!("AWS {operation}");
         let result = call().await;
+        if let Err(error) = &result {
+            tracing::debug!("AWS {operation} failed: {error}");
+        }
         let mut state = self.lock();
         let stats = state.stats.entry(operation).or_default();
         stats.calls += 1;

@@ -193,6 +193,12 @@ async fn inspect<C: Cloud>(session: &Session<C>, service: &str) -> Result<Inspec
         &current.values,
     );
     let identified = identify(&secret_ids, client.secret.as_ref(), stored.as_ref(), &known);
+    tracing::info!(
+        "rotation of {service}: client {} has {} secrets; the store holds {:?}",
+        client.state.id,
+        secret_ids.len(),
+        identified.holding
+    );
     Ok(Inspected {
         client,
         secret_ids,

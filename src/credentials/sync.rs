@@ -227,7 +227,16 @@ async fn sync_clients<C: Cloud>(
             .collect(),
         ..SyncReport::default()
     };
+    tracing::info!(
+        "credentials: {} services selected, {} with a client in the pool",
+        selected.len(),
+        clients.len()
+    );
     let mut current = read_current(session, clients.keys()).await?;
+    tracing::info!(
+        "credentials: read {} stored entries at the services' paths",
+        current.values.len()
+    );
     let mut secrets = BTreeMap::new();
     for (service, client) in &clients {
         match secret_to_store(session, service, client, &current.values).await? {
@@ -251,6 +260,13 @@ async fn sync_clients<C: Cloud>(
     let declared = declared_services(session);
     let prune = mode.prune.then_some(&declared);
     report.plan = plan_sync(session, &clients, &secrets, &current, prune, mode.adopt);
+    tracing::info!(
+        "credentials: {} to write, {} to delete, {} unchanged, {} left alone (not cogwire's)",
+        report.plan.writes.len(),
+        report.plan.deletes.len(),
+        report.plan.unchanged.len(),
+        report.plan.refused.len()
+    );
     if !mode.dry_run {
         execute(session, &report.plan).await?;
     }
@@ -647,6 +663,16 @@ pub(super) async fn execute<C: Cloud>(
         };
         let tags = tags(&write.service, &session.pool_id);
         let scrub = |error: CloudError| scrub(error, &write.value);
+        tracing::info!(
+            "credentials of {}: {} {}",
+            write.service,
+            match write.change {
+                Some(ValueChange::Create) => "creating",
+                Some(ValueChange::Update) => "updating",
+                None => "tagging",
+            },
+            write.name
+        );
         let mut tagged = false;
         match write.change {
             Some(ValueChange::Create) => {
@@ -676,6 +702,7 @@ pub(super) async fn execute<C: Cloud>(
         }
     }
     for delete in &plan.deletes {
+        tracing::info!("credentials: deleting {}", delete.name);
         pacer
             .call(operations.delete, || store.delete(&delete.name))
             .await?;

@@ -29,7 +29,13 @@ pub async fn read_pool<C: Cloud>(session: &Session<C>) -> Result<ReadPool, ReadE
         CloudError::NotFound { .. } => ReadError::PoolNotFound(PoolNotFound::of(pool)),
         other => ReadError::Cloud(other),
     })?;
-    let clients = stream::iter(clients?)
+    let clients = clients?;
+    tracing::info!(
+        "import: {} resource servers and {} clients listed; describing each client",
+        resource_servers.len(),
+        clients.len()
+    );
+    let clients = stream::iter(clients)
         .map(|summary| async move {
             pacer
                 .call(Operation::DescribeUserPoolClient, || {

@@ -67,5 +67,15 @@ async fn answer<C: Cloud>(
         }
         message
     })?;
+    tracing::info!(
+        "verify: {} {} {} answered {}",
+        check.method,
+        check.path,
+        match (&check.client, check.kind) {
+            (None, _) | (_, CheckKind::NoToken) => "without a token".to_owned(),
+            (Some(client), kind) => format!("with {}'s token ({})", client.service, kind.label()),
+        },
+        response.status().as_u16()
+    );
     Ok(response.status().as_u16())
 }

@@ -132,6 +132,17 @@ pub async fn fetch(
         let joined: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
         form.push(("scope", joined.join(" ")));
     }
+    tracing::info!(
+        "requesting a token for client {} from {}{}",
+        request.client_id,
+        request.token_url,
+        if request.scopes.is_empty() {
+            String::new()
+        } else {
+            let scopes: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
+            format!(" with scopes {}", scopes.join(" "))
+        }
+    );
     let response = http
         .post(request.token_url)
         .basic_auth(request.client_id, Some(request.client_secret.expose()))

@@ -639,6 +639,69 @@ async fn secrets_never_reach_any_output_even_at_trace_level() {
     }
 }
 
+/// `-v` says what each step does and `-vv` names every AWS call, on stderr; stdout keeps only
+/// the command's own output.
+#[tokio::test]
+async fn verbose_output_says_what_each_step_does() {
+    let account = local_aws().account();
+    let pool = account.new_pool("verbose").await;
+    let mut env = account.env();
+    env.push(("COGWIRE_USER_POOL_ID".to_owned(), pool.clone()));
+    let workdir = Workdir::new(SERVICES);
+    let run = |args: &[&str]| {
+        let output = workdir.run(args, &env);
+        assert_eq!(output.code, 0, "cogwire {args:?}: {}", output.all());
+        output
+    };
+    let apply = run(&["-v", "apply", "--auto-approve"]);
+    for expected in [
+        format!("user pool {pool} in us-east-1"),
+        "took the lock".to_owned(),
+        "applying 3 changes".to_owned(),
+        "credentials of accounts-v1: creating /cogwire/accounts-v1".to_owned(),
+        "saving the ownership record".to_owned(),
+        "releasing the lock".to_owned(),
+    ] {
+        assert!(
+            apply.stderr.contains(&expected),
+            "no `{expected}` in:\n{}",
+            apply.stderr
+        );
+    }
+    assert!(!apply.stdout.contains("took the lock"), "{}", apply.stdout);
+    let sync = run(&["-v", "sync-secrets"]);
+    for expected in [
+        "credentials: 2 services selected, 2 with a client in the pool",
+        "credentials: 0 to write, 0 to delete, 2 unchanged",
+    ] {
+        assert!(
+            sync.stderr.contains(expected),
+            "no `{expected}` in:\n{}",
+            sync.stderr
+        );
+    }
+    let rotate = run(&["-v", "rotate-secret", "orders-v1"]);
+    assert!(
+        rotate.stderr.contains("rotation of orders-v1: client "),
+        "{}",
+        rotate.stderr
+    );
+    let plan = run(&["-vv", "plan"]);
+    for expected in [
+        "AWS ListResourceServers",
+        "AWS ListUserPoolClients",
+        "AWS DescribeUserPoolClient",
+    ] {
+        assert!(
+            plan.stderr.contains(expected),
+            "no `{expected}` in:\n{}",
+            plan.stderr
+        );
+    }
+    let quiet = run(&["plan"]);
+    assert!(!quiet.stderr.contains("AWS "), "{}", quiet.stderr);
+}
+
 #[tokio::test]
 async fn apply_stores_a_new_clients_credentials_at_once() {
     // setup() ran `apply` only: the stored credentials are already there, and they work.
