@@ -609,10 +609,7 @@ fn record_maps_every_managed_resource(last: &Final, expected: &Expected<'_>) -> 
                 .find(|(_, found)| found.state.name == client.name)?;
             Some((
                 id.clone(),
-                RecordedClient {
-                    service: service.name.clone(),
-                    name: client.name.clone(),
-                },
+                RecordedClient::new(service.name.clone(), client.name.clone()),
             ))
         })
         .collect();

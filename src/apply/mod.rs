@@ -19,12 +19,13 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::apply::lock::{CHECK_INTERVAL, Check, LockError};
-use crate::apply::record::{RecordError, RecordStore, RecordedClient};
+use crate::apply::record::{RecordError, RecordStore, RecordedClient, applied_digest};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
 use crate::cloud::{
     ClientSpec, ClientState, CloudError, Parameters, ResourceServerState, UserPool,
 };
+use crate::plan::diff::declared_state;
 use crate::plan::observed::Observed;
 use crate::plan::{Change, Plan, Resource};
 use crate::sensitive::Secret;
@@ -434,17 +435,19 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
             }
             (
                 Resource::Client {
-                    name, id: Some(id), ..
+                    name,
+                    id: Some(id),
+                    after,
+                    ..
                 },
                 Change::Import,
             ) => {
-                record.clients.insert(
-                    id.clone(),
-                    RecordedClient {
-                        service: action.service.clone(),
-                        name: name.clone(),
-                    },
-                );
+                let mut recorded = RecordedClient::new(action.service.clone(), name.clone());
+                // Adopted unchanged: it is as it was read. Changed: known once the update is done.
+                if !action.writes() {
+                    recorded.applied = after.as_deref().map(applied_digest);
+                }
+                record.clients.insert(id.clone(), recorded);
             }
             (Resource::ResourceServer { identifier, .. }, Change::Forget) => {
                 record.resource_servers.remove(identifier);
@@ -473,8 +476,32 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         .hold(Check::Now)
         .await
         .map_err(|lost| ApplyError::lock_lost(lost, &outcome))?;
-    if record != observed.record || observed.record_stale {
+    // The clients about to be written: until this run records what it wrote, no digest of theirs
+    // may be trusted (`plan --refresh=false`), should it die in between.
+    let unsettled: BTreeSet<String> = plan
+        .actions
+        .iter()
+        .filter(|action| action.writes() && action.change != Change::Create)
+        .filter_map(|action| match &action.resource {
+            Resource::Client { id: Some(id), .. } => Some(id.clone()),
+            Resource::Client { .. } | Resource::ResourceServer { .. } => None,
+        })
+        .collect();
+    let intent_changed = record != observed.record || observed.record_stale;
+    for id in &unsettled {
+        if let Some(recorded) = record.clients.get_mut(id) {
+            recorded.applied = None;
+        }
+    }
+    if intent_changed {
         slot = Some(store.save(&record, slot.as_deref()).await?);
+    } else if record != observed.record
+        && let Some(current) = &slot
+    {
+        // Only digests to forget: the pointer alone says so, one write instead of the record.
+        store
+            .mark_unsettled(current, observed.record_chunks, &unsettled)
+            .await?;
     }
     let saved = record.clone();
 
@@ -551,16 +578,17 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
                         spec: spec.clone(),
                         secret,
                     };
+                    // Created as declared; one found by name after a lost reply is read next time.
+                    let applied = credential
+                        .secret
+                        .is_some()
+                        .then(|| applied_digest(&declared_state(spec, &id)));
                     on_created(service, &credential);
                     outcome.created_clients.insert(service.clone(), credential);
                     record.pending_clients.remove(&spec.name);
-                    record.clients.insert(
-                        id,
-                        RecordedClient {
-                            service: service.clone(),
-                            name: spec.name.clone(),
-                        },
-                    );
+                    let mut recorded = RecordedClient::new(service.clone(), spec.name.clone());
+                    recorded.applied = applied;
+                    record.clients.insert(id, recorded);
                 }
             }
             Err(Failure::Cloud(error)) => {
@@ -575,7 +603,13 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         let operation = &operations[node.index()];
         match operation {
             Write::CreateResourceServer(_) | Write::CreateClient { .. } => outcome.added += 1,
-            Write::UpdateResourceServer(_) | Write::UpdateClient(_) => outcome.changed += 1,
+            Write::UpdateResourceServer(_) => outcome.changed += 1,
+            Write::UpdateClient(client) => {
+                if let Some(recorded) = record.clients.get_mut(&client.id) {
+                    recorded.applied = Some(applied_digest(client));
+                }
+                outcome.changed += 1;
+            }
             Write::DeleteResourceServer(identifier) => {
                 record.resource_servers.remove(identifier);
                 outcome.destroyed += 1;
@@ -900,10 +934,7 @@ mod tests {
                     observed.described.insert("c1".into(), state);
                     observed.record.clients.insert(
                         "c1".into(),
-                        RecordedClient {
-                            service: action.service.clone(),
-                            name: spec.name.clone(),
-                        },
+                        RecordedClient::new(action.service.clone(), spec.name.clone()),
                     );
                 }
                 _ => {}

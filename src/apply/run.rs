@@ -16,8 +16,10 @@ use crate::cloud::{Cloud, CloudError};
 use crate::credentials::sync::{
     AfterApply, SyncError, SyncReport, store_after_apply, store_as_created,
 };
-use crate::plan::diff::{DiffError, Selection, diff, undescribed_holders, wanted_client_names};
-use crate::plan::observed::{Observed, ReadError, read};
+use crate::plan::diff::{
+    DiffError, Selection, declared_clients, diff, undescribed_holders, wanted_client_names,
+};
+use crate::plan::observed::{Observed, ReadError, Reading, read};
 use crate::plan::{Change, Plan, Resource};
 use crate::session::Session;
 
@@ -57,18 +59,28 @@ impl RunError {
     }
 }
 
-/// The pool read and the plan made for `services` (all when empty); shared with `plan`.
+/// The pool read and the plan made for `services` (all when empty); shared with `plan`. With
+/// `refresh` false, managed clients whose declaration is what cogwire last applied are taken from
+/// its record instead of described (`plan --refresh=false`).
 pub async fn plan_now<C: Cloud>(
     session: &Session<C>,
     services: &[String],
+    refresh: bool,
 ) -> Result<(Plan, Observed), RunError> {
     let selection = Selection::of(&session.model, services)?;
     let wanted = wanted_client_names(&session.model);
+    let declared = declared_clients(&session.model);
+    let reading = if refresh {
+        Reading::Full
+    } else {
+        Reading::Trusting(&declared)
+    };
     let mut observed = read(
         session.pool(),
         session.parameters(),
         &session.pacer,
         &wanted,
+        reading,
     )
     .await?;
     let mut plan = diff(&session.model, &observed, &selection)?;
@@ -110,6 +122,9 @@ pub struct Locked<'s, C: Cloud> {
 pub enum PlanSource<'a> {
     /// Plan now, for these services (all when empty).
     Services(&'a [String]),
+    /// Plan now, for these services, trusting the record for clients whose declaration did not
+    /// change since cogwire last applied them (`--refresh=false`).
+    Trusting(&'a [String]),
     /// Execute a saved plan, if the pool is still as it was when the plan was made.
     Saved(&'a Plan),
 }
@@ -156,8 +171,9 @@ impl<'s, C: Cloud> Locked<'s, C> {
     pub async fn plan(&self, source: PlanSource<'_>) -> Result<Planned, RunError> {
         let session = self.session;
         match source {
-            PlanSource::Services(services) => {
-                let (plan, observed) = plan_now(session, services).await?;
+            PlanSource::Services(services) | PlanSource::Trusting(services) => {
+                let refresh = matches!(source, PlanSource::Services(_));
+                let (plan, observed) = plan_now(session, services, refresh).await?;
                 Ok(Planned { plan, observed })
             }
             PlanSource::Saved(saved) => {
@@ -167,11 +183,19 @@ impl<'s, C: Cloud> Locked<'s, C> {
                         pool: session.pool_id.clone(),
                     });
                 }
+                // Read as the plan was read, so that an unchanged pool gives the same digest.
+                let declared = declared_clients(&session.model);
+                let reading = if saved.refresh.skips() {
+                    Reading::Trusting(&declared)
+                } else {
+                    Reading::Full
+                };
                 let observed = read(
                     session.pool(),
                     session.parameters(),
                     &session.pacer,
                     &saved.described_client_names,
+                    reading,
                 )
                 .await?;
                 if observed.digest() != saved.observed_digest {

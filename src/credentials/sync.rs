@@ -811,10 +811,7 @@ consumes = ["orders/order.read"]
             );
             record.clients.insert(
                 id.clone(),
-                RecordedClient {
-                    service: service.to_owned(),
-                    name: service.to_owned(),
-                },
+                RecordedClient::new(service.to_owned(), service.to_owned()),
             );
             clients.insert(service.to_owned(), id);
         }
