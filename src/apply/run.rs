@@ -417,3 +417,216 @@ pub async fn force_unlock<C: Cloud>(
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    //! `--refresh=false` against the in-memory cloud: which calls a plan makes, and that it falls
+    //! back to describing every client when the record cannot support it.
+
+    use super::*;
+    use crate::apply::record::RecordStore;
+    use crate::cloud::Parameters as _;
+    use crate::cloud::memory::{MemoryAccount, MemoryCloud};
+    use crate::cloud::operation::Operation;
+    use crate::cloud::pace::{PaceSettings, Pacer};
+    use crate::config::model::{Model, StoreKind, load};
+    use crate::plan::Refresh;
+
+    const POOL_ID: &str = "us-east-1_Refresh";
+
+    /// Ten services, each with a resource server; eight of them consume a scope of another.
+    fn fleet(changed: &[usize]) -> Model {
+        let mut text = String::new();
+        for index in 0..10 {
+            text.push_str(&format!(
+                "[services.svc-{index}]\nscopes = {{ \"read\" = \"Read\", \"write\" = \"Write\" }}\n"
+            ));
+            if index < 8 {
+                let scope = if changed.contains(&index) {
+                    "write"
+                } else {
+                    "read"
+                };
+                text.push_str(&format!(
+                    "consumes = [\"svc-{}/{scope}\"]\n",
+                    (index + 1) % 10
+                ));
+            }
+        }
+        load(&text, None).unwrap_or_else(|problems| panic!("invalid fleet: {problems:?}"))
+    }
+
+    fn session(cloud: &MemoryCloud, model: &Model) -> Session<MemoryAccount> {
+        Session::new(
+            model.clone(),
+            POOL_ID.to_owned(),
+            "us-east-1".to_owned(),
+            cloud.account(StoreKind::Ssm),
+            Pacer::new(PaceSettings::default()),
+        )
+    }
+
+    struct Quiet;
+
+    impl crate::apply::Progress for Quiet {
+        fn start(&self, _total: usize) {}
+        fn done(&self, _message: &str) {}
+    }
+
+    async fn apply_now(cloud: &MemoryCloud, model: &Model, refresh: bool) {
+        let session = session(cloud, model);
+        let locked = lock(&session, Duration::ZERO).await.expect("lock");
+        let source = if refresh {
+            PlanSource::Services(&[])
+        } else {
+            PlanSource::Trusting(&[])
+        };
+        let planned = locked.plan(source).await.expect("plan");
+        locked
+            .execute(planned, &ExecuteOptions::default(), &Quiet)
+            .await
+            .expect("apply");
+        locked.release().await.expect("release");
+    }
+
+    /// The plan, and the calls it made, by operation.
+    async fn plan_counting(
+        cloud: &MemoryCloud,
+        model: &Model,
+        refresh: bool,
+    ) -> (Plan, BTreeMap<Operation, usize>) {
+        let before = cloud.call_log().len();
+        let (plan, _) = plan_now(&session(cloud, model), &[], refresh)
+            .await
+            .expect("plan");
+        let mut calls = BTreeMap::new();
+        for operation in &cloud.call_log()[before..] {
+            *calls.entry(*operation).or_default() += 1;
+        }
+        (plan, calls)
+    }
+
+    fn describes(calls: &BTreeMap<Operation, usize>) -> usize {
+        calls
+            .get(&Operation::DescribeUserPoolClient)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_plan_without_refresh_describes_only_the_changed_clients() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+
+        let (full, full_calls) = plan_counting(&cloud, &fleet(&[]), true).await;
+        assert!(!full.has_changes());
+        assert_eq!(describes(&full_calls), 8, "a full plan describes every client");
+        assert_eq!(full.refresh, Refresh::Full);
+
+        let (fast, fast_calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert!(!fast.has_changes());
+        assert_eq!(
+            fast_calls.keys().copied().collect::<Vec<_>>(),
+            vec![
+                Operation::ListResourceServers,
+                Operation::ListUserPoolClients,
+                Operation::GetParameters
+            ],
+            "only the list pages and the record: {fast_calls:?}"
+        );
+        assert_eq!(
+            fast.refresh,
+            Refresh::Skipped {
+                trusted: 8,
+                described: 0
+            }
+        );
+        assert!(
+            crate::plan::render::human(&fast, crate::style::Style::plain(), false)
+                .contains("drift was not checked")
+        );
+
+        let changed = fleet(&[2, 5]);
+        let (full, _) = plan_counting(&cloud, &changed, true).await;
+        let (fast, fast_calls) = plan_counting(&cloud, &changed, false).await;
+        assert_eq!(describes(&fast_calls), 2, "only the two changed clients");
+        assert_eq!(fast.actions, full.actions);
+        assert_eq!(fast.summary.change, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_without_refresh_records_what_it_wrote() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        apply_now(&cloud, &fleet(&[3]), false).await;
+        let (plan, calls) = plan_counting(&cloud, &fleet(&[3]), false).await;
+        assert!(!plan.has_changes(), "{plan:?}");
+        assert_eq!(describes(&calls), 0, "the update's digest is recorded");
+        // Reverting is a change again, seen without a full refresh.
+        let (full, _) = plan_counting(&cloud, &fleet(&[]), true).await;
+        let (fast, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert_eq!(describes(&calls), 1);
+        assert_eq!(fast.actions, full.actions);
+        assert_eq!(fast.summary.change, 1);
+    }
+
+    /// What an older cogwire wrote: format 1, no digests. The fast plan reads every client.
+    #[tokio::test(start_paused = true)]
+    async fn a_record_of_an_older_cogwire_falls_back_to_a_full_refresh() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let parameters = cloud.parameters();
+        let pacer = Pacer::new(PaceSettings::default());
+        let store = RecordStore::new(&parameters, &pacer, POOL_ID);
+        let (mut record, slot) = store.load().await.expect("load");
+        assert!(
+            record.clients.values().all(|client| client.applied.is_some()),
+            "format 2 records a digest of every client"
+        );
+        for client in record.clients.values_mut() {
+            client.applied = None;
+        }
+        let slot = store.save(&record, slot.as_deref()).await.expect("save");
+        let pointer = crate::apply::record::state_name(POOL_ID);
+        let old = serde_json::json!({"format_version": 1, "slot": slot, "chunks": 1}).to_string();
+        parameters.put(&pointer, &old, true).await.expect("put");
+
+        let (full, _) = plan_counting(&cloud, &fleet(&[4]), true).await;
+        let (fast, calls) = plan_counting(&cloud, &fleet(&[4]), false).await;
+        assert_eq!(describes(&calls), 8, "every client, as a full plan");
+        assert_eq!(fast.refresh, Refresh::FellBack { record_format: 1 });
+        assert_eq!(fast.actions, full.actions);
+        assert!(
+            crate::plan::render::human(&fast, crate::style::Style::plain(), false)
+                .contains("fell back to a full refresh")
+        );
+    }
+
+    /// A client changed outside cogwire is not seen without a refresh (that is the trade), but a
+    /// client whose update may not have been recorded is never trusted.
+    #[tokio::test(start_paused = true)]
+    async fn an_unsettled_client_is_described() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let parameters = cloud.parameters();
+        let pacer = Pacer::new(PaceSettings::default());
+        let store = RecordStore::new(&parameters, &pacer, POOL_ID);
+        let loaded = store.load_versioned().await.expect("load");
+        let (id, recorded) = loaded
+            .record
+            .clients
+            .iter()
+            .next()
+            .expect("a managed client");
+        assert!(recorded.applied.is_some());
+        let slot = loaded.slot.clone().expect("a slot");
+        store
+            .mark_unsettled(&slot, loaded.chunks, &BTreeSet::from([id.clone()]))
+            .await
+            .expect("mark");
+        let (record, _) = store.load().await.expect("load");
+        assert_eq!(record.clients[id].applied, None);
+        let (_, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert_eq!(describes(&calls), 1);
+    }
+}
