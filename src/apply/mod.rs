@@ -319,8 +319,18 @@ pub struct Outcome {
     pub changed: usize,
     pub destroyed: usize,
     pub imported: usize,
+    /// The clients this run updated whose reply showed a secret, by client id: their stored
+    /// credentials are rewritten from it, without describing them again.
+    pub updated_clients: std::collections::BTreeMap<String, UpdatedCredential>,
     /// What the caller saves once it has stored the new clients' credentials.
     pub record: Option<FinalRecord>,
+}
+
+/// A client as this run updated it, and the secret UpdateUserPoolClient's reply showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatedCredential {
+    pub state: ClientState,
+    pub secret: Secret,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -571,6 +581,19 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         };
         match result {
             Ok(Executed::Done) => {}
+            Ok(Executed::UpdatedClient { secret }) => {
+                if let (Write::UpdateClient(client), Some(secret)) =
+                    (&operations[node.index()], secret)
+                {
+                    outcome.updated_clients.insert(
+                        client.id.clone(),
+                        UpdatedCredential {
+                            state: client.as_ref().clone(),
+                            secret,
+                        },
+                    );
+                }
+            }
             Ok(Executed::CreatedClient { id, secret }) => {
                 if let Write::CreateClient { service, spec } = &operations[node.index()] {
                     let credential = CreatedCredential {
@@ -702,6 +725,10 @@ impl FinalRecord {
 
 enum Executed {
     Done,
+    /// The secret UpdateUserPoolClient's reply showed, if any.
+    UpdatedClient {
+        secret: Option<Secret>,
+    },
     /// `secret` is `None` when the client was found by name after a lost reply.
     CreatedClient {
         id: String,
@@ -772,11 +799,12 @@ async fn execute<P: UserPool, S: Parameters>(
         }
         Write::CreateClient { spec, .. } => return create_client(spec, pool, pacer).await,
         Write::UpdateClient(client) => {
-            pacer
+            let secret = pacer
                 .call(Operation::UpdateUserPoolClient, || {
                     pool.update_client(client)
                 })
                 .await?;
+            return Ok(Executed::UpdatedClient { secret });
         }
         Write::DeleteClient { id, .. } => {
             // The fingerprints rotation kept of its secrets go first: should the run die between

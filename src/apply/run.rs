@@ -241,6 +241,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
             }
             let after = AfterApply {
                 created: &BTreeMap::new(),
+                updated: &BTreeMap::new(),
                 record: &observed.record,
                 resync: observed.recovered_clients.iter().cloned().collect(),
                 prune: false,
@@ -324,6 +325,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
         }
         let after = AfterApply {
             created: &outcome.created_clients,
+            updated: &outcome.updated_clients,
             record: &renamed,
             resync,
             prune,
@@ -558,7 +560,22 @@ mod tests {
     async fn an_apply_without_refresh_records_what_it_wrote() {
         let cloud = MemoryCloud::new(POOL_ID);
         apply_now(&cloud, &fleet(&[]), true).await;
+        let before = cloud.call_log().len();
         apply_now(&cloud, &fleet(&[3]), false).await;
+        let log = cloud.call_log();
+        let count = |wanted: Operation| {
+            log[before..]
+                .iter()
+                .filter(|operation| **operation == wanted)
+                .count()
+        };
+        assert_eq!(
+            count(Operation::DescribeUserPoolClient),
+            1,
+            "the changed client is described by the plan, and not again to store its credentials: the update's reply holds its secret"
+        );
+        assert_eq!(count(Operation::ListUserPoolClients), 1);
+        assert_eq!(count(Operation::UpdateUserPoolClient), 1);
         let (plan, calls) = plan_counting(&cloud, &fleet(&[3]), false).await;
         assert!(!plan.has_changes(), "{plan:?}");
         assert_eq!(describes(&calls), 0, "the update's digest is recorded");
