@@ -403,8 +403,9 @@ impl Fence for Unfenced {
     }
 }
 
-/// Told of each client the moment it is created, so its credentials can be stored while the rest
-/// of the plan runs (SSM's slow writes then overlap Cognito's work instead of following it).
+/// Told of each client the moment it is created, or updated with a reply that shows its secret, so
+/// its credentials can be stored while the rest of the plan runs (SSM's slow writes then overlap
+/// Cognito's work instead of following it).
 pub type OnCreated<'a> = &'a (dyn Fn(&str, &CreatedCredential) + Sync);
 
 /// Reports progress on stderr; the command decides how.
@@ -585,6 +586,21 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
                 if let (Write::UpdateClient(client), Some(secret)) =
                     (&operations[node.index()], secret)
                 {
+                    if let Some(service) = service_of(plan, &client.id) {
+                        on_created(
+                            service,
+                            &CreatedCredential {
+                                id: client.id.clone(),
+                                spec: ClientSpec {
+                                    name: client.name.clone(),
+                                    scopes: client.scopes.clone(),
+                                    access_token_validity: client
+                                        .effective_access_token_validity(),
+                                },
+                                secret: Some(secret.clone()),
+                            },
+                        );
+                    }
                     outcome.updated_clients.insert(
                         client.id.clone(),
                         UpdatedCredential {
@@ -689,6 +705,14 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         saved,
     });
     Ok(outcome)
+}
+
+/// The service of the plan's action on client `id`.
+fn service_of<'p>(plan: &'p Plan, id: &str) -> Option<&'p str> {
+    plan.actions.iter().find_map(|action| match &action.resource {
+        Resource::Client { id: Some(own), .. } if own == id => Some(action.service.as_str()),
+        _ => None,
+    })
 }
 
 /// The record as a successful run leaves it, not saved yet: the caller saves it once the new

@@ -297,8 +297,13 @@ impl<'s, C: Cloud> Locked<'s, C> {
         let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
         let mut prune = false;
         for action in &plan.actions {
-            if let Resource::Client { .. } = action.resource {
+            if let Resource::Client { id, .. } = &action.resource {
                 match action.change {
+                    // Stored as it was updated, when the reply showed its secret.
+                    Change::Update
+                        if id
+                            .as_ref()
+                            .is_some_and(|id| outcome.updated_clients.contains_key(id)) => {}
                     Change::Update => {
                         resync.insert(action.service.clone());
                     }
@@ -576,6 +581,17 @@ mod tests {
         );
         assert_eq!(count(Operation::ListUserPoolClients), 1);
         assert_eq!(count(Operation::UpdateUserPoolClient), 1);
+        let snapshot = cloud.snapshot();
+        let stored = snapshot
+            .parameters
+            .iter()
+            .find(|(name, _)| name.ends_with("/svc-3"))
+            .map(|(_, entry)| entry.value.expose().to_owned())
+            .expect("svc-3's credentials");
+        assert!(
+            stored.contains("svc-4/write") && !stored.contains("svc-4/read"),
+            "the stored credentials name the new scopes"
+        );
         let (plan, calls) = plan_counting(&cloud, &fleet(&[3]), false).await;
         assert!(!plan.has_changes(), "{plan:?}");
         assert_eq!(describes(&calls), 0, "the update's digest is recorded");
