@@ -221,11 +221,18 @@ pub struct PaceArgs {
         value_name = "SHARE"
     )]
     pub quota_share: f64,
+    /// The account has Parameter Store's higher throughput enabled (a paid setting): pace SSM
+    /// calls to its quotas instead of the standard ones (3 writes a second)
+    #[arg(long, env = "COGWIRE_SSM_HIGHER_THROUGHPUT")]
+    pub ssm_higher_throughput: bool,
 }
 
 impl Default for PaceArgs {
     fn default() -> Self {
-        Self { quota_share: 1.0 }
+        Self {
+            quota_share: 1.0,
+            ssm_higher_throughput: false,
+        }
     }
 }
 
