@@ -642,7 +642,9 @@ fn digests_are_the_pools(snapshot: &Snapshot, record: &Record) -> Vec<String> {
         .filter_map(|(id, recorded)| {
             let applied = recorded.applied.as_ref()?;
             let Some(client) = snapshot.clients.get(id) else {
-                return Some(format!("the record has a digest of client {id}, which is gone"));
+                return Some(format!(
+                    "the record has a digest of client {id}, which is gone"
+                ));
             };
             (applied_digest(&client.state) != *applied).then(|| {
                 format!(

@@ -594,8 +594,7 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
                                 spec: ClientSpec {
                                     name: client.name.clone(),
                                     scopes: client.scopes.clone(),
-                                    access_token_validity: client
-                                        .effective_access_token_validity(),
+                                    access_token_validity: client.effective_access_token_validity(),
                                 },
                                 secret: Some(secret.clone()),
                             },
@@ -709,10 +708,12 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
 
 /// The service of the plan's action on client `id`.
 fn service_of<'p>(plan: &'p Plan, id: &str) -> Option<&'p str> {
-    plan.actions.iter().find_map(|action| match &action.resource {
-        Resource::Client { id: Some(own), .. } if own == id => Some(action.service.as_str()),
-        _ => None,
-    })
+    plan.actions
+        .iter()
+        .find_map(|action| match &action.resource {
+            Resource::Client { id: Some(own), .. } if own == id => Some(action.service.as_str()),
+            _ => None,
+        })
 }
 
 /// The record as a successful run leaves it, not saved yet: the caller saves it once the new

@@ -527,7 +527,11 @@ mod tests {
 
         let (full, full_calls) = plan_counting(&cloud, &fleet(&[]), true).await;
         assert!(!full.has_changes());
-        assert_eq!(describes(&full_calls), 8, "a full plan describes every client");
+        assert_eq!(
+            describes(&full_calls),
+            8,
+            "a full plan describes every client"
+        );
         assert_eq!(full.refresh, Refresh::Full);
 
         let (fast, fast_calls) = plan_counting(&cloud, &fleet(&[]), false).await;
@@ -613,7 +617,10 @@ mod tests {
         let store = RecordStore::new(&parameters, &pacer, POOL_ID);
         let (mut record, slot) = store.load().await.expect("load");
         assert!(
-            record.clients.values().all(|client| client.applied.is_some()),
+            record
+                .clients
+                .values()
+                .all(|client| client.applied.is_some()),
             "format 2 records a digest of every client"
         );
         for client in record.clients.values_mut() {

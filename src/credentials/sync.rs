@@ -11,8 +11,8 @@ use super::decide::{
     Credential, Current, Fingerprints, Holding, SyncPlan, ValueChange, decide, desired_entries,
     entry_names, identify, scan_path, stored_secret, tags, token_url,
 };
-use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::apply::record::{Record, RecordError, RecordStore, fingerprints_name};
+use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::{EntryWrite, SecretStore as _};
 use crate::cloud::{ClientState, Cloud, CloudError, Parameters as _, UserPool as _};

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::apply::record::{FORMAT_VERSION, Record, RecordError, RecordStore, applied_digest};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
-use crate::plan::Refresh;
 use crate::cloud::{
     ClientState, ClientSummary, CloudError, Parameters, PoolNotFound, ResourceServerState, UserPool,
 };
+use crate::plan::Refresh;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
@@ -215,11 +215,9 @@ pub async fn read<P: UserPool, S: Parameters>(
     let record_stale = record != loaded.record;
     let refresh = match (reading, loaded.format_version) {
         (Reading::Full, _) => Refresh::Full,
-        (Reading::Trusting(_), Some(format)) if format < FORMAT_VERSION => {
-            Refresh::FellBack {
-                record_format: format,
-            }
-        }
+        (Reading::Trusting(_), Some(format)) if format < FORMAT_VERSION => Refresh::FellBack {
+            record_format: format,
+        },
         (Reading::Trusting(_), _) => Refresh::Skipped {
             trusted: trusted_count,
             described: read_count,
