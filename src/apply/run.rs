@@ -17,7 +17,8 @@ use crate::credentials::sync::{
     AfterApply, SyncError, SyncReport, store_after_apply, store_as_created,
 };
 use crate::plan::diff::{
-    DiffError, Selection, declared_clients, diff, undescribed_holders, wanted_client_names,
+    DiffError, Selection, declared_clients, diff, trusted_holders_of_restored_scopes,
+    undescribed_holders, wanted_client_names,
 };
 use crate::plan::observed::{Observed, ReadError, Reading, read};
 use crate::plan::{Change, Plan, Resource};
@@ -84,6 +85,15 @@ pub async fn plan_now<C: Cloud>(
     )
     .await?;
     let mut plan = diff(&session.model, &observed, &selection)?;
+    // A scope that went missing from the pool may have gone from the clients trusted to hold it.
+    let restored = trusted_holders_of_restored_scopes(&plan, &observed);
+    if !restored.is_empty() {
+        observed
+            .describe_more(session.pool(), &session.pacer, restored)
+            .await
+            .map_err(ReadError::Cloud)?;
+        plan = diff(&session.model, &observed, &selection)?;
+    }
     // A plan that removes scopes names every client that holds them, unmanaged ones included.
     let holders = undescribed_holders(&plan, &observed);
     if !holders.is_empty() {
@@ -190,7 +200,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
                 } else {
                     Reading::Full
                 };
-                let observed = read(
+                let mut observed = read(
                     session.pool(),
                     session.parameters(),
                     &session.pacer,
@@ -198,6 +208,13 @@ impl<'s, C: Cloud> Locked<'s, C> {
                     reading,
                 )
                 .await?;
+                let restored = trusted_holders_of_restored_scopes(saved, &observed);
+                if !restored.is_empty() {
+                    observed
+                        .describe_more(session.pool(), &session.pacer, restored)
+                        .await
+                        .map_err(ReadError::Cloud)?;
+                }
                 if observed.digest() != saved.observed_digest {
                     return Err(RunError::PoolChanged {
                         changed: saved.changed_since(&observed.resource_digests()),
@@ -668,5 +685,37 @@ mod tests {
         assert_eq!(record.clients[id].applied, None);
         let (_, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
         assert_eq!(describes(&calls), 1);
+    }
+
+    /// A scope deleted outside cogwire (and taken from the client holding it) is restored by the
+    /// plan; the clients the record says hold it are read, not trusted.
+    #[tokio::test(start_paused = true)]
+    async fn clients_holding_a_restored_scope_are_read() {
+        use crate::cloud::UserPool as _;
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let pool = cloud.user_pool();
+        let snapshot = cloud.snapshot();
+        let mut server = snapshot.resource_servers["svc-1"].clone();
+        server.scopes.remove("read");
+        pool.update_resource_server(&server).await.expect("update");
+        let (_, holder) = snapshot
+            .clients
+            .iter()
+            .find(|(_, client)| client.state.name == "svc-0-app-client")
+            .expect("svc-0's client");
+        let mut state = holder.state.clone();
+        state.scopes.remove("svc-1/read");
+        pool.update_client(&state).await.expect("update");
+
+        let (full, _) = plan_counting(&cloud, &fleet(&[]), true).await;
+        let (fast, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert_eq!(
+            describes(&calls),
+            1,
+            "svc-0's client, which held svc-1/read"
+        );
+        assert_eq!(fast.actions, full.actions);
+        assert_eq!(fast.summary.change, 2, "the scope and the client's grant");
     }
 }

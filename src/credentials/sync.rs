@@ -356,21 +356,22 @@ pub async fn store_after_apply<C: Cloud>(
                 }
                 None => to_describe.push((service.clone(), credential.id.clone())),
             },
-            None => match after.record.client_of_service(service) {
-                Some(id) => match after.updated.get(id) {
-                    Some(updated) => {
-                        clients.insert(
-                            service.clone(),
-                            ManagedClient {
-                                state: updated.state.clone(),
-                                secret: Some(updated.secret.clone()),
-                            },
-                        );
+            None => {
+                if let Some(id) = after.record.client_of_service(service) {
+                    match after.updated.get(id) {
+                        Some(updated) => {
+                            clients.insert(
+                                service.clone(),
+                                ManagedClient {
+                                    state: updated.state.clone(),
+                                    secret: Some(updated.secret.clone()),
+                                },
+                            );
+                        }
+                        None => to_describe.push((service.clone(), id.to_owned())),
                     }
-                    None => to_describe.push((service.clone(), id.to_owned())),
-                },
-                None => {}
-            },
+                }
+            }
         }
     }
     clients.extend(describe_clients(session, to_describe).await?);

@@ -281,6 +281,40 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
     })
 }
 
+/// The clients taken from the record undescribed (`plan --refresh=false`) that hold a scope this
+/// plan adds back to a resource server: the scope went missing from the pool outside cogwire, and
+/// what that did to the clients holding it is read rather than assumed.
+pub fn trusted_holders_of_restored_scopes(plan: &Plan, observed: &Observed) -> Vec<String> {
+    let mut restored = BTreeSet::new();
+    for action in &plan.actions {
+        if let Resource::ResourceServer {
+            identifier,
+            after: Some(after),
+            before: Some(before),
+        } = &action.resource
+        {
+            restored.extend(
+                after
+                    .scopes
+                    .keys()
+                    .filter(|scope| !before.scopes.contains_key(*scope))
+                    .map(|scope| format!("{identifier}/{scope}")),
+            );
+        }
+    }
+    observed
+        .trusted
+        .iter()
+        .filter(|id| {
+            observed
+                .described
+                .get(*id)
+                .is_some_and(|client| !client.scopes.is_disjoint(&restored))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The clients to describe before the plan can name every caller that loses a scope: when a plan
 /// removes a scope or a resource server, any client cogwire has not described may hold it. Empty
 /// otherwise, so a plan that removes nothing costs no DescribeUserPoolClient call for clients

@@ -42,6 +42,9 @@ pub struct Observed {
     /// How the clients were read.
     #[serde(skip)]
     pub refresh: Refresh,
+    /// The clients taken from the record as declared, undescribed (`Reading::Trusting`).
+    #[serde(skip)]
+    pub trusted: BTreeSet<String>,
 }
 
 /// How to read the clients cogwire manages.
@@ -102,6 +105,21 @@ impl Observed {
             "described {} more clients that may hold a removed scope",
             described.len()
         );
+        if let Refresh::Skipped {
+            trusted,
+            described: read,
+        } = &mut self.refresh
+        {
+            let were_trusted = described
+                .keys()
+                .filter(|id| self.trusted.contains(*id))
+                .count();
+            *trusted -= were_trusted;
+            *read += were_trusted;
+        }
+        for id in described.keys() {
+            self.trusted.remove(id);
+        }
         self.described.extend(described);
         Ok(())
     }
@@ -202,7 +220,8 @@ pub async fn read<P: UserPool, S: Parameters>(
             None => to_describe.push(client.id.clone()),
         }
     }
-    let trusted_count = described.len();
+    let trusted: BTreeSet<String> = described.keys().cloned().collect();
+    let trusted_count = trusted.len();
     let read = describe(pool, pacer, to_describe).await?;
     // What was read is what the record knows of each client from now on.
     for (id, state) in &read {
@@ -246,6 +265,7 @@ pub async fn read<P: UserPool, S: Parameters>(
         record_stale,
         record_chunks: loaded.chunks,
         refresh,
+        trusted,
     })
 }
 
