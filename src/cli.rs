@@ -221,11 +221,18 @@ pub struct PaceArgs {
         value_name = "SHARE"
     )]
     pub quota_share: f64,
+    /// The account has Parameter Store's higher throughput enabled (a paid setting): pace SSM
+    /// calls to its quotas instead of the standard ones (3 writes a second)
+    #[arg(long, env = "COGWIRE_SSM_HIGHER_THROUGHPUT")]
+    pub ssm_higher_throughput: bool,
 }
 
 impl Default for PaceArgs {
     fn default() -> Self {
-        Self { quota_share: 1.0 }
+        Self {
+            quota_share: 1.0,
+            ssm_higher_throughput: false,
+        }
     }
 }
 
@@ -251,6 +258,12 @@ pub struct PlanArgs {
     /// cogwire manages (without it, such a file is taken for an empty or truncated one)
     #[arg(long)]
     pub allow_destroy: bool,
+    /// With false, trust cogwire's record for clients whose declaration did not change since it
+    /// last applied them: the pool's pages are still listed, but only changed clients are
+    /// described. Drift made outside cogwire in the others is not checked (run a full plan on a
+    /// schedule). Default true: describe every managed client
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,
@@ -286,6 +299,12 @@ pub struct ApplyArgs {
     /// How long to wait for another run's lock on the pool, e.g. 5m; 0 fails at once
     #[arg(long, default_value = "0", value_name = "DURATION")]
     pub lock_timeout: String,
+    /// With false, trust cogwire's record for clients whose declaration did not change since it
+    /// last applied them: the pool's pages are still listed, but only changed clients are
+    /// described. Drift made outside cogwire in the others is not checked (run a full plan on a
+    /// schedule). Default true: describe every managed client
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,

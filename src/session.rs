@@ -24,6 +24,8 @@ pub struct SessionOptions {
     pub profile: Option<String>,
     /// The share of each AWS quota this run may use, in (0, 1].
     pub quota_share: f64,
+    /// Parameter Store's higher throughput is enabled in the account.
+    pub ssm_higher_throughput: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +125,7 @@ pub async fn connect(model: Model, options: &SessionOptions) -> Result<Session, 
     let cloud = AwsCloud::new(config, &pool_id, &model.secrets);
     let pacer = Pacer::new(PaceSettings {
         quota_share: options.quota_share,
+        ssm_higher_throughput: options.ssm_higher_throughput,
         ..PaceSettings::default()
     });
     tracing::info!("user pool {pool_id} in {region}");

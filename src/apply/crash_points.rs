@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::apply::Progress;
 use crate::apply::lock::{Lock, force_unlock};
-use crate::apply::record::{Record, RecordStore, RecordedClient};
+use crate::apply::record::{Record, RecordStore, RecordedClient, applied_digest};
 use crate::apply::run::{self, ExecuteOptions, Locked, PlanSource};
 use crate::cloud::memory::{
     Fault, FaultPlan, MemoryAccount, MemoryCloud, Snapshot, StoredClient, StoredEntry,
@@ -609,14 +609,16 @@ fn record_maps_every_managed_resource(last: &Final, expected: &Expected<'_>) -> 
                 .find(|(_, found)| found.state.name == client.name)?;
             Some((
                 id.clone(),
-                RecordedClient {
-                    service: service.name.clone(),
-                    name: client.name.clone(),
-                },
+                RecordedClient::new(service.name.clone(), client.name.clone()),
             ))
         })
         .collect();
-    if last.record.clients != clients {
+    // What cogwire knows of each client's settings is checked by `digests_are_the_pools`.
+    let mut recorded = last.record.clients.clone();
+    for client in recorded.values_mut() {
+        client.applied = None;
+    }
+    if recorded != clients {
         problems.push(format!(
             "the record's clients are {:?}, not {clients:?}",
             last.record.clients
@@ -629,6 +631,58 @@ fn record_maps_every_managed_resource(last: &Final, expected: &Expected<'_>) -> 
         ));
     }
     problems
+}
+
+/// Every digest the record holds (as `load` gives it: an unsettled client's forgotten) is that of
+/// the client as the pool holds it: what `plan --refresh=false` trusts is never stale.
+fn digests_are_the_pools(snapshot: &Snapshot, record: &Record) -> Vec<String> {
+    record
+        .clients
+        .iter()
+        .filter_map(|(id, recorded)| {
+            let applied = recorded.applied.as_ref()?;
+            let Some(client) = snapshot.clients.get(id) else {
+                return Some(format!(
+                    "the record has a digest of client {id}, which is gone"
+                ));
+            };
+            (applied_digest(&client.state) != *applied).then(|| {
+                format!(
+                    "the record's digest of {} ({id}) is not the pool's: {:?}",
+                    recorded.service, client.state
+                )
+            })
+        })
+        .collect()
+}
+
+/// The plan with `--refresh=false` and the full plan, for `model`, agree on every action, every
+/// caller that loses access and every pending credential.
+async fn fast_plan_agrees(cloud: &MemoryCloud, model: &Model) -> Result<(), String> {
+    let session = session(cloud, model);
+    let (full, _) = run::plan_now(&session, &[], true)
+        .await
+        .map_err(|error| format!("full plan: {error}"))?;
+    let (fast, _) = run::plan_now(&session, &[], false)
+        .await
+        .map_err(|error| format!("fast plan: {error}"))?;
+    let shown = |plan: &crate::plan::Plan| {
+        serde_json::json!([
+            plan.actions,
+            plan.lost_access,
+            plan.pending_credentials,
+            plan.summary
+        ])
+    };
+    if shown(&full) == shown(&fast) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the plan with --refresh=false differs from the full plan: {} against {}",
+            shown(&fast),
+            shown(&full)
+        ))
+    }
 }
 
 /// `secrets/<client-id>` under cogwire's prefix exists only while the client does. Not in
@@ -723,6 +777,32 @@ async fn faulted_run(
     // It may fail: that is the point. What matters is what the reruns make of it.
     let _ = command.run(&cloud, &scenario.after).await;
     report.runs += 1;
+    // Whatever the run left, a plan that trusts the record is the full plan: for the declaration
+    // it ran with, and for the one before it (a revert after a failed run).
+    cloud.clear_faults();
+    let mut failure = None;
+    match read_final(&cloud).await {
+        Ok(left) => {
+            let stale = digests_are_the_pools(&left.snapshot, &left.record);
+            if !stale.is_empty() {
+                failure = Some(stale.join("; "));
+            }
+        }
+        Err(error) => failure = Some(error),
+    }
+    for model in scenario.before.iter().chain([&scenario.after]) {
+        if failure.is_none()
+            && let Err(error) = fast_plan_agrees(&cloud, model).await
+        {
+            failure = Some(error);
+        }
+    }
+    if let Some(failure) = failure {
+        report
+            .failures
+            .push(format!("{} {injection:?}: {failure}", scenario.name));
+        return;
+    }
     let failure = match run_until_converged(&cloud, &scenario.after, command).await {
         Err(error) => Some(error),
         Ok(reruns) => {
@@ -738,6 +818,7 @@ async fn faulted_run(
                     let problems: Vec<String> = checks
                         .iter()
                         .flat_map(|check| check(&last, &expected))
+                        .chain(digests_are_the_pools(&last.snapshot, &last.record))
                         .collect();
                     (!problems.is_empty()).then(|| problems.join("; "))
                 }

@@ -19,12 +19,13 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::apply::lock::{CHECK_INTERVAL, Check, LockError};
-use crate::apply::record::{RecordError, RecordStore, RecordedClient};
+use crate::apply::record::{RecordError, RecordStore, RecordedClient, applied_digest};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
 use crate::cloud::{
     ClientSpec, ClientState, CloudError, Parameters, ResourceServerState, UserPool,
 };
+use crate::plan::diff::declared_state;
 use crate::plan::observed::Observed;
 use crate::plan::{Change, Plan, Resource};
 use crate::sensitive::Secret;
@@ -318,8 +319,18 @@ pub struct Outcome {
     pub changed: usize,
     pub destroyed: usize,
     pub imported: usize,
+    /// The clients this run updated whose reply showed a secret, by client id: their stored
+    /// credentials are rewritten from it, without describing them again.
+    pub updated_clients: std::collections::BTreeMap<String, UpdatedCredential>,
     /// What the caller saves once it has stored the new clients' credentials.
     pub record: Option<FinalRecord>,
+}
+
+/// A client as this run updated it, and the secret UpdateUserPoolClient's reply showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatedCredential {
+    pub state: ClientState,
+    pub secret: Secret,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -392,8 +403,9 @@ impl Fence for Unfenced {
     }
 }
 
-/// Told of each client the moment it is created, so its credentials can be stored while the rest
-/// of the plan runs (SSM's slow writes then overlap Cognito's work instead of following it).
+/// Told of each client the moment it is created, or updated with a reply that shows its secret, so
+/// its credentials can be stored while the rest of the plan runs (SSM's slow writes then overlap
+/// Cognito's work instead of following it).
 pub type OnCreated<'a> = &'a (dyn Fn(&str, &CreatedCredential) + Sync);
 
 /// Reports progress on stderr; the command decides how.
@@ -434,17 +446,19 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
             }
             (
                 Resource::Client {
-                    name, id: Some(id), ..
+                    name,
+                    id: Some(id),
+                    after,
+                    ..
                 },
                 Change::Import,
             ) => {
-                record.clients.insert(
-                    id.clone(),
-                    RecordedClient {
-                        service: action.service.clone(),
-                        name: name.clone(),
-                    },
-                );
+                let mut recorded = RecordedClient::new(action.service.clone(), name.clone());
+                // Adopted unchanged: it is as it was read. Changed: known once the update is done.
+                if !action.writes() {
+                    recorded.applied = after.as_deref().map(applied_digest);
+                }
+                record.clients.insert(id.clone(), recorded);
             }
             (Resource::ResourceServer { identifier, .. }, Change::Forget) => {
                 record.resource_servers.remove(identifier);
@@ -473,8 +487,32 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         .hold(Check::Now)
         .await
         .map_err(|lost| ApplyError::lock_lost(lost, &outcome))?;
-    if record != observed.record || observed.record_stale {
+    // The clients about to be written: until this run records what it wrote, no digest of theirs
+    // may be trusted (`plan --refresh=false`), should it die in between.
+    let unsettled: BTreeSet<String> = plan
+        .actions
+        .iter()
+        .filter(|action| action.writes() && action.change != Change::Create)
+        .filter_map(|action| match &action.resource {
+            Resource::Client { id: Some(id), .. } => Some(id.clone()),
+            Resource::Client { .. } | Resource::ResourceServer { .. } => None,
+        })
+        .collect();
+    let intent_changed = record != observed.record || observed.record_stale;
+    for id in &unsettled {
+        if let Some(recorded) = record.clients.get_mut(id) {
+            recorded.applied = None;
+        }
+    }
+    if intent_changed {
         slot = Some(store.save(&record, slot.as_deref()).await?);
+    } else if record != observed.record
+        && let Some(current) = &slot
+    {
+        // Only digests to forget: the pointer alone says so, one write instead of the record.
+        store
+            .mark_unsettled(current, observed.record_chunks, &unsettled)
+            .await?;
     }
     let saved = record.clone();
 
@@ -544,6 +582,33 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         };
         match result {
             Ok(Executed::Done) => {}
+            Ok(Executed::UpdatedClient { secret }) => {
+                if let (Write::UpdateClient(client), Some(secret)) =
+                    (&operations[node.index()], secret)
+                {
+                    if let Some(service) = service_of(plan, &client.id) {
+                        on_created(
+                            service,
+                            &CreatedCredential {
+                                id: client.id.clone(),
+                                spec: ClientSpec {
+                                    name: client.name.clone(),
+                                    scopes: client.scopes.clone(),
+                                    access_token_validity: client.effective_access_token_validity(),
+                                },
+                                secret: Some(secret.clone()),
+                            },
+                        );
+                    }
+                    outcome.updated_clients.insert(
+                        client.id.clone(),
+                        UpdatedCredential {
+                            state: client.as_ref().clone(),
+                            secret,
+                        },
+                    );
+                }
+            }
             Ok(Executed::CreatedClient { id, secret }) => {
                 if let Write::CreateClient { service, spec } = &operations[node.index()] {
                     let credential = CreatedCredential {
@@ -551,16 +616,17 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
                         spec: spec.clone(),
                         secret,
                     };
+                    // Created as declared; one found by name after a lost reply is read next time.
+                    let applied = credential
+                        .secret
+                        .is_some()
+                        .then(|| applied_digest(&declared_state(spec, &id)));
                     on_created(service, &credential);
                     outcome.created_clients.insert(service.clone(), credential);
                     record.pending_clients.remove(&spec.name);
-                    record.clients.insert(
-                        id,
-                        RecordedClient {
-                            service: service.clone(),
-                            name: spec.name.clone(),
-                        },
-                    );
+                    let mut recorded = RecordedClient::new(service.clone(), spec.name.clone());
+                    recorded.applied = applied;
+                    record.clients.insert(id, recorded);
                 }
             }
             Err(Failure::Cloud(error)) => {
@@ -575,7 +641,13 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
         let operation = &operations[node.index()];
         match operation {
             Write::CreateResourceServer(_) | Write::CreateClient { .. } => outcome.added += 1,
-            Write::UpdateResourceServer(_) | Write::UpdateClient(_) => outcome.changed += 1,
+            Write::UpdateResourceServer(_) => outcome.changed += 1,
+            Write::UpdateClient(client) => {
+                if let Some(recorded) = record.clients.get_mut(&client.id) {
+                    recorded.applied = Some(applied_digest(client));
+                }
+                outcome.changed += 1;
+            }
             Write::DeleteResourceServer(identifier) => {
                 record.resource_servers.remove(identifier);
                 outcome.destroyed += 1;
@@ -634,6 +706,16 @@ pub async fn apply<P: UserPool, S: Parameters, F: Fence>(
     Ok(outcome)
 }
 
+/// The service of the plan's action on client `id`.
+fn service_of<'p>(plan: &'p Plan, id: &str) -> Option<&'p str> {
+    plan.actions
+        .iter()
+        .find_map(|action| match &action.resource {
+            Resource::Client { id: Some(own), .. } if own == id => Some(action.service.as_str()),
+            _ => None,
+        })
+}
+
 /// The record as a successful run leaves it, not saved yet: the caller saves it once the new
 /// clients' credentials are stored, so that one save records both (at a thousand services the
 /// record is dozens of SSM writes). Until then the saved record holds the run's intent, from
@@ -668,6 +750,10 @@ impl FinalRecord {
 
 enum Executed {
     Done,
+    /// The secret UpdateUserPoolClient's reply showed, if any.
+    UpdatedClient {
+        secret: Option<Secret>,
+    },
     /// `secret` is `None` when the client was found by name after a lost reply.
     CreatedClient {
         id: String,
@@ -738,11 +824,12 @@ async fn execute<P: UserPool, S: Parameters>(
         }
         Write::CreateClient { spec, .. } => return create_client(spec, pool, pacer).await,
         Write::UpdateClient(client) => {
-            pacer
+            let secret = pacer
                 .call(Operation::UpdateUserPoolClient, || {
                     pool.update_client(client)
                 })
                 .await?;
+            return Ok(Executed::UpdatedClient { secret });
         }
         Write::DeleteClient { id, .. } => {
             // The fingerprints rotation kept of its secrets go first: should the run die between
@@ -900,10 +987,7 @@ mod tests {
                     observed.described.insert("c1".into(), state);
                     observed.record.clients.insert(
                         "c1".into(),
-                        RecordedClient {
-                            service: action.service.clone(),
-                            name: spec.name.clone(),
-                        },
+                        RecordedClient::new(action.service.clone(), spec.name.clone()),
                     );
                 }
                 _ => {}

@@ -10,6 +10,13 @@
 //!
 //! A save writes the chunks of the slot not in use, then flips the pointer, so a crash half way
 //! through a save leaves the previous record whole.
+//!
+//! Format 2 keeps, per managed client, a digest of the settings cogwire manages as it last wrote
+//! or read them (`RecordedClient::applied`), for `plan --refresh=false`. Before an apply writes a
+//! client, it marks the client unsettled in the pointer (one small write), and `load` forgets the
+//! digest of an unsettled client: a run that dies between the write and its save of the record
+//! never leaves a digest that the pool no longer bears out. Format 1 (no digests) is read as is;
+//! a format-1 cogwire refuses format 2, so it cannot change a client behind a digest it ignores.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,11 +24,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
-use crate::cloud::{ClientSummary, CloudError, CloudResult, Parameters};
+use crate::cloud::{ClientState, ClientSummary, CloudError, CloudResult, Parameters};
 
 /// SSM's standard tier holds 4 KiB a parameter; a little is left over.
 const CHUNK_BYTES: usize = 4_000;
-const FORMAT_VERSION: u32 = 1;
+/// 2: clients carry `applied` digests, and the pointer may name unsettled clients.
+pub const FORMAT_VERSION: u32 = 2;
 
 pub fn prefix(pool_id: &str) -> String {
     format!("/cogwire/{pool_id}")
@@ -145,6 +153,41 @@ pub struct Record {
 pub struct RecordedClient {
     pub service: String,
     pub name: String,
+    /// `applied_digest` of the client as cogwire last wrote it or read it from the pool; `None`
+    /// when not known (an older cogwire's record, an adopted client, a write that failed or may
+    /// not have been recorded). Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<String>,
+}
+
+impl RecordedClient {
+    pub fn new(service: String, name: String) -> Self {
+        Self {
+            service,
+            name,
+            applied: None,
+        }
+    }
+}
+
+/// A digest of the settings of a client that cogwire manages (its name, scopes, flows, access
+/// token validity, and whether it has a secret): equal digests mean a plan would find nothing to
+/// change in them. The client's other settings are not part of it: an update reads them first.
+pub fn applied_digest(client: &ClientState) -> String {
+    use sha2::Digest as _;
+    let managed = serde_json::json!([
+        client.name,
+        client.scopes,
+        client.allowed_oauth_flows,
+        client.allowed_oauth_flows_user_pool_client,
+        client.effective_access_token_validity(),
+        client.has_secret,
+    ]);
+    let hash = sha2::Sha256::digest(managed.to_string().as_bytes());
+    hash.iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 impl Record {
@@ -176,7 +219,7 @@ impl Record {
                     recovered.push(service.clone());
                     self.clients
                         .entry(client.id.clone())
-                        .or_insert(RecordedClient { service, name });
+                        .or_insert(RecordedClient::new(service, name));
                 }
                 (Some(_), Some(_)) => {
                     self.pending_clients.insert(name, service);
@@ -214,6 +257,22 @@ struct Pointer {
     format_version: u32,
     slot: String,
     chunks: usize,
+    /// Clients an apply was about to write when it last wrote the pointer: their digests are not
+    /// to be trusted until a run reads or writes them again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    unsettled: BTreeSet<String>,
+}
+
+/// A record as loaded, with where it lives.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub record: Record,
+    /// The slot in use; `None` when the pool has no record yet.
+    pub slot: Option<String>,
+    /// How many chunks the slot holds.
+    pub chunks: usize,
+    /// The format it was written in; `None` when there is no record.
+    pub format_version: Option<u32>,
 }
 
 /// Reads and writes the record of one pool.
@@ -245,10 +304,17 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
     }
 
     pub async fn load(&self) -> Result<(Record, Option<String>), RecordError> {
+        let loaded = self.load_versioned().await?;
+        Ok((loaded.record, loaded.slot))
+    }
+
+    /// The record, with its slot, size and format. The digests of clients the pointer names as
+    /// unsettled are dropped here, so no caller can trust them.
+    pub async fn load_versioned(&self) -> Result<Loaded, RecordError> {
         let pointer_name = state_name(&self.pool_id);
         let found = self.get(std::slice::from_ref(&pointer_name)).await?;
         let Some(pointer) = found.get(&pointer_name) else {
-            return Ok((Record::default(), None));
+            return Ok(Loaded::default());
         };
         let pointer: Pointer =
             serde_json::from_str(pointer).map_err(|error| RecordError::Corrupt {
@@ -273,11 +339,49 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
             })?;
             text.push_str(chunk);
         }
-        let record = serde_json::from_str(&text).map_err(|error| RecordError::Corrupt {
-            name: pointer_name,
+        let mut record: Record =
+            serde_json::from_str(&text).map_err(|error| RecordError::Corrupt {
+                name: pointer_name,
+                reason: error.to_string(),
+            })?;
+        for id in &pointer.unsettled {
+            if let Some(client) = record.clients.get_mut(id) {
+                client.applied = None;
+            }
+        }
+        Ok(Loaded {
+            record,
+            slot: Some(pointer.slot),
+            chunks: pointer.chunks,
+            format_version: Some(pointer.format_version),
+        })
+    }
+
+    /// Marks clients as about to be written, rewriting only the pointer (one small write instead
+    /// of the whole record): until the next save, `load` forgets their digests.
+    pub async fn mark_unsettled(
+        &self,
+        slot: &str,
+        chunks: usize,
+        unsettled: &BTreeSet<String>,
+    ) -> Result<(), RecordError> {
+        let pointer = Pointer {
+            format_version: FORMAT_VERSION,
+            slot: slot.to_owned(),
+            chunks,
+            unsettled: unsettled.clone(),
+        };
+        let text = serde_json::to_string(&pointer).map_err(|error| RecordError::Corrupt {
+            name: state_name(&self.pool_id),
             reason: error.to_string(),
         })?;
-        Ok((record, Some(pointer.slot)))
+        let pointer_name = state_name(&self.pool_id);
+        self.pacer
+            .call(Operation::PutParameter, || {
+                self.parameters.put(&pointer_name, &text, true)
+            })
+            .await?;
+        Ok(())
     }
 
     fn chunk_name(&self, slot: &str, index: usize) -> String {
@@ -290,6 +394,17 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
         record: &Record,
         current_slot: Option<&str>,
     ) -> Result<String, RecordError> {
+        self.save_sized(record, current_slot)
+            .await
+            .map(|(slot, _)| slot)
+    }
+
+    /// As `save`, also returning how many chunks the new slot holds.
+    pub async fn save_sized(
+        &self,
+        record: &Record,
+        current_slot: Option<&str>,
+    ) -> Result<(String, usize), RecordError> {
         let slot = if current_slot == Some("a") { "b" } else { "a" };
         tracing::info!(
             "saving the ownership record: {} resource servers, {} clients",
@@ -316,7 +431,7 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
                 self.parameters.put(&pointer_name, &pointer, true)
             })
             .await?;
-        Ok(slot.to_owned())
+        Ok((slot.to_owned(), chunks.len()))
     }
 }
 
@@ -418,10 +533,7 @@ mod tests {
         record.resource_servers.insert("kept".into(), "b".into());
         record.clients.insert(
             "old-id".into(),
-            RecordedClient {
-                service: "a".into(),
-                name: "a-app-client".into(),
-            },
+            RecordedClient::new("a".into(), "a-app-client".into()),
         );
         record
             .pending_clients
@@ -445,10 +557,7 @@ mod tests {
         let mut record = Record::default();
         record.clients.insert(
             "id-a".into(),
-            RecordedClient {
-                service: "a".into(),
-                name: "a-app-client".into(),
-            },
+            RecordedClient::new("a".into(), "a-app-client".into()),
         );
         record.credentials_pending.insert("a".into());
         record.credentials_pending.insert("gone".into());

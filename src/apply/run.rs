@@ -16,8 +16,11 @@ use crate::cloud::{Cloud, CloudError};
 use crate::credentials::sync::{
     AfterApply, SyncError, SyncReport, store_after_apply, store_as_created,
 };
-use crate::plan::diff::{DiffError, Selection, diff, undescribed_holders, wanted_client_names};
-use crate::plan::observed::{Observed, ReadError, read};
+use crate::plan::diff::{
+    DiffError, Selection, declared_clients, diff, trusted_holders_of_restored_scopes,
+    undescribed_holders, wanted_client_names,
+};
+use crate::plan::observed::{Observed, ReadError, Reading, read};
 use crate::plan::{Change, Plan, Resource};
 use crate::session::Session;
 
@@ -57,21 +60,40 @@ impl RunError {
     }
 }
 
-/// The pool read and the plan made for `services` (all when empty); shared with `plan`.
+/// The pool read and the plan made for `services` (all when empty); shared with `plan`. With
+/// `refresh` false, managed clients whose declaration is what cogwire last applied are taken from
+/// its record instead of described (`plan --refresh=false`).
 pub async fn plan_now<C: Cloud>(
     session: &Session<C>,
     services: &[String],
+    refresh: bool,
 ) -> Result<(Plan, Observed), RunError> {
     let selection = Selection::of(&session.model, services)?;
     let wanted = wanted_client_names(&session.model);
+    let declared = declared_clients(&session.model);
+    let reading = if refresh {
+        Reading::Full
+    } else {
+        Reading::Trusting(&declared)
+    };
     let mut observed = read(
         session.pool(),
         session.parameters(),
         &session.pacer,
         &wanted,
+        reading,
     )
     .await?;
     let mut plan = diff(&session.model, &observed, &selection)?;
+    // A scope that went missing from the pool may have gone from the clients trusted to hold it.
+    let restored = trusted_holders_of_restored_scopes(&plan, &observed);
+    if !restored.is_empty() {
+        observed
+            .describe_more(session.pool(), &session.pacer, restored)
+            .await
+            .map_err(ReadError::Cloud)?;
+        plan = diff(&session.model, &observed, &selection)?;
+    }
     // A plan that removes scopes names every client that holds them, unmanaged ones included.
     let holders = undescribed_holders(&plan, &observed);
     if !holders.is_empty() {
@@ -115,6 +137,9 @@ pub struct Locked<'s, C: Cloud> {
 pub enum PlanSource<'a> {
     /// Plan now, for these services (all when empty).
     Services(&'a [String]),
+    /// Plan now, for these services, trusting the record for clients whose declaration did not
+    /// change since cogwire last applied them (`--refresh=false`).
+    Trusting(&'a [String]),
     /// Execute a saved plan, if the pool is still as it was when the plan was made.
     Saved(&'a Plan),
 }
@@ -161,8 +186,9 @@ impl<'s, C: Cloud> Locked<'s, C> {
     pub async fn plan(&self, source: PlanSource<'_>) -> Result<Planned, RunError> {
         let session = self.session;
         match source {
-            PlanSource::Services(services) => {
-                let (plan, observed) = plan_now(session, services).await?;
+            PlanSource::Services(services) | PlanSource::Trusting(services) => {
+                let refresh = matches!(source, PlanSource::Services(_));
+                let (plan, observed) = plan_now(session, services, refresh).await?;
                 Ok(Planned { plan, observed })
             }
             PlanSource::Saved(saved) => {
@@ -172,13 +198,28 @@ impl<'s, C: Cloud> Locked<'s, C> {
                         pool: session.pool_id.clone(),
                     });
                 }
-                let observed = read(
+                // Read as the plan was read, so that an unchanged pool gives the same digest.
+                let declared = declared_clients(&session.model);
+                let reading = if saved.refresh.skips() {
+                    Reading::Trusting(&declared)
+                } else {
+                    Reading::Full
+                };
+                let mut observed = read(
                     session.pool(),
                     session.parameters(),
                     &session.pacer,
                     &saved.described_client_names,
+                    reading,
                 )
                 .await?;
+                let restored = trusted_holders_of_restored_scopes(saved, &observed);
+                if !restored.is_empty() {
+                    observed
+                        .describe_more(session.pool(), &session.pacer, restored)
+                        .await
+                        .map_err(ReadError::Cloud)?;
+                }
                 if observed.digest() != saved.observed_digest {
                     return Err(RunError::PoolChanged {
                         changed: saved.changed_since(&observed.resource_digests()),
@@ -223,6 +264,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
             }
             let after = AfterApply {
                 created: &BTreeMap::new(),
+                updated: &BTreeMap::new(),
                 record: &observed.record,
                 resync: observed.recovered_clients.iter().cloned().collect(),
                 prune: false,
@@ -278,8 +320,13 @@ impl<'s, C: Cloud> Locked<'s, C> {
         let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
         let mut prune = false;
         for action in &plan.actions {
-            if let Resource::Client { .. } = action.resource {
+            if let Resource::Client { id, .. } = &action.resource {
                 match action.change {
+                    // Stored as it was updated, when the reply showed its secret.
+                    Change::Update
+                        if id
+                            .as_ref()
+                            .is_some_and(|id| outcome.updated_clients.contains_key(id)) => {}
                     Change::Update => {
                         resync.insert(action.service.clone());
                     }
@@ -306,6 +353,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
         }
         let after = AfterApply {
             created: &outcome.created_clients,
+            updated: &outcome.updated_clients,
             record: &renamed,
             resync,
             prune,
@@ -399,4 +447,282 @@ pub async fn force_unlock<C: Cloud>(
         force,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    //! `--refresh=false` against the in-memory cloud: which calls a plan makes, and that it falls
+    //! back to describing every client when the record cannot support it.
+
+    use super::*;
+    use crate::apply::record::RecordStore;
+    use crate::cloud::Parameters as _;
+    use crate::cloud::memory::{MemoryAccount, MemoryCloud};
+    use crate::cloud::operation::Operation;
+    use crate::cloud::pace::{PaceSettings, Pacer};
+    use crate::config::model::{Model, StoreKind, load};
+    use crate::plan::Refresh;
+
+    const POOL_ID: &str = "us-east-1_Refresh";
+
+    /// Ten services, each with a resource server; eight of them consume a scope of another.
+    fn fleet(changed: &[usize]) -> Model {
+        let mut text = String::new();
+        for index in 0..10 {
+            text.push_str(&format!(
+                "[services.svc-{index}]\nscopes = {{ \"read\" = \"Read\", \"write\" = \"Write\" }}\n"
+            ));
+            if index < 8 {
+                let scope = if changed.contains(&index) {
+                    "write"
+                } else {
+                    "read"
+                };
+                text.push_str(&format!(
+                    "consumes = [\"svc-{}/{scope}\"]\n",
+                    (index + 1) % 10
+                ));
+            }
+        }
+        load(&text, None).unwrap_or_else(|problems| panic!("invalid fleet: {problems:?}"))
+    }
+
+    fn session(cloud: &MemoryCloud, model: &Model) -> Session<MemoryAccount> {
+        Session::new(
+            model.clone(),
+            POOL_ID.to_owned(),
+            "us-east-1".to_owned(),
+            cloud.account(StoreKind::Ssm),
+            Pacer::new(PaceSettings::default()),
+        )
+    }
+
+    struct Quiet;
+
+    impl crate::apply::Progress for Quiet {
+        fn start(&self, _total: usize) {}
+        fn done(&self, _message: &str) {}
+    }
+
+    async fn apply_now(cloud: &MemoryCloud, model: &Model, refresh: bool) {
+        let session = session(cloud, model);
+        let locked = lock(&session, Duration::ZERO).await.expect("lock");
+        let source = if refresh {
+            PlanSource::Services(&[])
+        } else {
+            PlanSource::Trusting(&[])
+        };
+        let planned = locked.plan(source).await.expect("plan");
+        locked
+            .execute(planned, &ExecuteOptions::default(), &Quiet)
+            .await
+            .expect("apply");
+        locked.release().await.expect("release");
+    }
+
+    /// The plan, and the calls it made, by operation.
+    async fn plan_counting(
+        cloud: &MemoryCloud,
+        model: &Model,
+        refresh: bool,
+    ) -> (Plan, BTreeMap<Operation, usize>) {
+        let before = cloud.call_log().len();
+        let (plan, _) = plan_now(&session(cloud, model), &[], refresh)
+            .await
+            .expect("plan");
+        let mut calls = BTreeMap::new();
+        for operation in &cloud.call_log()[before..] {
+            *calls.entry(*operation).or_default() += 1;
+        }
+        (plan, calls)
+    }
+
+    fn describes(calls: &BTreeMap<Operation, usize>) -> usize {
+        calls
+            .get(&Operation::DescribeUserPoolClient)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_plan_without_refresh_describes_only_the_changed_clients() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+
+        let (full, full_calls) = plan_counting(&cloud, &fleet(&[]), true).await;
+        assert!(!full.has_changes());
+        assert_eq!(
+            describes(&full_calls),
+            8,
+            "a full plan describes every client"
+        );
+        assert_eq!(full.refresh, Refresh::Full);
+
+        let (fast, fast_calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert!(!fast.has_changes());
+        assert_eq!(
+            fast_calls.keys().copied().collect::<Vec<_>>(),
+            vec![
+                Operation::ListResourceServers,
+                Operation::ListUserPoolClients,
+                Operation::GetParameters
+            ],
+            "only the list pages and the record: {fast_calls:?}"
+        );
+        assert_eq!(
+            fast.refresh,
+            Refresh::Skipped {
+                trusted: 8,
+                described: 0
+            }
+        );
+        assert!(
+            crate::plan::render::human(&fast, crate::style::Style::plain(), false)
+                .contains("drift was not checked")
+        );
+
+        let changed = fleet(&[2, 5]);
+        let (full, _) = plan_counting(&cloud, &changed, true).await;
+        let (fast, fast_calls) = plan_counting(&cloud, &changed, false).await;
+        assert_eq!(describes(&fast_calls), 2, "only the two changed clients");
+        assert_eq!(fast.actions, full.actions);
+        assert_eq!(fast.summary.change, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_without_refresh_records_what_it_wrote() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let before = cloud.call_log().len();
+        apply_now(&cloud, &fleet(&[3]), false).await;
+        let log = cloud.call_log();
+        let count = |wanted: Operation| {
+            log[before..]
+                .iter()
+                .filter(|operation| **operation == wanted)
+                .count()
+        };
+        assert_eq!(
+            count(Operation::DescribeUserPoolClient),
+            1,
+            "the changed client is described by the plan, and not again to store its credentials: the update's reply holds its secret"
+        );
+        assert_eq!(count(Operation::ListUserPoolClients), 1);
+        assert_eq!(count(Operation::UpdateUserPoolClient), 1);
+        let snapshot = cloud.snapshot();
+        let stored = snapshot
+            .parameters
+            .iter()
+            .find(|(name, _)| name.ends_with("/svc-3"))
+            .map(|(_, entry)| entry.value.expose().to_owned())
+            .expect("svc-3's credentials");
+        assert!(
+            stored.contains("svc-4/write") && !stored.contains("svc-4/read"),
+            "the stored credentials name the new scopes"
+        );
+        let (plan, calls) = plan_counting(&cloud, &fleet(&[3]), false).await;
+        assert!(!plan.has_changes(), "{plan:?}");
+        assert_eq!(describes(&calls), 0, "the update's digest is recorded");
+        // Reverting is a change again, seen without a full refresh.
+        let (full, _) = plan_counting(&cloud, &fleet(&[]), true).await;
+        let (fast, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert_eq!(describes(&calls), 1);
+        assert_eq!(fast.actions, full.actions);
+        assert_eq!(fast.summary.change, 1);
+    }
+
+    /// What an older cogwire wrote: format 1, no digests. The fast plan reads every client.
+    #[tokio::test(start_paused = true)]
+    async fn a_record_of_an_older_cogwire_falls_back_to_a_full_refresh() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let parameters = cloud.parameters();
+        let pacer = Pacer::new(PaceSettings::default());
+        let store = RecordStore::new(&parameters, &pacer, POOL_ID);
+        let (mut record, slot) = store.load().await.expect("load");
+        assert!(
+            record
+                .clients
+                .values()
+                .all(|client| client.applied.is_some()),
+            "format 2 records a digest of every client"
+        );
+        for client in record.clients.values_mut() {
+            client.applied = None;
+        }
+        let slot = store.save(&record, slot.as_deref()).await.expect("save");
+        let pointer = crate::apply::record::state_name(POOL_ID);
+        let old = serde_json::json!({"format_version": 1, "slot": slot, "chunks": 1}).to_string();
+        parameters.put(&pointer, &old, true).await.expect("put");
+
+        let (full, _) = plan_counting(&cloud, &fleet(&[4]), true).await;
+        let (fast, calls) = plan_counting(&cloud, &fleet(&[4]), false).await;
+        assert_eq!(describes(&calls), 8, "every client, as a full plan");
+        assert_eq!(fast.refresh, Refresh::FellBack { record_format: 1 });
+        assert_eq!(fast.actions, full.actions);
+        assert!(
+            crate::plan::render::human(&fast, crate::style::Style::plain(), false)
+                .contains("fell back to a full refresh")
+        );
+    }
+
+    /// A client changed outside cogwire is not seen without a refresh (that is the trade), but a
+    /// client whose update may not have been recorded is never trusted.
+    #[tokio::test(start_paused = true)]
+    async fn an_unsettled_client_is_described() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let parameters = cloud.parameters();
+        let pacer = Pacer::new(PaceSettings::default());
+        let store = RecordStore::new(&parameters, &pacer, POOL_ID);
+        let loaded = store.load_versioned().await.expect("load");
+        let (id, recorded) = loaded
+            .record
+            .clients
+            .iter()
+            .next()
+            .expect("a managed client");
+        assert!(recorded.applied.is_some());
+        let slot = loaded.slot.clone().expect("a slot");
+        store
+            .mark_unsettled(&slot, loaded.chunks, &BTreeSet::from([id.clone()]))
+            .await
+            .expect("mark");
+        let (record, _) = store.load().await.expect("load");
+        assert_eq!(record.clients[id].applied, None);
+        let (_, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert_eq!(describes(&calls), 1);
+    }
+
+    /// A scope deleted outside cogwire (and taken from the client holding it) is restored by the
+    /// plan; the clients the record says hold it are read, not trusted.
+    #[tokio::test(start_paused = true)]
+    async fn clients_holding_a_restored_scope_are_read() {
+        use crate::cloud::UserPool as _;
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let pool = cloud.user_pool();
+        let snapshot = cloud.snapshot();
+        let mut server = snapshot.resource_servers["svc-1"].clone();
+        server.scopes.remove("read");
+        pool.update_resource_server(&server).await.expect("update");
+        let (_, holder) = snapshot
+            .clients
+            .iter()
+            .find(|(_, client)| client.state.name == "svc-0-app-client")
+            .expect("svc-0's client");
+        let mut state = holder.state.clone();
+        state.scopes.remove("svc-1/read");
+        pool.update_client(&state).await.expect("update");
+
+        let (full, _) = plan_counting(&cloud, &fleet(&[]), true).await;
+        let (fast, calls) = plan_counting(&cloud, &fleet(&[]), false).await;
+        assert_eq!(
+            describes(&calls),
+            1,
+            "svc-0's client, which held svc-1/read"
+        );
+        assert_eq!(fast.actions, full.actions);
+        assert_eq!(fast.summary.change, 2, "the scope and the client's grant");
+    }
 }

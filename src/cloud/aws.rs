@@ -548,7 +548,7 @@ impl UserPool for AwsUserPool {
         })
     }
 
-    async fn update_client(&self, client: &ClientState) -> CloudResult<()> {
+    async fn update_client(&self, client: &ClientState) -> CloudResult<Option<Secret>> {
         const OPERATION: Operation = Operation::UpdateUserPoolClient;
         let extras = &client.extras;
         let mut units = TokenValidityUnitsType::builder()
@@ -586,7 +586,8 @@ impl UserPool for AwsUserPool {
                 .build()
                 .ok()
         });
-        self.client
+        let output = self
+            .client
             .update_user_pool_client()
             .user_pool_id(&self.pool_id)
             .client_id(&client.id)
@@ -628,7 +629,11 @@ impl UserPool for AwsUserPool {
             .send()
             .await
             .map_err(|error| classify(OPERATION, error))?;
-        Ok(())
+        Ok(output
+            .user_pool_client()
+            .and_then(|client| client.client_secret())
+            .filter(|secret| !secret.is_empty())
+            .map(Secret::new))
     }
 
     async fn delete_client(&self, id: &str) -> CloudResult<()> {

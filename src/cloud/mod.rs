@@ -340,8 +340,13 @@ pub trait UserPool: Send + Sync + 'static {
         &self,
         spec: &ClientSpec,
     ) -> impl Future<Output = CloudResult<CreatedClient>> + Send;
-    /// Sends the whole client: UpdateUserPoolClient resets what it is not sent.
-    fn update_client(&self, client: &ClientState) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Sends the whole client: UpdateUserPoolClient resets what it is not sent. Returns the secret
+    /// the reply shows, if any (one of the client's secrets; with two, AWS does not say which, as
+    /// with DescribeUserPoolClient), so its stored credentials can be rewritten without a describe.
+    fn update_client(
+        &self,
+        client: &ClientState,
+    ) -> impl Future<Output = CloudResult<Option<Secret>>> + Send;
     fn delete_client(&self, id: &str) -> impl Future<Output = CloudResult<()>> + Send;
     /// One DescribeUserPoolClient: the client and the secret Cognito shows for it. With two
     /// secrets AWS does not document which one it shows, so nothing may depend on which.

@@ -256,11 +256,37 @@ impl Category {
             Self::SecretsManagerBatchRead | Self::SecretsManagerList => 100.0,
         }
     }
+
+    /// The rate in an account whose Parameter Store higher throughput is enabled or not: with it,
+    /// PutParameter (and its write group) 10 a second, and the reads 100 (GetParametersByPath's
+    /// higher quota, the lowest of the group's; GetParameters alone may go far higher); the rest
+    /// as `rate`.
+    pub fn rate_with(self, ssm_higher_throughput: bool) -> f64 {
+        match self {
+            Self::SsmWrite if ssm_higher_throughput => 10.0,
+            Self::SsmRead if ssm_higher_throughput => 100.0,
+            _ => self.rate(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn higher_throughput_raises_only_parameter_store() {
+        assert!((Category::SsmWrite.rate_with(false) - 3.0).abs() < f64::EPSILON);
+        assert!((Category::SsmWrite.rate_with(true) - 10.0).abs() < f64::EPSILON);
+        assert!(Category::SsmRead.rate_with(true) > Category::SsmRead.rate_with(false));
+        for category in [
+            Category::UserPoolClientRead,
+            Category::SecretsManagerPut,
+            Category::SecretsManagerBatchRead,
+        ] {
+            assert!((category.rate_with(true) - category.rate()).abs() < f64::EPSILON);
+        }
+    }
 
     #[test]
     fn every_operation_is_named_as_aws_names_it_and_paced() {

@@ -36,6 +36,8 @@ pub struct PaceSettings {
     /// The share of each quota cogwire may use, in (0, 1]; lower it for accounts with other
     /// traffic.
     pub quota_share: f64,
+    /// Parameter Store's higher throughput is enabled in the account (`Category::rate_with`).
+    pub ssm_higher_throughput: bool,
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
@@ -45,6 +47,7 @@ impl Default for PaceSettings {
     fn default() -> Self {
         Self {
             quota_share: 1.0,
+            ssm_higher_throughput: false,
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
@@ -103,6 +106,11 @@ impl Pacer {
         }
     }
 
+    /// The category's rate in this account.
+    fn rate(&self, category: Category) -> f64 {
+        category.rate_with(self.settings.ssm_higher_throughput)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, PacerState> {
         self.state
             .lock()
@@ -118,7 +126,7 @@ impl Pacer {
             let mut state = self.lock();
             let now = Instant::now();
             let category = operation.category();
-            let mut keys = vec![(Budget::Category(category), category.rate())];
+            let mut keys = vec![(Budget::Category(category), self.rate(category))];
             if let Some(rate) = operation.own_rate() {
                 keys.push((Budget::Operation(operation), rate));
             }
@@ -156,8 +164,8 @@ impl Pacer {
         let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
         let rate = operation
             .own_rate()
-            .map_or(operation.category().rate(), |own| {
-                own.min(operation.category().rate())
+            .map_or(self.rate(operation.category()), |own| {
+                own.min(self.rate(operation.category()))
             });
         Duration::from_secs_f64(1.0 / (rate * factor))
     }

@@ -88,7 +88,8 @@ async fn plan_and_apply(
     let style = Style::for_stdout();
     let source = match saved {
         Some(saved) => PlanSource::Saved(saved),
-        None => PlanSource::Services(&args.services),
+        None if args.refresh => PlanSource::Services(&args.services),
+        None => PlanSource::Trusting(&args.services),
     };
     let planned = locked.plan(source).await.map_err(explain)?;
     let plan = planned.plan.clone();

@@ -62,6 +62,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         region: global.region.clone().or(from_file.region),
         profile: global.profile.clone(),
         quota_share: 1.0,
+        ssm_higher_throughput: false,
     };
     let session = session::connect(model, &options).await.map_err(explain)?;
     let ReadPool {

@@ -16,7 +16,10 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         Ok(session) => session,
         Err(status) => return Ok(status),
     };
-    let (planned, lock) = tokio::join!(plan_now(&session, &args.services), current_lock(&session));
+    let (planned, lock) = tokio::join!(
+        plan_now(&session, &args.services, args.refresh),
+        current_lock(&session)
+    );
     let (mut plan, _) = planned.map_err(explain)?;
     plan.adopt = args.adopt;
     let lock = lock.map_err(explain)?;

@@ -35,6 +35,7 @@ pub async fn connect(
         region: global.region.clone(),
         profile: global.profile.clone(),
         quota_share: pace.quota_share,
+        ssm_higher_throughput: pace.ssm_higher_throughput,
     };
     Ok(Ok(session::connect(model, &options)
         .await

@@ -32,6 +32,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
         context.parameters(),
         &context.pacer,
         &BTreeSet::new(),
+        observed::Reading::Full,
     )
     .await
     .map_err(explain)?;

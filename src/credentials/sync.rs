@@ -11,8 +11,8 @@ use super::decide::{
     Credential, Current, Fingerprints, Holding, SyncPlan, ValueChange, decide, desired_entries,
     entry_names, identify, scan_path, stored_secret, tags, token_url,
 };
-use crate::apply::CreatedCredential;
 use crate::apply::record::{Record, RecordError, RecordStore, fingerprints_name};
+use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::{EntryWrite, SecretStore as _};
 use crate::cloud::{ClientState, Cloud, CloudError, Parameters as _, UserPool as _};
@@ -326,6 +326,8 @@ pub async fn store_as_created<C: Cloud>(
 pub struct AfterApply<'a> {
     /// The clients this run created (their credentials are stored already).
     pub created: &'a BTreeMap<String, CreatedCredential>,
+    /// The clients this run updated, by client id, with the secret the update's reply showed.
+    pub updated: &'a BTreeMap<String, UpdatedCredential>,
     /// The record as this run read it (reconciled with the pool): which client is whose.
     pub record: &'a Record,
     /// Services whose stored credentials may be missing or stale: clients a dead run created,
@@ -372,7 +374,18 @@ pub async fn store_after_apply<C: Cloud>(
             },
             None => {
                 if let Some(id) = after.record.client_of_service(service) {
-                    to_describe.push((service.clone(), id.to_owned()));
+                    match after.updated.get(id) {
+                        Some(updated) => {
+                            clients.insert(
+                                service.clone(),
+                                ManagedClient {
+                                    state: updated.state.clone(),
+                                    secret: Some(updated.secret.clone()),
+                                },
+                            );
+                        }
+                        None => to_describe.push((service.clone(), id.to_owned())),
+                    }
                 }
             }
         }
@@ -838,10 +851,7 @@ consumes = ["orders/order.read"]
             );
             record.clients.insert(
                 id.clone(),
-                RecordedClient {
-                    service: service.to_owned(),
-                    name: service.to_owned(),
-                },
+                RecordedClient::new(service.to_owned(), service.to_owned()),
             );
             clients.insert(service.to_owned(), id);
         }
@@ -942,6 +952,7 @@ consumes = ["orders/order.read"]
         let (cloud, session, record, clients) = fleet(false).await;
         let after = AfterApply {
             created: &BTreeMap::new(),
+            updated: &BTreeMap::new(),
             record: &record,
             resync: ["billing".to_owned()].into(),
             prune: false,

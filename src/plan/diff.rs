@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::cloud::{ClientSpec, ClientState, ResourceServerState};
+use crate::cloud::{ClientExtras, ClientSpec, ClientState, ResourceServerState};
 use crate::config::model::{Model, Service};
 use crate::plan::observed::Observed;
 use crate::plan::{
@@ -115,6 +115,40 @@ pub fn wanted_client_names(model: &Model) -> BTreeSet<String> {
         .values()
         .filter(|service| !service.external)
         .filter_map(|service| service.client.as_ref().map(|client| client.name.clone()))
+        .collect()
+}
+
+/// A client as its declaration makes it: what `after` holds for a client this plan leaves alone,
+/// and what a client created from `spec` is.
+pub fn declared_state(spec: &ClientSpec, id: &str) -> ClientState {
+    ClientState {
+        id: id.to_owned(),
+        name: spec.name.clone(),
+        has_secret: true,
+        allowed_oauth_flows: BTreeSet::from([CLIENT_CREDENTIALS.to_owned()]),
+        allowed_oauth_flows_user_pool_client: true,
+        scopes: spec.scopes.clone(),
+        access_token_validity: Some(spec.access_token_validity),
+        extras: ClientExtras::default(),
+    }
+}
+
+/// The declared clients, by client name, as `declared_state` makes them (without an id): what
+/// `plan --refresh=false` compares with the record's digests.
+pub fn declared_clients(model: &Model) -> BTreeMap<String, ClientState> {
+    model
+        .services
+        .values()
+        .filter(|service| !service.external)
+        .filter_map(|service| service.client.as_ref())
+        .map(|client| {
+            let spec = ClientSpec {
+                name: client.name.clone(),
+                scopes: client.scopes.clone(),
+                access_token_validity: client.access_token_validity,
+            };
+            (client.name.clone(), declared_state(&spec, ""))
+        })
         .collect()
 }
 
@@ -243,7 +277,42 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
         observed_digest: observed.digest(),
         observed_resources: observed.resource_digests(),
         described_client_names,
+        refresh: observed.refresh.clone(),
     })
+}
+
+/// The clients taken from the record undescribed (`plan --refresh=false`) that hold a scope this
+/// plan adds back to a resource server: the scope went missing from the pool outside cogwire, and
+/// what that did to the clients holding it is read rather than assumed.
+pub fn trusted_holders_of_restored_scopes(plan: &Plan, observed: &Observed) -> Vec<String> {
+    let mut restored = BTreeSet::new();
+    for action in &plan.actions {
+        if let Resource::ResourceServer {
+            identifier,
+            after: Some(after),
+            before: Some(before),
+        } = &action.resource
+        {
+            restored.extend(
+                after
+                    .scopes
+                    .keys()
+                    .filter(|scope| !before.scopes.contains_key(*scope))
+                    .map(|scope| format!("{identifier}/{scope}")),
+            );
+        }
+    }
+    observed
+        .trusted
+        .iter()
+        .filter(|id| {
+            observed
+                .described
+                .get(*id)
+                .is_some_and(|client| !client.scopes.is_disjoint(&restored))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The clients to describe before the plan can name every caller that loses a scope: when a plan
@@ -847,10 +916,7 @@ consumes = ["customers/read"]
                 .insert("customers".into(), "customers".into());
             observed.record.clients.insert(
                 client_state.id.clone(),
-                RecordedClient {
-                    service: "accounts".into(),
-                    name: client_state.name.clone(),
-                },
+                RecordedClient::new("accounts".into(), client_state.name.clone()),
             );
         }
         observed

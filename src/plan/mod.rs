@@ -40,6 +40,47 @@ pub struct Plan {
     pub observed_resources: BTreeMap<String, String>,
     /// The client ids described for this plan, so `apply PLANFILE` reads the same.
     pub described_client_names: BTreeSet<String>,
+    /// How the clients were read: all described (the default), or trusted from the record
+    /// (`--refresh=false`), so that the plan can say drift was not checked.
+    #[serde(default)]
+    pub refresh: Refresh,
+}
+
+/// How a plan read the managed clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Refresh {
+    /// Every managed or declared client was described.
+    #[default]
+    Full,
+    /// `--refresh=false`: `trusted` clients whose declaration matches what cogwire last applied
+    /// were taken from its record without a describe; `described` were read (their declaration
+    /// changed, or the record held no digest for them). Drift made outside cogwire in the trusted
+    /// ones was not checked.
+    Skipped { trusted: usize, described: usize },
+    /// `--refresh=false` was asked for, but the record was written by an older cogwire, which
+    /// keeps no digest of what it applied: every client was described, as a full plan does.
+    FellBack { record_format: u32 },
+}
+
+impl Refresh {
+    /// Whether `--refresh=false` was asked for (so that `apply PLANFILE` reads the same way).
+    pub fn skips(&self) -> bool {
+        !matches!(self, Self::Full)
+    }
+
+    /// The note a plan shows about it, if any.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Self::Full => None,
+            Self::Skipped { trusted, described } => Some(format!(
+                "--refresh=false: drift was not checked. {trusted} clients were taken from cogwire's record of what it last applied, without reading them; {described} were read. Run a full `cogwire plan` on a schedule to find changes made outside cogwire."
+            )),
+            Self::FellBack { record_format } => Some(format!(
+                "--refresh=false fell back to a full refresh: cogwire's record (format {record_format}) was written by an older cogwire and keeps no digest of what it applied. The next apply records them."
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -397,6 +438,7 @@ mod tests {
             observed_digest: String::new(),
             observed_resources: BTreeMap::new(),
             described_client_names: BTreeSet::new(),
+            refresh: Refresh::Full,
         }
     }
 

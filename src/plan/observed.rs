@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::{Deserialize, Serialize};
 
-use crate::apply::record::{Record, RecordError, RecordStore};
+use crate::apply::record::{FORMAT_VERSION, Record, RecordError, RecordStore, applied_digest};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
 use crate::cloud::{
     ClientState, ClientSummary, CloudError, Parameters, PoolNotFound, ResourceServerState, UserPool,
 };
+use crate::plan::Refresh;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
@@ -35,6 +36,25 @@ pub struct Observed {
     /// stale name is never later taken for cogwire's.
     #[serde(skip)]
     pub record_stale: bool,
+    /// How many chunks the record's slot holds (to rewrite its pointer alone).
+    #[serde(skip)]
+    pub record_chunks: usize,
+    /// How the clients were read.
+    #[serde(skip)]
+    pub refresh: Refresh,
+    /// The clients taken from the record as declared, undescribed (`Reading::Trusting`).
+    #[serde(skip)]
+    pub trusted: BTreeSet<String>,
+}
+
+/// How to read the clients cogwire manages.
+#[derive(Debug, Clone, Copy)]
+pub enum Reading<'a> {
+    /// Describe every managed or declared client: drift anywhere is seen.
+    Full,
+    /// `--refresh=false`: a managed client whose record digest equals its declaration's (by
+    /// client name, as `diff::declared_clients` gives them) is taken as declared, undescribed.
+    Trusting(&'a BTreeMap<String, ClientState>),
 }
 
 impl Observed {
@@ -85,6 +105,21 @@ impl Observed {
             "described {} more clients that may hold a removed scope",
             described.len()
         );
+        if let Refresh::Skipped {
+            trusted,
+            described: read,
+        } = &mut self.refresh
+        {
+            let were_trusted = described
+                .keys()
+                .filter(|id| self.trusted.contains(*id))
+                .count();
+            *trusted -= were_trusted;
+            *read += were_trusted;
+        }
+        for id in described.keys() {
+            self.trusted.remove(id);
+        }
         self.described.extend(described);
         Ok(())
     }
@@ -144,18 +179,20 @@ impl ReadError {
 const CONCURRENCY: usize = 16;
 
 /// Reads the pool. `wanted_names` are the client names the desired state declares; those clients,
-/// and every client the record says cogwire manages, are described.
+/// and every client the record says cogwire manages, are described, except, when `reading` trusts
+/// the record, those whose declaration is what cogwire last applied.
 pub async fn read<P: UserPool, S: Parameters>(
     pool: &P,
     parameters: &S,
     pacer: &Pacer,
     wanted_names: &BTreeSet<String>,
+    reading: Reading<'_>,
 ) -> Result<Observed, ReadError> {
     let store = RecordStore::new(parameters, pacer, pool.pool_id());
-    let (servers, clients, record) = tokio::join!(
+    let (servers, clients, loaded) = tokio::join!(
         crate::cloud::list_resource_servers(pool, pacer),
         crate::cloud::list_clients(pool, pacer),
-        store.load(),
+        store.load_versioned(),
     );
     let servers = servers.map_err(|error| match error {
         CloudError::NotFound { .. } => ReadError::PoolNotFound(PoolNotFound::of(pool)),
@@ -163,30 +200,56 @@ pub async fn read<P: UserPool, S: Parameters>(
     })?;
     let mut clients = clients?;
     clients.sort_by(|left, right| left.id.cmp(&right.id));
-    let (mut record, record_slot) = record?;
+    let loaded = loaded?;
+    let mut record = loaded.record.clone();
     let identifiers: Vec<String> = servers
         .iter()
         .map(|server| server.identifier.clone())
         .collect();
-    let loaded = record.clone();
     let recovered = record.reconcile(&identifiers, &clients);
-    let record_stale = record != loaded;
 
-    let to_describe: Vec<String> = clients
-        .iter()
-        .filter(|client| {
-            wanted_names.contains(&client.name) || record.clients.contains_key(&client.id)
-        })
-        .map(|client| client.id.clone())
-        .collect();
-    let described = describe(pool, pacer, to_describe).await?;
+    let mut to_describe = Vec::new();
+    let mut described = BTreeMap::new();
+    for client in clients.iter().filter(|client| {
+        wanted_names.contains(&client.name) || record.clients.contains_key(&client.id)
+    }) {
+        match trusted(&record, client, reading) {
+            Some(state) => {
+                described.insert(client.id.clone(), state);
+            }
+            None => to_describe.push(client.id.clone()),
+        }
+    }
+    let trusted: BTreeSet<String> = described.keys().cloned().collect();
+    let trusted_count = trusted.len();
+    let read = describe(pool, pacer, to_describe).await?;
+    // What was read is what the record knows of each client from now on.
+    for (id, state) in &read {
+        if let Some(recorded) = record.clients.get_mut(id) {
+            recorded.applied = Some(applied_digest(state));
+        }
+    }
+    let read_count = read.len();
+    described.extend(read);
+    let record_stale = record != loaded.record;
+    let refresh = match (reading, loaded.format_version) {
+        (Reading::Full, _) => Refresh::Full,
+        (Reading::Trusting(_), Some(format)) if format < FORMAT_VERSION => Refresh::FellBack {
+            record_format: format,
+        },
+        (Reading::Trusting(_), _) => Refresh::Skipped {
+            trusted: trusted_count,
+            described: read_count,
+        },
+    };
 
     tracing::info!(
-        "read user pool {}: {} resource servers, {} clients, {} described",
+        "read user pool {}: {} resource servers, {} clients, {} described, {} trusted from the record",
         pool.pool_id(),
         servers.len(),
         clients.len(),
-        described.len()
+        read_count,
+        trusted_count,
     );
     Ok(Observed {
         pool_id: pool.pool_id().to_owned(),
@@ -197,8 +260,25 @@ pub async fn read<P: UserPool, S: Parameters>(
         clients,
         described,
         record,
-        record_slot,
+        record_slot: loaded.slot,
         recovered_clients: recovered,
         record_stale,
+        record_chunks: loaded.chunks,
+        refresh,
+        trusted,
+    })
+}
+
+/// The client as declared, when `reading` trusts the record and the record's digest of what cogwire
+/// last applied to it equals its declaration's under the name the pool lists it by.
+fn trusted(record: &Record, client: &ClientSummary, reading: Reading<'_>) -> Option<ClientState> {
+    let Reading::Trusting(declared) = reading else {
+        return None;
+    };
+    let applied = record.clients.get(&client.id)?.applied.as_ref()?;
+    let declared = declared.get(&client.name)?;
+    (applied_digest(declared) == *applied).then(|| ClientState {
+        id: client.id.clone(),
+        ..declared.clone()
     })
 }

@@ -149,6 +149,9 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
             let _ = writeln!(out, "  client {} ({})", client.name, client.id);
         }
     }
+    if let Some(note) = plan.refresh.note() {
+        let _ = writeln!(out, "\n{} {note}", style.yellow("note:"));
+    }
     if plan.has_changes() {
         let _ = writeln!(out, "\n{}", style.bold(&summary_line(plan)));
     }

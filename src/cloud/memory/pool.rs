@@ -261,7 +261,7 @@ impl UserPool for MemoryUserPool {
         })
     }
 
-    async fn update_client(&self, client: &ClientState) -> CloudResult<()> {
+    async fn update_client(&self, client: &ClientState) -> CloudResult<Option<Secret>> {
         const OPERATION: Operation = Operation::UpdateUserPoolClient;
         self.cloud.call(OPERATION, |account| {
             account.client(OPERATION, &client.id)?;
@@ -275,7 +275,7 @@ impl UserPool for MemoryUserPool {
                 extras: with_defaults(client.extras.clone()),
                 ..client.clone()
             };
-            Ok(())
+            Ok(account.described(OPERATION, &client.id)?.1)
         })
     }
 
