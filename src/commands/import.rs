@@ -13,7 +13,8 @@ use crate::session::{self, SessionOptions};
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     let config_path = global.config_path();
-    let from_file = pool_in_config(&config_path);
+    let environment = super::environment(global)?;
+    let from_file = pool_in_config(&config_path, environment);
     let Some(pool_id) = global
         .user_pool_id
         .clone()
@@ -53,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         ));
     }
     // The file is optional here: an empty model when it is missing or not valid.
-    let model = match super::load(&config_path, Some(&pool_id)) {
+    let model = match super::load(&config_path, Some(&pool_id), environment) {
         Ok(super::Loaded::Valid { model, .. }) => model,
         _ => crate::config::model::load("", None).map_err(|_| anyhow::anyhow!("an empty model"))?,
     };
@@ -113,7 +114,7 @@ struct PoolInConfig {
     problem: Option<String>,
 }
 
-fn pool_in_config(path: &Path) -> PoolInConfig {
+fn pool_in_config(path: &Path, environment: Option<&str>) -> PoolInConfig {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -126,8 +127,19 @@ fn pool_in_config(path: &Path) -> PoolInConfig {
             };
         }
     };
-    match crate::config::shape::parse(&text) {
-        Ok((raw, _)) => PoolInConfig {
+    let picked = crate::config::shape::parse(&text)
+        .ok()
+        .map(|(raw, _)| crate::config::environment::pick(&raw, environment));
+    match picked {
+        Some(Err(unknown)) => PoolInConfig {
+            problem: Some(format!(
+                " ({}: {})",
+                unknown.message,
+                unknown.hint.unwrap_or_default()
+            )),
+            ..PoolInConfig::default()
+        },
+        Some(Ok(raw)) => PoolInConfig {
             id: raw
                 .pool
                 .id
@@ -140,7 +152,7 @@ fn pool_in_config(path: &Path) -> PoolInConfig {
                 .filter(|region| !region.is_empty()),
             problem: None,
         },
-        Err(_) => PoolInConfig {
+        None => PoolInConfig {
             problem: Some(format!(
                 " ({} does not parse; `cogwire validate` says why)",
                 path.display()

@@ -26,7 +26,20 @@ pub async fn connect(
     global: &GlobalArgs,
     pace: &PaceArgs,
 ) -> anyhow::Result<Result<Session, ExitStatus>> {
-    let (_, model) = match load_valid(&global.config_path(), global.user_pool_id.as_deref())? {
+    connect_in(global, pace, super::environment(global)?).await
+}
+
+/// As `connect`, in the environment named (`None`: the file's own tables).
+pub async fn connect_in(
+    global: &GlobalArgs,
+    pace: &PaceArgs,
+    environment: Option<&str>,
+) -> anyhow::Result<Result<Session, ExitStatus>> {
+    let (_, model) = match load_valid(
+        &global.config_path(),
+        global.user_pool_id.as_deref(),
+        environment,
+    )? {
         Ok(loaded) => loaded,
         Err(status) => return Ok(Err(status)),
     };
