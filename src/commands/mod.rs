@@ -125,14 +125,19 @@ pub fn environment(global: &crate::cli::GlobalArgs) -> anyhow::Result<Option<&st
     }
 }
 
-/// The environments services.toml declares; none when it cannot be read or parsed (the load
-/// that follows says why).
-pub fn declared_environments(path: &Path) -> Vec<String> {
+/// The environments services.toml declares, and whether its own `[pool]` names a pool; none
+/// when it cannot be read or parsed (the load that follows says why).
+pub fn declared_environments(path: &Path) -> (Vec<String>, bool) {
     match read_source(path) {
         Ok(Ok(source)) => crate::config::shape::parse(&source.text)
-            .map(|(raw, _)| crate::config::environment::names(&raw))
+            .map(|(raw, _)| {
+                (
+                    crate::config::environment::names(&raw),
+                    raw.pool.id.is_some(),
+                )
+            })
             .unwrap_or_default(),
-        _ => Vec::new(),
+        _ => (Vec::new(), false),
     }
 }
 

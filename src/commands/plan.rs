@@ -80,7 +80,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
 /// the file's own tables (`None`).
 fn environments(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Vec<Option<String>>> {
     let named: Vec<Option<String>> = if args.all_environments {
-        let declared = super::declared_environments(&global.config_path());
+        let (declared, _) = super::declared_environments(&global.config_path());
         if declared.is_empty() {
             return Err(hinted(
                 "--all-environments, but services.toml declares no environments",
