@@ -55,7 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
     }
     // The file is optional here: an empty model when it is missing or not valid.
     let model = match super::load(&config_path, Some(&pool_id), environment) {
-        Ok(super::Loaded::Valid { model, .. }) => model,
+        Ok(super::Loaded::Valid { model, .. }) => *model,
         _ => crate::config::model::load("", None).map_err(|_| anyhow::anyhow!("an empty model"))?,
     };
     let options = SessionOptions {

@@ -101,7 +101,7 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 pub enum Loaded {
     Valid {
         source: Source,
-        model: Model,
+        model: Box<Model>,
     },
     Invalid {
         source: Source,
@@ -186,18 +186,24 @@ pub fn load(
     };
     Ok(
         match crate::config::model::load_in(&source.text, pool_id, environment) {
-            Ok(model) => Loaded::Valid { source, model },
+            Ok(model) => Loaded::Valid {
+                source,
+                model: Box::new(model),
+            },
             Err(problems) => Loaded::Invalid { source, problems },
         },
     )
 }
+
+/// Every environment's model, or the diagnostics that say why the file is not usable.
+pub type LoadedAll = Result<(Source, Vec<Model>), (Source, Vec<Diagnostic>)>;
 
 /// Reads and checks services.toml as every environment would apply it (or only `environment`).
 pub fn load_all(
     path: &Path,
     pool_id: Option<&str>,
     environment: Option<&str>,
-) -> anyhow::Result<Result<(Source, Vec<Model>), (Source, Vec<Diagnostic>)>> {
+) -> anyhow::Result<LoadedAll> {
     let source = match read_source(path)? {
         Ok(source) => source,
         Err(invalid) => return Ok(Err(invalid)),
@@ -231,7 +237,7 @@ pub fn load_valid(
     environment: Option<&str>,
 ) -> anyhow::Result<Result<(Source, Model), ExitStatus>> {
     Ok(match load(path, pool_id, environment)? {
-        Loaded::Valid { source, model } => Ok((source, model)),
+        Loaded::Valid { source, model } => Ok((source, *model)),
         Loaded::Invalid { source, problems } => {
             print_diagnostics(&source, &problems);
             Err(ExitStatus::Failure)

@@ -56,8 +56,11 @@ pub struct RawSecrets {
     pub kms_key_id: Option<Spanned<String>>,
     pub layout: Option<Spanned<String>>,
     /// `fields = { client_id = "clientId", ... }`: the key names the JSON entry uses.
-    pub fields: Option<Spanned<Vec<(Spanned<String>, Spanned<String>)>>>,
+    pub fields: Option<StringTable>,
 }
+
+/// A table of strings, key by key, with their spans.
+pub type StringTable = Spanned<Vec<(Spanned<String>, Spanned<String>)>>;
 
 #[derive(Debug, Default, Clone)]
 pub struct RawDefaults {
@@ -342,7 +345,7 @@ fn string_table(
     value: Spanned<DeValue<'_>>,
     key: &str,
     problems: &mut Vec<Diagnostic>,
-) -> Option<Spanned<Vec<(Spanned<String>, Spanned<String>)>>> {
+) -> Option<StringTable> {
     let span = value.span();
     let table = match value.into_inner() {
         DeValue::Table(table) => table,
