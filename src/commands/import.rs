@@ -44,9 +44,12 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             ));
         }
     }
+    // With --env, an existing file gets the environment's table merged in.
+    let merging = environment.is_some() && !args.force;
     if let Some(output) = &args.output
         && output.exists()
         && !args.force
+        && !merging
     {
         return Err(hinted(
             format!("{} exists", output.display()),
@@ -81,7 +84,18 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             resource_server: args.resource_server_pattern.clone(),
         },
     );
-    let text = imported.to_toml();
+    let text = match (environment, &args.output) {
+        (None, _) => imported.to_toml(),
+        (Some(name), Some(path)) if merging && path.exists() => {
+            let existing = std::fs::read_to_string(path).map_err(|error| {
+                anyhow::Error::new(error).context(format!("cannot read {}", path.display()))
+            })?;
+            imported
+                .merge_into(&existing, name)
+                .map_err(|error| hinted(error.to_string(), error.hint()))?
+        }
+        (Some(name), _) => imported.to_toml_in(name),
+    };
     match &args.output {
         Some(path) => {
             std::fs::write(path, &text).map_err(|error| {

@@ -428,3 +428,92 @@ consumes = ["customers-v1/customer.read"]
     let token = run(&["token", "accounts-v1", "--no-cache"]);
     assert_eq!(token.code, 0, "{}", token.all());
 }
+
+/// `import --env NAME` writes the pool as `[environments.NAME]`; into an existing file it adds
+/// that table and changes nothing else; an environment the file declares is not imported twice.
+#[tokio::test]
+async fn import_env_writes_then_merges_an_environments_table() {
+    let account = local_aws().account();
+    let mut pools = Vec::new();
+    for name in ["staging", "prod"] {
+        let pool = account.new_pool(name).await;
+        account
+            .new_resource_server(&pool, "customers-v1", &["customer.read"])
+            .await;
+        account
+            .new_client(
+                &pool,
+                "accounts-v1-app-client",
+                &["customers-v1/customer.read"],
+            )
+            .await;
+        pools.push(pool);
+    }
+    let workdir = Workdir::new("");
+    let env = account.env();
+    let output = workdir.path().join("imported.toml");
+    let shown = output.display().to_string();
+    let run = |args: &[&str]| workdir.run(args, &env);
+    let first = run(&[
+        "import",
+        "--user-pool-id",
+        &pools[0],
+        "--env",
+        "staging",
+        "--output",
+        &shown,
+    ]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    let written = std::fs::read_to_string(&output).expect("the imported file");
+    assert!(written.contains("[environments.staging]"), "{written}");
+    assert!(!written.contains("[pool]"), "{written}");
+    let second = run(&[
+        "import",
+        "--user-pool-id",
+        &pools[1],
+        "--env",
+        "prod",
+        "--output",
+        &shown,
+    ]);
+    assert_eq!(second.code, 0, "{}", second.all());
+    let merged = std::fs::read_to_string(&output).expect("the merged file");
+    assert!(
+        merged.starts_with(&written),
+        "the file's own tables are kept as they were"
+    );
+    assert!(
+        merged.contains(&format!("pool = {{ id = \"{}\"", pools[1])),
+        "{merged}"
+    );
+    let valid = run(&["validate", "--config", &shown]);
+    assert_eq!(valid.code, 0, "{}", valid.all());
+    let again = run(&[
+        "import",
+        "--user-pool-id",
+        &pools[1],
+        "--env",
+        "prod",
+        "--output",
+        &shown,
+    ]);
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert!(
+        again
+            .stderr
+            .contains("already declares [environments.prod]"),
+        "{}",
+        again.stderr
+    );
+    let plan = run(&[
+        "plan",
+        "--config",
+        &shown,
+        "--all-environments",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("Environment prod") && plan.stdout.contains("Environment staging")
+    );
+}
