@@ -32,6 +32,9 @@ pub struct GlobalArgs {
     /// The Cognito user pool, overriding `[pool] id` in the file
     #[arg(long, global = true, env = "COGWIRE_USER_POOL_ID", value_name = "ID")]
     pub user_pool_id: Option<String>,
+    /// The environment of services.toml to work in (`[environments.NAME]`); `plan` takes several
+    #[arg(long = "env", global = true, env = "COGWIRE_ENV", value_name = "NAME")]
+    pub env: Vec<String>,
     /// The AWS region, overriding `[pool] region` and the AWS default chain
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
@@ -267,6 +270,9 @@ pub struct PlanArgs {
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,
+    /// Plan every environment services.toml declares, one section each (as --env a --env b)
+    #[arg(long, conflicts_with = "out")]
+    pub all_environments: bool,
     #[command(flatten)]
     pub pace: PaceArgs,
 }

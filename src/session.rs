@@ -3,6 +3,10 @@
 //! and the pacer every call goes through. Every command that talks to AWS gets all of these from
 //! here, so they are decided by one rule for every command.
 //!
+//! The environment (`--env`, `COGWIRE_ENV`) is resolved when services.toml is read: the model
+//! holds that environment's pool and secrets, so the rule below reads them unchanged; with
+//! environments declared and none chosen, a missing pool names the environments to choose from.
+//!
 //! The region, first found of: `--region`; `[pool] region`; the region the pool id names (the
 //! part before `_`: a pool id always carries its region); the AWS chain (`AWS_REGION`, the
 //! profile's `region`).
@@ -30,8 +34,11 @@ pub struct SessionOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("no user pool is named")]
-    NoPool,
+    #[error("{}", no_pool(environments))]
+    NoPool {
+        /// The environments services.toml declares, when none was chosen.
+        environments: Vec<String>,
+    },
     #[error("no AWS region is set")]
     NoRegion,
     #[error("--quota-share must be above 0 and at most 1")]
@@ -41,7 +48,13 @@ pub enum SessionError {
 impl SessionError {
     pub fn hint(&self) -> String {
         match self {
-            Self::NoPool => {
+            Self::NoPool { environments } if !environments.is_empty() => {
+                return format!(
+                    "choose one with --env NAME (or COGWIRE_ENV): {}",
+                    environments.join(", ")
+                );
+            }
+            Self::NoPool { .. } => {
                 "set `[pool] id` in services.toml, pass --user-pool-id, or set COGWIRE_USER_POOL_ID"
             }
             Self::NoRegion => {
@@ -52,6 +65,17 @@ impl SessionError {
             }
         }
         .to_owned()
+    }
+}
+
+fn no_pool(environments: &[String]) -> String {
+    if environments.is_empty() {
+        "no user pool is named".to_owned()
+    } else {
+        format!(
+            "services.toml declares environments ({}) and none is chosen, so no user pool is named",
+            environments.join(", ")
+        )
     }
 }
 
@@ -86,6 +110,11 @@ impl<C: Cloud> Session<C> {
     pub fn store(&self) -> &C::Store {
         self.cloud.store()
     }
+
+    /// The environment of services.toml this session works in, if one was chosen.
+    pub fn environment(&self) -> Option<&str> {
+        self.model.environment.as_deref()
+    }
 }
 
 /// The pool id in force: the option, else `[pool] id`.
@@ -95,7 +124,13 @@ pub fn pool_id(options: &SessionOptions, model: &Model) -> Result<String, Sessio
         .clone()
         .filter(|id| !id.is_empty())
         .or_else(|| model.pool.id.clone())
-        .ok_or(SessionError::NoPool)
+        .ok_or_else(|| SessionError::NoPool {
+            environments: if model.environment.is_none() {
+                model.environments.clone()
+            } else {
+                Vec::new()
+            },
+        })
 }
 
 /// The region the module doc's rule picks before the AWS chain is asked.

@@ -4,7 +4,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use super::hinted;
-use super::pool::{StderrProgress, connect, explain, parse_timeout};
+use super::pool::{StderrProgress, connect_in, explain, parse_timeout};
 use super::sync_secrets::{print_notes, render as render_stored};
 use crate::apply::run::{self, ApplyReport, ExecuteOptions, Locked, PlanSource};
 use crate::cli::{ApplyArgs, GlobalArgs};
@@ -22,7 +22,21 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         .as_ref()
         .map(|path| load_plan(path))
         .transpose()?;
-    let session = match connect(global, &args.pace).await? {
+    // A saved plan names its environment: it is applied there, and only there.
+    let named = super::environment(global)?;
+    let environment = match (
+        named,
+        saved.as_ref().and_then(|plan| plan.environment.as_deref()),
+    ) {
+        (Some(named), Some(planned)) if named != planned => {
+            return Err(hinted(
+                format!("the saved plan is for environment `{planned}`, not `{named}`"),
+                format!("apply it with --env {planned}, or plan again with --env {named}"),
+            ));
+        }
+        (named, planned) => named.or(planned),
+    };
+    let session = match connect_in(global, &args.pace, environment).await? {
         Ok(session) => session,
         Err(status) => return Ok(status),
     };
@@ -59,6 +73,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         let summary = serde_json::json!({
             "format_version": FORMAT_VERSION,
             "applied": outcome.applied,
+            "environment": session.environment(),
             "pool_id": session.pool_id,
             "summary": plan.summary,
             "outcome": {"imported": outcome.imported, "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed},

@@ -6,7 +6,11 @@ use crate::config::graph::ServiceGraph;
 use crate::exit::ExitStatus;
 
 pub fn run(global: &GlobalArgs, args: &GraphArgs) -> anyhow::Result<ExitStatus> {
-    let (_, model) = match load_valid(&global.config_path(), global.user_pool_id.as_deref())? {
+    let (_, model) = match load_valid(
+        &global.config_path(),
+        global.user_pool_id.as_deref(),
+        super::environment(global)?,
+    )? {
         Ok(loaded) => loaded,
         Err(status) => return Ok(status),
     };

@@ -13,7 +13,8 @@ use crate::session::{self, SessionOptions};
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     let config_path = global.config_path();
-    let from_file = pool_in_config(&config_path);
+    let environment = super::environment(global)?;
+    let from_file = pool_in_config(&config_path, environment);
     let Some(pool_id) = global
         .user_pool_id
         .clone()
@@ -43,9 +44,12 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             ));
         }
     }
+    // With --env, an existing file gets the environment's table merged in.
+    let merging = environment.is_some() && !args.force;
     if let Some(output) = &args.output
         && output.exists()
         && !args.force
+        && !merging
     {
         return Err(hinted(
             format!("{} exists", output.display()),
@@ -53,8 +57,8 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         ));
     }
     // The file is optional here: an empty model when it is missing or not valid.
-    let model = match super::load(&config_path, Some(&pool_id)) {
-        Ok(super::Loaded::Valid { model, .. }) => model,
+    let model = match super::load(&config_path, Some(&pool_id), environment) {
+        Ok(super::Loaded::Valid { model, .. }) => *model,
         _ => crate::config::model::load("", None).map_err(|_| anyhow::anyhow!("an empty model"))?,
     };
     let options = SessionOptions {
@@ -81,7 +85,18 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             resource_server: args.resource_server_pattern.clone(),
         },
     );
-    let text = imported.to_toml();
+    let text = match (environment, &args.output) {
+        (None, _) => imported.to_toml(),
+        (Some(name), Some(path)) if merging && path.exists() => {
+            let existing = std::fs::read_to_string(path).map_err(|error| {
+                anyhow::Error::new(error).context(format!("cannot read {}", path.display()))
+            })?;
+            imported
+                .merge_into(&existing, name)
+                .map_err(|error| hinted(error.to_string(), error.hint()))?
+        }
+        (Some(name), _) => imported.to_toml_in(name),
+    };
     match &args.output {
         Some(path) => {
             std::fs::write(path, &text).map_err(|error| {
@@ -114,7 +129,7 @@ struct PoolInConfig {
     problem: Option<String>,
 }
 
-fn pool_in_config(path: &Path) -> PoolInConfig {
+fn pool_in_config(path: &Path, environment: Option<&str>) -> PoolInConfig {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -127,8 +142,19 @@ fn pool_in_config(path: &Path) -> PoolInConfig {
             };
         }
     };
-    match crate::config::shape::parse(&text) {
-        Ok((raw, _)) => PoolInConfig {
+    let picked = crate::config::shape::parse(&text)
+        .ok()
+        .map(|(raw, _)| crate::config::environment::pick(&raw, environment));
+    match picked {
+        Some(Err(unknown)) => PoolInConfig {
+            problem: Some(format!(
+                " ({}: {})",
+                unknown.message,
+                unknown.hint.unwrap_or_default()
+            )),
+            ..PoolInConfig::default()
+        },
+        Some(Ok(raw)) => PoolInConfig {
             id: raw
                 .pool
                 .id
@@ -141,7 +167,7 @@ fn pool_in_config(path: &Path) -> PoolInConfig {
                 .filter(|region| !region.is_empty()),
             problem: None,
         },
-        Err(_) => PoolInConfig {
+        None => PoolInConfig {
             problem: Some(format!(
                 " ({} does not parse; `cogwire validate` says why)",
                 path.display()

@@ -101,7 +101,7 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 pub enum Loaded {
     Valid {
         source: Source,
-        model: Model,
+        model: Box<Model>,
     },
     Invalid {
         source: Source,
@@ -109,7 +109,40 @@ pub enum Loaded {
     },
 }
 
-pub fn load(path: &Path, pool_id: Option<&str>) -> anyhow::Result<Loaded> {
+/// The one environment a command works in: `--env` (or `COGWIRE_ENV`), if given once.
+pub fn environment(global: &crate::cli::GlobalArgs) -> anyhow::Result<Option<&str>> {
+    match global.env.as_slice() {
+        [] => Ok(None),
+        [one] if one.is_empty() => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(hinted(
+            format!(
+                "{} environments are named, and this command works in one",
+                global.env.len()
+            ),
+            "pass --env once; only `plan` takes several (--env a --env b)",
+        )),
+    }
+}
+
+/// The environments services.toml declares, and whether its own `[pool]` names a pool; none
+/// when it cannot be read or parsed (the load that follows says why).
+pub fn declared_environments(path: &Path) -> (Vec<String>, bool) {
+    match read_source(path) {
+        Ok(Ok(source)) => crate::config::shape::parse(&source.text)
+            .map(|(raw, _)| {
+                (
+                    crate::config::environment::names(&raw),
+                    raw.pool.id.is_some(),
+                )
+            })
+            .unwrap_or_default(),
+        _ => (Vec::new(), false),
+    }
+}
+
+/// Reads services.toml: the text, or the diagnostics of a file that cannot be read as text.
+fn read_source(path: &Path) -> anyhow::Result<Result<Source, (Source, Vec<Diagnostic>)>> {
     let shown = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -135,17 +168,52 @@ pub fn load(path: &Path, pool_id: Option<&str>) -> anyhow::Result<Loaded> {
                 Some(valid_up_to..valid_up_to + 1),
             )
             .with_hint("TOML files are UTF-8; re-save the file as UTF-8");
-            return Ok(Loaded::Invalid {
-                source,
-                problems: vec![problem],
-            });
+            return Ok(Err((source, vec![problem])));
         }
     };
-    let source = Source::new(shown, text);
-    Ok(match crate::config::model::load(&source.text, pool_id) {
-        Ok(model) => Loaded::Valid { source, model },
-        Err(problems) => Loaded::Invalid { source, problems },
-    })
+    Ok(Ok(Source::new(shown, text)))
+}
+
+/// Reads and checks services.toml for one environment (`None`: the file's own tables).
+pub fn load(
+    path: &Path,
+    pool_id: Option<&str>,
+    environment: Option<&str>,
+) -> anyhow::Result<Loaded> {
+    let source = match read_source(path)? {
+        Ok(source) => source,
+        Err((source, problems)) => return Ok(Loaded::Invalid { source, problems }),
+    };
+    Ok(
+        match crate::config::model::load_in(&source.text, pool_id, environment) {
+            Ok(model) => Loaded::Valid {
+                source,
+                model: Box::new(model),
+            },
+            Err(problems) => Loaded::Invalid { source, problems },
+        },
+    )
+}
+
+/// Every environment's model, or the diagnostics that say why the file is not usable.
+pub type LoadedAll = Result<(Source, Vec<Model>), (Source, Vec<Diagnostic>)>;
+
+/// Reads and checks services.toml as every environment would apply it (or only `environment`).
+pub fn load_all(
+    path: &Path,
+    pool_id: Option<&str>,
+    environment: Option<&str>,
+) -> anyhow::Result<LoadedAll> {
+    let source = match read_source(path)? {
+        Ok(source) => source,
+        Err(invalid) => return Ok(Err(invalid)),
+    };
+    Ok(
+        match crate::config::model::load_all(&source.text, pool_id, environment) {
+            Ok(models) => Ok((source, models)),
+            Err(problems) => Err((source, problems)),
+        },
+    )
 }
 
 /// Prints diagnostics for people on stderr, with a closing count.
@@ -166,9 +234,10 @@ pub fn print_diagnostics(source: &Source, problems: &[Diagnostic]) {
 pub fn load_valid(
     path: &Path,
     pool_id: Option<&str>,
+    environment: Option<&str>,
 ) -> anyhow::Result<Result<(Source, Model), ExitStatus>> {
-    Ok(match load(path, pool_id)? {
-        Loaded::Valid { source, model } => Ok((source, model)),
+    Ok(match load(path, pool_id, environment)? {
+        Loaded::Valid { source, model } => Ok((source, *model)),
         Loaded::Invalid { source, problems } => {
             print_diagnostics(&source, &problems);
             Err(ExitStatus::Failure)

@@ -1,20 +1,122 @@
 //! `cogwire plan`: read the pool, compute the plan, show it (and the pool's lock, if any);
-//! optionally save it.
+//! optionally save it. With several environments (`--env a --env b`, `--all-environments`), one
+//! plan and one section each.
 
 use super::hinted;
-use super::pool::{connect, explain};
+use super::pool::{connect_in, explain};
 use crate::apply::lock::{CurrentLock, Standing};
 use crate::apply::run::{current_lock, plan_now};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::ExitStatus;
-use crate::plan::Approval;
 use crate::plan::render;
+use crate::plan::{Approval, FORMAT_VERSION, Plan};
 use crate::style::Style;
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
-    let session = match connect(global, &args.pace).await? {
+    let environments = environments(global, args)?;
+    let mut planned = Vec::new();
+    for environment in &environments {
+        match plan_one(global, args, environment.as_deref()).await? {
+            Ok(one) => planned.push(one),
+            Err(status) => return Ok(status),
+        }
+    }
+    let several = environments.len() > 1;
+    if global.json {
+        let shown: Vec<serde_json::Value> = planned
+            .iter()
+            .map(|(plan, lock)| {
+                let mut shown = serde_json::to_value(plan)?;
+                if let Some(fields) = shown.as_object_mut() {
+                    fields.insert("lock".to_owned(), lock_json(lock.as_ref()));
+                }
+                Ok(shown)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let document = match (several, shown.as_slice()) {
+            (false, [one]) => one.clone(),
+            _ => serde_json::json!({"format_version": FORMAT_VERSION, "plans": shown}),
+        };
+        outln!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        for (index, (plan, lock)) in planned.iter().enumerate() {
+            if index > 0 {
+                outln!();
+            }
+            out!(
+                "{}",
+                render::human(plan, Style::for_stdout(), args.show_unmanaged)
+            );
+            if let Some(lock) = &lock {
+                outln!("\n{}", lock_line(lock));
+            }
+        }
+    }
+    if let (Some(path), [(plan, _)]) = (&args.out, planned.as_slice()) {
+        std::fs::write(path, render::json(plan)).map_err(|error| {
+            anyhow::Error::new(error)
+                .context(format!("cannot write the plan to {}", path.display()))
+        })?;
+        eprintln!(
+            "Saved the plan to {}. To perform exactly these actions, run: cogwire apply {}",
+            path.display(),
+            path.display()
+        );
+    }
+    let changes = planned.iter().any(|(plan, lock)| {
+        plan.has_changes()
+            || lock
+                .as_ref()
+                .is_some_and(|lock| lock.standing().is_left_behind())
+    });
+    Ok(if args.detailed_exitcode && changes {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The environments to plan: `--all-environments`, else each `--env` (or `COGWIRE_ENV`), else
+/// the file's own tables (`None`).
+fn environments(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Vec<Option<String>>> {
+    let named: Vec<Option<String>> = if args.all_environments {
+        let (declared, _) = super::declared_environments(&global.config_path());
+        if declared.is_empty() {
+            return Err(hinted(
+                "--all-environments, but services.toml declares no environments",
+                "declare each as [environments.<name>] with the pool it uses, or plan without it",
+            ));
+        }
+        declared.into_iter().map(Some).collect()
+    } else {
+        let mut named = Vec::new();
+        for name in global.env.iter().filter(|name| !name.is_empty()) {
+            if !named.contains(&Some(name.clone())) {
+                named.push(Some(name.clone()));
+            }
+        }
+        named
+    };
+    if named.len() > 1 && args.out.is_some() {
+        return Err(hinted(
+            "--out saves the plan of one environment",
+            "plan with one --env to save its plan; applies go one environment at a time",
+        ));
+    }
+    Ok(if named.is_empty() { vec![None] } else { named })
+}
+
+type Planned = (Plan, Option<CurrentLock>);
+
+/// One environment's plan and its pool's lock; diagnostics or a refusal end the command.
+async fn plan_one(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    environment: Option<&str>,
+) -> anyhow::Result<Result<Planned, ExitStatus>> {
+    let session = match connect_in(global, &args.pace, environment).await? {
         Ok(session) => session,
-        Err(status) => return Ok(status),
+        Err(status) => return Ok(Err(status)),
     };
     let (planned, lock) = tokio::join!(
         plan_now(&session, &args.services, args.refresh),
@@ -29,45 +131,10 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
         args.allow_destroy,
     )
     .map_err(|refusal| hinted(refusal.to_string(), refusal.hint()))?;
-    if global.json {
-        let mut shown = serde_json::to_value(&plan)?;
-        if let Some(fields) = shown.as_object_mut() {
-            fields.insert("lock".to_owned(), lock_json(lock.as_ref()));
-        }
-        outln!("{}", serde_json::to_string_pretty(&shown)?);
-    } else {
-        out!(
-            "{}",
-            render::human(&plan, Style::for_stdout(), args.show_unmanaged)
-        );
-        if let Some(lock) = &lock {
-            outln!("\n{}", lock_line(lock));
-        }
-    }
-    if let Some(path) = &args.out {
-        std::fs::write(path, render::json(&plan)).map_err(|error| {
-            anyhow::Error::new(error)
-                .context(format!("cannot write the plan to {}", path.display()))
-        })?;
-        eprintln!(
-            "Saved the plan to {}. To perform exactly these actions, run: cogwire apply {}",
-            path.display(),
-            path.display()
-        );
-    }
     if args.stats {
         eprint!("{}", session.pacer.report().render());
     }
-    let left_behind = lock
-        .as_ref()
-        .is_some_and(|lock| lock.standing().is_left_behind());
-    Ok(
-        if args.detailed_exitcode && (plan.has_changes() || left_behind) {
-            ExitStatus::Changes
-        } else {
-            ExitStatus::Success
-        },
-    )
+    Ok(Ok((plan, lock)))
 }
 
 /// One line on the pool's lock: who holds it, or that a run that died left it behind.

@@ -26,7 +26,27 @@ pub async fn connect(
     global: &GlobalArgs,
     pace: &PaceArgs,
 ) -> anyhow::Result<Result<Session, ExitStatus>> {
-    let (_, model) = match load_valid(&global.config_path(), global.user_pool_id.as_deref())? {
+    connect_in(global, pace, super::environment(global)?).await
+}
+
+/// As `connect`, in the environment named (`None`: the file's own tables).
+pub async fn connect_in(
+    global: &GlobalArgs,
+    pace: &PaceArgs,
+    environment: Option<&str>,
+) -> anyhow::Result<Result<Session, ExitStatus>> {
+    // With environments and no pool of the file's own, say which to choose before anything else.
+    if environment.is_none() && global.user_pool_id.as_deref().is_none_or(str::is_empty) {
+        let (environments, own_pool) = super::declared_environments(&global.config_path());
+        if !environments.is_empty() && !own_pool {
+            return Err(explain(SessionError::NoPool { environments }));
+        }
+    }
+    let (_, model) = match load_valid(
+        &global.config_path(),
+        global.user_pool_id.as_deref(),
+        environment,
+    )? {
         Ok(loaded) => loaded,
         Err(status) => return Ok(Err(status)),
     };

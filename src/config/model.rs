@@ -21,6 +21,10 @@ pub struct Model {
     pub pool: Pool,
     pub secrets: SecretsSettings,
     pub services: BTreeMap<String, Service>,
+    /// The environment this model was resolved for (`--env`), if any.
+    pub environment: Option<String>,
+    /// Every environment the file declares, to name them when none is chosen.
+    pub environments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,9 +59,30 @@ pub struct SecretsSettings {
     pub path_template: String,
     pub kms_key_id: Option<String>,
     pub layout: SecretLayout,
+    /// `[secrets] fields`: each key cogwire writes in a JSON entry, by the name the entry uses;
+    /// a key left out is not written. `None`: cogwire's own names, all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
 }
 
+/// The keys of a JSON entry, by cogwire's names.
+pub const CREDENTIAL_KEYS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "token_url",
+    "scopes",
+    "user_pool_id",
+];
+
 impl SecretsSettings {
+    /// The name a JSON entry gives cogwire's `key`, or `None` when it is not written.
+    pub fn field<'a>(&'a self, key: &'a str) -> Option<&'a str> {
+        match &self.fields {
+            None => Some(key),
+            Some(fields) => fields.get(key).map(String::as_str),
+        }
+    }
+
     pub fn path_for(&self, service: &str, pool: &str) -> String {
         self.path_template
             .replace("{service}", service)
@@ -209,6 +234,8 @@ impl Analyzer {
             pool,
             secrets,
             services,
+            environment: raw.environment.clone(),
+            environments: crate::config::environment::names(raw),
         }
     }
 
@@ -889,6 +916,7 @@ impl Analyzer {
                 .as_ref()
                 .map(|key| key.get_ref().clone()),
             layout,
+            fields: self.fields(raw, layout),
         };
         let service_spans: BTreeMap<&str, Range<usize>> = raw
             .services
@@ -897,6 +925,98 @@ impl Analyzer {
             .collect();
         self.secrets_path(&settings, path_span, pool_id, services, &service_spans);
         settings
+    }
+
+    /// `[secrets] fields`: known keys, each renamed to a name of its own, the client's id and
+    /// secret kept (cogwire knows an entry by the client id it holds), for the JSON layout.
+    fn fields(
+        &mut self,
+        raw: &RawConfig,
+        layout: SecretLayout,
+    ) -> Option<BTreeMap<String, String>> {
+        let fields = raw.secrets.fields.as_ref()?;
+        let example = "fields = { client_id = \"clientId\", client_secret = \"clientSecret\", token_url = \"url\" }";
+        if layout == SecretLayout::Split {
+            self.report(
+                "secrets-fields",
+                "`fields` names the keys of a JSON entry, and the layout is split",
+                Some(fields.span()),
+                Some(
+                    "remove `fields`, or `layout = \"split\"` to store one JSON entry per service"
+                        .to_owned(),
+                ),
+            );
+            return None;
+        }
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        let mut keys_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, name) in fields.get_ref() {
+            if !CREDENTIAL_KEYS.contains(&key.get_ref().as_str()) {
+                let hint = match suggest::closest(key.get_ref(), CREDENTIAL_KEYS.iter().copied()) {
+                    Some(guess) => format!(
+                        "did you mean `{guess}`? cogwire writes {}",
+                        CREDENTIAL_KEYS.join(", ")
+                    ),
+                    None => format!("cogwire writes {}", CREDENTIAL_KEYS.join(", ")),
+                };
+                self.report(
+                    "secrets-fields",
+                    format!(
+                        "`fields` renames `{}`, a key cogwire does not write",
+                        key.get_ref()
+                    ),
+                    Some(key.span()),
+                    Some(hint),
+                );
+                continue;
+            }
+            if name.get_ref().is_empty() {
+                self.report(
+                    "secrets-fields",
+                    format!("`fields` gives `{}` an empty name", key.get_ref()),
+                    Some(name.span()),
+                    Some(
+                        "name the key the entry uses, or leave it out of `fields` to not write it"
+                            .to_owned(),
+                    ),
+                );
+                continue;
+            }
+            if let Some(first) = keys_of.insert(name.get_ref(), key.get_ref()) {
+                self.report(
+                    "secrets-fields",
+                    format!(
+                        "`fields` maps both `{first}` and `{}` to `{}`",
+                        key.get_ref(),
+                        name.get_ref()
+                    ),
+                    Some(name.span()),
+                    Some(
+                        "each key needs a name of its own: one would overwrite the other"
+                            .to_owned(),
+                    ),
+                );
+                continue;
+            }
+            names.insert(key.get_ref().clone(), name.get_ref().clone());
+        }
+        for kept in ["client_secret", "client_id"] {
+            if !fields
+                .get_ref()
+                .iter()
+                .any(|(key, _)| key.get_ref() == kept)
+            {
+                self.report(
+                    "secrets-fields",
+                    format!("`fields` leaves out `{kept}`"),
+                    Some(fields.span()),
+                    Some(format!(
+                        "a service needs its client's id and secret, and cogwire knows its entries by the client id they hold: name both, for example {example}"
+                    )),
+                );
+            }
+        }
+        Some(names)
     }
 
     /// Checks the template once for its placeholders and then each expansion against the store's
@@ -926,7 +1046,16 @@ impl Analyzer {
             } else {
                 // Checked as an ordinary level, so the rest of the path is still checked.
                 checked_template.push('x');
-                if unknown.insert(placeholder) {
+                if placeholder == "env" {
+                    if unknown.insert(placeholder) {
+                        self.report(
+                            "secrets-path",
+                            "the secrets path uses `{env}`, but no environment is chosen",
+                            span.clone(),
+                            Some("choose one with --env NAME (or COGWIRE_ENV); `{env}` is an environment's name".to_owned()),
+                        );
+                    }
+                } else if unknown.insert(placeholder) {
                     self.report(
                         "secrets-path",
                         format!("unknown placeholder `{{{placeholder}}}` in the secrets path"),
@@ -1199,10 +1328,47 @@ impl Declared {
     }
 }
 
+/// Reads and checks a services.toml as every environment would apply it (or only `environment`),
+/// as `validate` does: one model per environment checked.
+pub fn load_all(
+    text: &str,
+    pool_id: Option<&str>,
+    environment: Option<&str>,
+) -> Result<Vec<Model>, Vec<Diagnostic>> {
+    let (raw, mut problems) = crate::config::shape::parse(text)?;
+    problems.extend(crate::config::environment::check(&raw));
+    match crate::config::environment::analyze_all(&raw, pool_id, environment) {
+        Ok(models) if problems.is_empty() => Ok(models),
+        Ok(_) => Err(problems),
+        Err(meaning) => {
+            problems.extend(meaning);
+            problems.sort_by_key(|problem| problem.span.as_ref().map(|span| span.start));
+            Err(problems)
+        }
+    }
+}
+
 /// Reads and checks a services.toml from text: both stages, all diagnostics.
 pub fn load(text: &str, pool_id: Option<&str>) -> Result<Model, Vec<Diagnostic>> {
+    load_in(text, pool_id, None)
+}
+
+/// As `load`, for one environment (`None`: the file's own tables).
+pub fn load_in(
+    text: &str,
+    pool_id: Option<&str>,
+    environment: Option<&str>,
+) -> Result<Model, Vec<Diagnostic>> {
     let (raw, mut problems) = crate::config::shape::parse(text)?;
-    match analyze(&raw, pool_id) {
+    problems.extend(crate::config::environment::check(&raw));
+    let view = match crate::config::environment::pick(&raw, environment) {
+        Ok(view) => view,
+        Err(problem) => {
+            problems.push(problem);
+            return Err(problems);
+        }
+    };
+    match analyze(&view, pool_id) {
         Ok(model) if problems.is_empty() => Ok(model),
         Ok(_) => Err(problems),
         Err(meaning) => {

@@ -31,7 +31,8 @@ const SERVICE_NAME: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 const DURATION: &str = r"^\s*([0-9]+[smhd])+\s*$";
 const SCOPE_REFERENCE: &str = r"^.+/[^/]+$";
 /// The characters both stores allow in a name, and the two placeholders.
-const SECRETS_PATH: &str = r"^([A-Za-z0-9/_+=.@-]|\{service\}|\{pool\})+$";
+const SECRETS_PATH: &str = r"^([A-Za-z0-9/_+=.@-]|\{service\}|\{pool\}|\{env\})+$";
+const ENVIRONMENT_NAME: &str = r"^[A-Za-z0-9_-]{1,64}$";
 
 /// The schema of services.toml.
 pub fn services_toml() -> Value {
@@ -54,8 +55,18 @@ pub fn services_toml() -> Value {
                 },
                 "additionalProperties": { "$ref": "#/definitions/service" },
             },
+            "environments": {
+                "description": "One table per environment (dev, staging, prod): `[environments.<name>]`, chosen with --env NAME or COGWIRE_ENV. Each overrides `[pool]`, `[secrets]` and `[defaults]` key by key, and services' deployment-specific keys.",
+                "type": "object",
+                "propertyNames": {
+                    "description": "An environment name: 1 to 64 ASCII letters, digits, `-` and `_` (`{env}` puts it in secret paths).",
+                    "pattern": ENVIRONMENT_NAME,
+                },
+                "additionalProperties": { "$ref": "#/definitions/environment" },
+            },
         },
         "definitions": {
+            "environment": environment(),
             "service": service(),
             "client": client(),
             "route": route(),
@@ -131,6 +142,19 @@ fn secrets() -> Value {
                 "description": "\"json\": one entry holding the credential as JSON. \"split\": `<path>/client_id` and `<path>/client_secret` (SSM only).",
                 "enum": ["json", "split"],
                 "default": "json",
+            },
+            "fields": {
+                "description": "The key names of the JSON entry, for services that already read other names (the serverless plugin's `clientId`, `clientSecret`, `url`): cogwire's key = the entry's name. Keys left out are not written; `client_id` and `client_secret` are required.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["client_id", "client_secret"],
+                "properties": {
+                    "client_id": { "type": "string", "minLength": 1 },
+                    "client_secret": { "type": "string", "minLength": 1 },
+                    "token_url": { "type": "string", "minLength": 1 },
+                    "scopes": { "type": "string", "minLength": 1 },
+                    "user_pool_id": { "type": "string", "minLength": 1 },
+                },
             },
         },
         "if": {
@@ -210,10 +234,58 @@ fn service() -> Value {
                 "description": "The service's old name, when it was renamed: it keeps its app client (same id) and its credentials move to the new path.",
                 "type": "string",
             },
+            "environments": {
+                "description": "The environments this service exists in; default: all of them.",
+                "type": "array",
+                "minItems": 1,
+                "uniqueItems": true,
+                "items": { "type": "string", "pattern": ENVIRONMENT_NAME },
+            },
             "routes": {
                 "description": "Routes `cogwire verify` calls: each must refuse no token (401) and a token without its scope (403), and serve one with it (2xx).",
                 "type": "array",
                 "items": { "$ref": "#/definitions/route" },
+            },
+        },
+    })
+}
+
+/// An environment: the pool, secrets and defaults it overrides, key by key, and the
+/// deployment-specific keys of services.
+fn environment() -> Value {
+    let mut pool = pool();
+    pool["description"] = json!("This environment's user pool: each key overrides `[pool]`.");
+    let mut secrets = secrets();
+    secrets["description"] = json!(
+        "This environment's secrets: each key overrides `[secrets]`; `{env}` in the path is the environment's name."
+    );
+    let mut defaults = defaults();
+    defaults["description"] =
+        json!("This environment's defaults: each key overrides `[defaults]`.");
+    json!({
+        "description": "An environment of services.toml, chosen with --env NAME or COGWIRE_ENV.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "pool": pool,
+            "secrets": secrets,
+            "defaults": defaults,
+            "services": {
+                "description": "Services' deployment-specific keys in this environment: `[environments.<name>.services.<service>.client]`.",
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "client": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "properties": {
+                                "access_token_validity": { "$ref": "#/definitions/duration" },
+                            },
+                        },
+                    },
+                },
             },
         },
     })
@@ -321,6 +393,10 @@ mod tests {
             (&definitions["service"], shape::SERVICE_KEYS),
             (&definitions["client"], shape::CLIENT_KEYS),
             (&definitions["route"], shape::ROUTE_KEYS),
+            (
+                &definitions["environment"],
+                crate::config::environment::ENVIRONMENT_KEYS,
+            ),
         ] {
             assert_eq!(keys(described), sorted(known));
         }

@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
 
 use crate::config::diagnostic::Diagnostic;
+use crate::config::environment::{self, RawEnvironment};
 
 /// The largest services.toml cogwire reads; past this it is surely not a hand-written file, and
 /// refusing early keeps memory bounded on hostile input.
@@ -22,7 +23,7 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 /// reports the consequences of the first.
 const MAX_SYNTAX_ERRORS: usize = 20;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawConfig {
     pub pool: RawPool,
     pub secrets: RawSecrets,
@@ -32,9 +33,13 @@ pub struct RawConfig {
     /// known to exist, so references to them are not reported as unknown on top of the shape
     /// problem.
     pub unparsed_services: Vec<String>,
+    /// `[environments.<name>]`: what each environment overrides (see `environment`).
+    pub environments: Vec<(Spanned<String>, RawEnvironment)>,
+    /// The environment this view was merged for (`environment::pick`), if any.
+    pub environment: Option<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawPool {
     pub id: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
@@ -44,20 +49,25 @@ pub struct RawPool {
     pub max_clients: Option<Spanned<i64>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawSecrets {
     pub store: Option<Spanned<String>>,
     pub path: Option<Spanned<String>>,
     pub kms_key_id: Option<Spanned<String>>,
     pub layout: Option<Spanned<String>>,
+    /// `fields = { client_id = "clientId", ... }`: the key names the JSON entry uses.
+    pub fields: Option<StringTable>,
 }
 
-#[derive(Debug, Default)]
+/// A table of strings, key by key, with their spans.
+pub type StringTable = Spanned<Vec<(Spanned<String>, Spanned<String>)>>;
+
+#[derive(Debug, Default, Clone)]
 pub struct RawDefaults {
     pub access_token_validity: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawService {
     pub identifier: Option<Spanned<String>>,
     /// The resource server's display name; defaults to the service name.
@@ -69,6 +79,8 @@ pub struct RawService {
     pub routes: Option<Vec<Spanned<RawRoute>>>,
     /// The name the service had before a rename: its client and resource server are kept.
     pub previous: Option<Spanned<String>>,
+    /// The environments the service exists in (`environments = ["staging"]`); absent: all.
+    pub environments: Option<Spanned<Vec<Spanned<String>>>>,
     /// Keys that are present but whose values were rejected (and reported) here: the next stage
     /// must not also report them as absent.
     pub unreadable: Vec<&'static str>,
@@ -89,13 +101,13 @@ impl RawService {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawClient {
     pub name: Option<Spanned<String>>,
     pub access_token_validity: Option<Spanned<String>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RawRoute {
     pub method: Spanned<String>,
     pub path: Spanned<String>,
@@ -103,7 +115,8 @@ pub struct RawRoute {
     pub body: Option<toml::Value>,
 }
 
-pub(crate) const TOP_LEVEL_KEYS: &[&str] = &["pool", "secrets", "defaults", "services"];
+pub(crate) const TOP_LEVEL_KEYS: &[&str] =
+    &["pool", "secrets", "defaults", "services", "environments"];
 pub(crate) const POOL_KEYS: &[&str] = &[
     "id",
     "region",
@@ -112,7 +125,7 @@ pub(crate) const POOL_KEYS: &[&str] = &[
     "max_resource_servers",
     "max_clients",
 ];
-pub(crate) const SECRETS_KEYS: &[&str] = &["store", "path", "kms_key_id", "layout"];
+pub(crate) const SECRETS_KEYS: &[&str] = &["store", "path", "kms_key_id", "layout", "fields"];
 pub(crate) const DEFAULTS_KEYS: &[&str] = &["access_token_validity"];
 pub(crate) const SERVICE_KEYS: &[&str] = &[
     "identifier",
@@ -123,6 +136,7 @@ pub(crate) const SERVICE_KEYS: &[&str] = &[
     "external",
     "routes",
     "previous",
+    "environments",
 ];
 pub(crate) const CLIENT_KEYS: &[&str] = &["name", "access_token_validity"];
 pub(crate) const ROUTE_KEYS: &[&str] = &["method", "path", "scope", "body"];
@@ -168,16 +182,13 @@ pub fn parse(text: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Diagnostic>
                 if let Some(mut fields) =
                     Fields::section("defaults", value, DEFAULTS_KEYS, &mut problems)
                 {
-                    config.defaults = RawDefaults {
-                        access_token_validity: fields.take("access_token_validity").and_then(
-                            |value| duration(value, "access_token_validity", &mut problems),
-                        ),
-                    };
+                    config.defaults = defaults(&mut fields, &mut problems);
                 }
             }
             "services" => {
                 (config.services, config.unparsed_services) = services(value, &mut problems)
             }
+            "environments" => config.environments = environment::parse(value, &mut problems),
             other => problems.push(
                 Diagnostic::new(
                     "unknown-key",
@@ -194,7 +205,7 @@ pub fn parse(text: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Diagnostic>
 
 /// A table being read key by key. Keys it does not know are reported when it is opened; each
 /// known value is then taken by name and checked on its own.
-struct Fields<'i> {
+pub(super) struct Fields<'i> {
     /// The table's header as written in a file, for messages: `[pool]`, `[services.a.client]`.
     header: String,
     span: Range<usize>,
@@ -203,7 +214,7 @@ struct Fields<'i> {
 }
 
 impl<'i> Fields<'i> {
-    fn new(
+    pub(super) fn new(
         header: String,
         span: Range<usize>,
         table: DeTable<'i>,
@@ -242,11 +253,21 @@ impl<'i> Fields<'i> {
         known: &[&str],
         problems: &mut Vec<Diagnostic>,
     ) -> Option<Self> {
+        Self::table(format!("[{key}]"), key, value, known, problems)
+    }
+
+    /// A table written under `header`, such as `[environments.prod.pool]`, or `None` (reported)
+    /// when it is not a table.
+    pub(super) fn table(
+        header: String,
+        key: &str,
+        value: Spanned<DeValue<'i>>,
+        known: &[&str],
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<Self> {
         let span = value.span();
         match value.into_inner() {
-            DeValue::Table(table) => {
-                Some(Self::new(format!("[{key}]"), span, table, known, problems))
-            }
+            DeValue::Table(table) => Some(Self::new(header, span, table, known, problems)),
             other => {
                 problems.push(
                     Diagnostic::new(
@@ -254,14 +275,14 @@ impl<'i> Fields<'i> {
                         format!("`{key}` must be a table, found {}", a_type(&other)),
                         Some(span),
                     )
-                    .with_hint(format!("write it as a section: [{key}]")),
+                    .with_hint(format!("write it as a section: {header}")),
                 );
                 None
             }
         }
     }
 
-    fn take(&mut self, key: &str) -> Option<Spanned<DeValue<'i>>> {
+    pub(super) fn take(&mut self, key: &str) -> Option<Spanned<DeValue<'i>>> {
         let index = self
             .entries
             .iter()
@@ -291,7 +312,7 @@ impl<'i> Fields<'i> {
     }
 }
 
-fn pool(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawPool {
+pub(super) fn pool(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawPool {
     let mut text = |key: &str, example: &str, problems: &mut Vec<Diagnostic>| {
         fields
             .take(key)
@@ -319,7 +340,49 @@ fn pool(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawPool {
     }
 }
 
-fn secrets(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawSecrets {
+/// A table of strings, such as `fields = { client_id = "clientId" }`, in the order written.
+fn string_table(
+    value: Spanned<DeValue<'_>>,
+    key: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<StringTable> {
+    let span = value.span();
+    let table = match value.into_inner() {
+        DeValue::Table(table) => table,
+        other => {
+            problems.push(
+                Diagnostic::new(
+                    "type",
+                    format!("`{key}` must be a table, found {}", a_type(&other)),
+                    Some(span),
+                )
+                .with_hint(format!(
+                    "for example: {key} = {{ client_id = \"clientId\", client_secret = \"clientSecret\" }}"
+                )),
+            );
+            return None;
+        }
+    };
+    let mut entries = Vec::new();
+    for (name, value) in table {
+        let name = Spanned::new(name.span(), name.into_inner().into_owned());
+        let example = format!("\"{}\"", escape(name.get_ref()));
+        if let Some(value) = string(value, name.get_ref(), &example, problems) {
+            entries.push((name, value));
+        }
+    }
+    Some(Spanned::new(span, entries))
+}
+
+pub(super) fn defaults(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawDefaults {
+    RawDefaults {
+        access_token_validity: fields
+            .take("access_token_validity")
+            .and_then(|value| duration(value, "access_token_validity", problems)),
+    }
+}
+
+pub(super) fn secrets(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawSecrets {
     let mut text = |key: &str, example: &str, problems: &mut Vec<Diagnostic>| {
         fields
             .take(key)
@@ -330,6 +393,9 @@ fn secrets(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawSecret
         path: text("path", "\"/cogwire/{service}\"", problems),
         kms_key_id: text("kms_key_id", "\"alias/cogwire\"", problems),
         layout: text("layout", "\"json\" (or \"split\")", problems),
+        fields: fields
+            .take("fields")
+            .and_then(|value| string_table(value, "fields", problems)),
     }
 }
 
@@ -389,6 +455,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
     let external_flag = fields.take("external");
     let route_list = fields.take("routes");
     let previous_name = fields.take("previous");
+    let environment_list = fields.take("environments");
     let present = [
         identifier.is_some(),
         display_name.is_some(),
@@ -398,6 +465,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         external_flag.is_some(),
         route_list.is_some(),
         previous_name.is_some(),
+        environment_list.is_some(),
     ];
     let mut raw = RawService {
         identifier: identifier
@@ -410,6 +478,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         routes: route_list.and_then(|value| routes(&key, value, problems)),
         previous: previous_name
             .and_then(|value| string(value, "previous", "\"orders-api\"", problems)),
+        environments: environment_list.and_then(|value| environment::names_list(value, problems)),
         unreadable: Vec::new(),
         has_unknown_keys: fields.has_unknown_keys,
     };
@@ -422,6 +491,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         raw.external.is_some(),
         raw.routes.is_some(),
         raw.previous.is_some(),
+        raw.environments.is_some(),
     ];
     for ((field, present), read) in SERVICE_KEYS.iter().zip(present).zip(read) {
         if present && !read {
@@ -686,7 +756,7 @@ fn string(
 
 /// A duration such as "30m": a string, so a bare number (whose unit nobody could guess) is refused
 /// with the spelling it probably meant.
-fn duration(
+pub(super) fn duration(
     value: Spanned<DeValue<'_>>,
     key: &str,
     problems: &mut Vec<Diagnostic>,
@@ -798,7 +868,7 @@ fn boolean(
 }
 
 /// A value's type as TOML names it, with its article.
-fn a_type(value: &DeValue<'_>) -> &'static str {
+pub(super) fn a_type(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -823,7 +893,7 @@ fn scalar_text(value: &DeValue<'_>) -> Option<String> {
 }
 
 /// A key as it would be written in a TOML header: bare when it can be, quoted otherwise.
-fn toml_key(key: &str) -> String {
+pub(super) fn toml_key(key: &str) -> String {
     let bare = !key.is_empty()
         && key
             .chars()

@@ -22,18 +22,24 @@ pub struct Credential {
 }
 
 impl Credential {
-    /// The stored JSON; wrapped as a secret because it holds one.
-    pub fn json(&self) -> Secret {
-        Secret::new(
-            serde_json::json!({
-                "client_id": self.client_id,
-                "client_secret": self.client_secret.expose(),
-                "token_url": self.token_url,
-                "scopes": self.scopes,
-                "user_pool_id": self.user_pool_id,
-            })
-            .to_string(),
-        )
+    /// The stored JSON, with the key names `[secrets] fields` gives; wrapped as a secret because
+    /// it holds one.
+    pub fn json(&self, settings: &SecretsSettings) -> Secret {
+        let values = [
+            ("client_id", serde_json::json!(self.client_id)),
+            (
+                "client_secret",
+                serde_json::json!(self.client_secret.expose()),
+            ),
+            ("token_url", serde_json::json!(self.token_url)),
+            ("scopes", serde_json::json!(self.scopes)),
+            ("user_pool_id", serde_json::json!(self.user_pool_id)),
+        ];
+        let object: serde_json::Map<String, serde_json::Value> = values
+            .into_iter()
+            .filter_map(|(key, value)| Some((settings.field(key)?.to_owned(), value)))
+            .collect();
+        Secret::new(serde_json::Value::Object(object).to_string())
     }
 }
 
@@ -87,7 +93,7 @@ pub fn desired_entries(
 ) -> Vec<DesiredEntry> {
     let names = entry_names(settings, &credential.user_pool_id, service);
     let values = match settings.layout {
-        SecretLayout::Json => vec![credential.json()],
+        SecretLayout::Json => vec![credential.json(settings)],
         SecretLayout::Split => vec![
             Secret::new(credential.client_id.clone()),
             credential.client_secret.clone(),
@@ -118,8 +124,10 @@ pub fn stored_secret(
         SecretLayout::Json => {
             let stored: serde_json::Value =
                 serde_json::from_str(values.get(&names[0].0)?.expose()).ok()?;
-            (stored.get(CLIENT_ID)?.as_str()? == client_id)
-                .then(|| stored.get(CLIENT_SECRET)?.as_str().map(Secret::new))?
+            let id_key = settings.field(CLIENT_ID)?;
+            let secret_key = settings.field(CLIENT_SECRET)?;
+            (stored.get(id_key)?.as_str()? == client_id)
+                .then(|| stored.get(secret_key)?.as_str().map(Secret::new))?
         }
         SecretLayout::Split => (values.get(&names[0].0)?.expose() == client_id)
             .then(|| values.get(&names[1].0).cloned())?,
@@ -651,6 +659,7 @@ mod tests {
             path_template: "/cogwire/{service}".to_owned(),
             kms_key_id: None,
             layout,
+            fields: None,
         }
     }
 

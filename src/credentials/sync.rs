@@ -730,12 +730,15 @@ fn scrub(error: CloudError, value: &Secret) -> CloudError {
         if !value.expose().is_empty() {
             text = text.replace(value.expose(), REDACTED);
         }
+        // Whatever `[secrets] fields` calls the secret, no string the entry holds is shown.
         if let Ok(serde_json::Value::Object(fields)) =
             serde_json::from_str::<serde_json::Value>(value.expose())
-            && let Some(serde_json::Value::String(inner)) = fields.get("client_secret")
-            && !inner.is_empty()
         {
-            text = text.replace(inner.as_str(), REDACTED);
+            for inner in fields.values().filter_map(serde_json::Value::as_str) {
+                if !inner.is_empty() {
+                    text = text.replace(inner, REDACTED);
+                }
+            }
         }
         text
     };

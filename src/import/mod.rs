@@ -2,6 +2,7 @@
 //! clients (which would change their ids and break every caller). Pure: takes what was read,
 //! returns the text.
 
+pub mod environment;
 mod read;
 
 pub use read::{ReadPool, read_pool};

@@ -267,6 +267,7 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
     );
     Ok(Plan {
         format_version: FORMAT_VERSION.to_owned(),
+        environment: model.environment.clone(),
         pool_id: observed.pool_id.clone(),
         summary: Summary::of(&actions),
         actions,

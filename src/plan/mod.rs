@@ -18,6 +18,9 @@ pub const FORMAT_VERSION: &str = "2";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: String,
+    /// The environment of services.toml planned (`--env`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub pool_id: String,
     pub actions: Vec<Action>,
     pub summary: Summary,
@@ -428,6 +431,7 @@ mod tests {
     fn plan(actions: Vec<Action>) -> Plan {
         Plan {
             format_version: FORMAT_VERSION.to_owned(),
+            environment: None,
             pool_id: "us-east-1_x".to_owned(),
             summary: Summary::of(&actions),
             actions,

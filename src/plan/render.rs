@@ -41,6 +41,16 @@ fn legend(change: Change) -> &'static str {
 
 pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
     let mut out = String::new();
+    if let Some(environment) = &plan.environment {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold(&format!(
+                "Environment {environment}, user pool {}",
+                plan.pool_id
+            ))
+        );
+    }
     let shown: Vec<&Action> = plan.actions.iter().collect();
     if shown.is_empty() && plan.pending_credentials.is_empty() {
         let _ = writeln!(out, "{}", style.bold("No changes."));
