@@ -24,6 +24,7 @@ pub mod cloud;
 mod commands;
 pub mod config;
 pub mod credentials;
+pub mod export;
 pub mod exit;
 pub mod import;
 pub mod init;

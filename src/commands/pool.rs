@@ -105,6 +105,7 @@ explained!(
     SyncError,
     RotateError,
     Foreign,
+    crate::export::ExportError,
 );
 
 impl From<RunError> for Explained {

@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub pool: RawPool,
     pub secrets: RawSecrets,
     pub defaults: RawDefaults,
+    pub export: RawExport,
     pub services: Vec<(Spanned<String>, RawService)>,
     /// Services whose scopes could not be read (the service or its `scopes` had the wrong shape):
     /// known to exist, so references to them are not reported as unknown on top of the shape
@@ -50,6 +51,15 @@ pub struct RawSecrets {
     pub path: Option<Spanned<String>>,
     pub kms_key_id: Option<Spanned<String>>,
     pub layout: Option<Spanned<String>>,
+}
+
+/// `[export]`: how `cogwire export` writes runtime files, and how long consumers take to re-read.
+#[derive(Debug, Default)]
+pub struct RawExport {
+    pub namespace: Option<Spanned<String>>,
+    pub secret_store: Option<Spanned<String>>,
+    pub cluster_secret_store: Option<Spanned<bool>>,
+    pub refresh: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -103,7 +113,13 @@ pub struct RawRoute {
     pub body: Option<toml::Value>,
 }
 
-pub(crate) const TOP_LEVEL_KEYS: &[&str] = &["pool", "secrets", "defaults", "services"];
+pub(crate) const TOP_LEVEL_KEYS: &[&str] = &["pool", "secrets", "defaults", "export", "services"];
+pub(crate) const EXPORT_KEYS: &[&str] = &[
+    "namespace",
+    "secret_store",
+    "cluster_secret_store",
+    "refresh",
+];
 pub(crate) const POOL_KEYS: &[&str] = &[
     "id",
     "region",
@@ -173,6 +189,13 @@ pub fn parse(text: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Diagnostic>
                             |value| duration(value, "access_token_validity", &mut problems),
                         ),
                     };
+                }
+            }
+            "export" => {
+                if let Some(mut fields) =
+                    Fields::section("export", value, EXPORT_KEYS, &mut problems)
+                {
+                    config.export = export(&mut fields, &mut problems);
                 }
             }
             "services" => {
@@ -330,6 +353,26 @@ fn secrets(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawSecret
         path: text("path", "\"/cogwire/{service}\"", problems),
         kms_key_id: text("kms_key_id", "\"alias/cogwire\"", problems),
         layout: text("layout", "\"json\" (or \"split\")", problems),
+    }
+}
+
+fn export(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawExport {
+    let mut text = |key: &str, example: &str, problems: &mut Vec<Diagnostic>| {
+        fields
+            .take(key)
+            .and_then(|value| string(value, key, example, problems))
+    };
+    let namespace = text("namespace", "\"payments\"", problems);
+    let secret_store = text("secret_store", "\"aws-parameter-store\"", problems);
+    RawExport {
+        namespace,
+        secret_store,
+        cluster_secret_store: fields
+            .take("cluster_secret_store")
+            .and_then(|value| boolean(value, "cluster_secret_store", problems)),
+        refresh: fields
+            .take("refresh")
+            .and_then(|value| duration(value, "refresh", problems)),
     }
 }
 

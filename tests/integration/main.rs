@@ -4,6 +4,7 @@
 mod aws_errors;
 mod ecosystem;
 mod end_to_end;
+mod export;
 mod foreign_entries;
 mod graph;
 mod iam;
