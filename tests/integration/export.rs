@@ -319,9 +319,9 @@ async fn ecs_fragment_names_the_real_arns_and_ecs_accepts_it() {
         // ECS's own request validation, through RegisterTaskDefinition.
         let registered = setup.python(
             r#"
-import json, sys, boto3
+import json, os, sys, boto3
 fragment = json.load(sys.stdin)
-ecs = boto3.client("ecs")
+ecs = boto3.client("ecs", region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"])
 container = {"name": "orders-v1", "image": "orders:1", "memory": 128, "essential": True}
 container.update(fragment)
 task = ecs.register_task_definition(
@@ -592,4 +592,47 @@ async fn bad_input_gets_one_line_and_a_hint() {
         "{}",
         output.stderr
     );
+}
+
+#[tokio::test]
+async fn finish_waits_for_the_slowest_consumer_unless_forced() {
+    let account = local_aws().account();
+    let pool = account.new_pool("export-rotate").await;
+    let mut env = account.env();
+    env.push(("COGWIRE_USER_POOL_ID".to_owned(), pool.clone()));
+    let workdir = Workdir::new(&format!("[export]\nrefresh = \"1h\"\n{SERVICES}"));
+    let run = |args: &[&str]| workdir.run(args, &env);
+    assert_eq!(run(&["apply", "--auto-approve"]).code, 0);
+    let started = run(&["rotate-secret", "orders-v1"]);
+    assert_eq!(started.code, 0, "{}", started.all());
+
+    let early = run(&["rotate-secret", "orders-v1", "--finish"]);
+    assert_eq!(early.code, 1, "{}", early.all());
+    let lines: Vec<&str> = early.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("error: the new secret of `orders-v1` is ")
+            && lines[0].ends_with("consumers that re-read the store every 1h may still hold the old one"),
+        "{}",
+        early.stderr
+    );
+    assert!(
+        lines[1].starts_with("hint: wait ") && lines[1].contains("--force"),
+        "{}",
+        early.stderr
+    );
+    let secrets = |output: &Output| output.stdout.contains("old secrets retired");
+    assert!(!secrets(&early));
+
+    // A grace shorter than the refresh plus its margin is refused before anything changes.
+    let short = run(&["rotate-secret", "orders-v1", "--grace", "1m"]);
+    assert_eq!(short.code, 1, "{}", short.all());
+    assert!(short.stderr.contains("use --grace 1h6m"), "{}", short.stderr);
+    // A flag overrides `[export] refresh`: a consumer that refreshes every minute.
+    let flagged = run(&["rotate-secret", "orders-v1", "--finish", "--refresh", "1m"]);
+    assert_eq!(flagged.code, 1, "{}", flagged.all());
+    assert!(flagged.stderr.contains("every 1m may still hold"), "{}", flagged.stderr);
+
+    let forced = run(&["rotate-secret", "orders-v1", "--finish", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert!(secrets(&forced), "{}", forced.stdout);
 }
