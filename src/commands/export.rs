@@ -30,9 +30,15 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitS
         Ok(session) => session,
         Err(status) => return Ok(status),
     };
-    let options = options(args, &session.model.export, refresh.map(|refresh| Seconds(refresh.as_secs())));
+    let options = options(
+        args,
+        &session.model.export,
+        refresh.map(|refresh| Seconds(refresh.as_secs())),
+    );
     let issuer = issuer(&session.pool_id, &session.region);
-    let located = locate(&session, &services, &issuer).await.map_err(explain)?;
+    let located = locate(&session, &services, &issuer)
+        .await
+        .map_err(explain)?;
     let exported = render(format, &located, &options).map_err(explain)?;
     match &args.out {
         Some(folder) => {
@@ -73,7 +79,10 @@ fn format_and_services(args: &ExportArgs) -> anyhow::Result<(Format, Vec<String>
 /// Flags, else `[export]`, else the defaults.
 fn options(args: &ExportArgs, settings: &ExportSettings, refresh: Option<Seconds>) -> Options {
     Options {
-        namespace: args.namespace.clone().or_else(|| settings.namespace.clone()),
+        namespace: args
+            .namespace
+            .clone()
+            .or_else(|| settings.namespace.clone()),
         secret_store: args
             .secret_store
             .clone()
@@ -101,12 +110,14 @@ fn issuer(pool_id: &str, region: &str) -> Issuer {
 
 fn write_files(folder: &Path, exported: &[Exported]) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
-    std::fs::create_dir_all(folder)
-        .map_err(|error| anyhow::Error::new(error).context(format!("cannot create {}", folder.display())))?;
+    std::fs::create_dir_all(folder).map_err(|error| {
+        anyhow::Error::new(error).context(format!("cannot create {}", folder.display()))
+    })?;
     for one in exported {
         let path = folder.join(one.file_name());
-        std::fs::write(&path, &one.text)
-            .map_err(|error| anyhow::Error::new(error).context(format!("cannot write {}", path.display())))?;
+        std::fs::write(&path, &one.text).map_err(|error| {
+            anyhow::Error::new(error).context(format!("cannot write {}", path.display()))
+        })?;
         written.push(path.display().to_string());
     }
     Ok(written)

@@ -100,6 +100,8 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 }
 
 /// A services.toml read and checked, or the diagnostics that say why it is not usable.
+// Made once a run and taken apart at once: boxing the model would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     Valid {
         source: Source,

@@ -30,7 +30,9 @@ pub async fn run(global: &GlobalArgs, args: &RotateSecretArgs) -> anyhow::Result
     let grace = match (&args.grace, explicit_grace, refresh) {
         (None, _, _) => None,
         (Some(_), Some(grace), _) => Some(grace),
-        (Some(_), None, Some(refresh)) => Some(std::time::Duration::from_secs(settle_time(refresh).0)),
+        (Some(_), None, Some(refresh)) => {
+            Some(std::time::Duration::from_secs(settle_time(refresh).0))
+        }
         (Some(_), None, None) => {
             return Err(hinted(
                 "--grace without a value needs the slowest consumer's refresh",

@@ -241,7 +241,10 @@ impl Analyzer {
         });
         ExportSettings {
             namespace: raw.namespace.as_ref().map(|value| value.get_ref().clone()),
-            secret_store: raw.secret_store.as_ref().map(|value| value.get_ref().clone()),
+            secret_store: raw
+                .secret_store
+                .as_ref()
+                .map(|value| value.get_ref().clone()),
             cluster_secret_store: raw
                 .cluster_secret_store
                 .as_ref()

@@ -171,7 +171,8 @@ pub struct Settle {
 /// Whether the secret the store holds, created at `created` (nanoseconds since the epoch), is old
 /// enough for every consumer to have re-read it; `Err` holds its age and how long to wait.
 pub fn settled(settle: &Settle, created: i128) -> Result<(), (Seconds, Seconds)> {
-    let age = Seconds(u64::try_from((settle.now - created).max(0) / 1_000_000_000).unwrap_or(u64::MAX));
+    let age =
+        Seconds(u64::try_from((settle.now - created).max(0) / 1_000_000_000).unwrap_or(u64::MAX));
     let needed = settle_time(settle.refresh);
     if age >= needed {
         Ok(())
@@ -537,7 +538,9 @@ mod tests {
             Err((Seconds(100), Seconds(80)))
         );
         assert_eq!(settled(&settle, 820 * second), Ok(()));
-        assert_eq!(settled(&settle, 2_000 * second), Err((Seconds(0), Seconds(180))));
+        assert_eq!(
+            settled(&settle, 2_000 * second),
+            Err((Seconds(0), Seconds(180)))
+        );
     }
-
 }

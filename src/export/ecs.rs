@@ -34,7 +34,10 @@ pub fn render(credentials: &ServiceCredentials) -> Result<String, ExportError> {
         .map(|(name, value)| json!({"name": name, "value": value}))
         .collect();
     let fragment = json!({"secrets": secrets, "environment": environment});
-    Ok(format!("{}\n", serde_json::to_string_pretty(&fragment).unwrap_or_default()))
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&fragment).unwrap_or_default()
+    ))
 }
 
 #[cfg(test)]
@@ -44,8 +47,11 @@ mod tests {
 
     #[test]
     fn secrets_manager_keys_are_picked_out_of_the_secret_arn() {
-        let rendered = render(&credentials("[secrets]\nstore = \"secretsmanager\"", "orders"))
-            .expect("ecs");
+        let rendered = render(&credentials(
+            "[secrets]\nstore = \"secretsmanager\"",
+            "orders",
+        ))
+        .expect("ecs");
         let fragment: Value = serde_json::from_str(&rendered).expect("json");
         assert_eq!(
             fragment["secrets"][1],

@@ -2,9 +2,9 @@
 //! `external-secrets.io/v1`) that copies the service's stored credentials into a Kubernetes
 //! Secret under environment-style keys, and beside it a ConfigMap with what is not secret.
 
+use super::Options;
 use super::located::ServiceCredentials;
 use super::yaml::{Node, documents, map, text};
-use super::Options;
 use crate::config::duration::Seconds;
 
 pub const API_VERSION: &str = "external-secrets.io/v1";
@@ -46,7 +46,10 @@ pub fn render(credentials: &ServiceCredentials, options: &Options) -> String {
     let external_secret = map([
         ("apiVersion", text(API_VERSION)),
         ("kind", text("ExternalSecret")),
-        ("metadata", metadata(&format!("{service}-cogwire"), service, options)),
+        (
+            "metadata",
+            metadata(&format!("{service}-cogwire"), service, options),
+        ),
         (
             "spec",
             map([
@@ -78,7 +81,10 @@ pub fn config_map(credentials: &ServiceCredentials, options: &Options) -> Node {
     map([
         ("apiVersion", text("v1")),
         ("kind", text("ConfigMap")),
-        ("metadata", metadata(&config_map_name(service), service, options)),
+        (
+            "metadata",
+            metadata(&config_map_name(service), service, options),
+        ),
         (
             "data",
             Node::Map(

@@ -23,7 +23,10 @@ pub fn render(credentials: &ServiceCredentials) -> Result<String, ExportError> {
             "kms:EncryptionContext:PARAMETER_ARN",
         ),
         StoreKind::SecretsManager => (
-            ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+            ],
             "kms:EncryptionContext:SecretARN",
         ),
     };
@@ -66,7 +69,10 @@ pub fn render(credentials: &ServiceCredentials) -> Result<String, ExportError> {
         }));
     }
     let policy = json!({"Version": "2012-10-17", "Statement": statements});
-    Ok(format!("{}\n", serde_json::to_string_pretty(&policy).unwrap_or_default()))
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&policy).unwrap_or_default()
+    ))
 }
 
 /// A key's ARN, or for an alias every key of the account limited to the one the alias names
@@ -120,7 +126,8 @@ mod tests {
     #[test]
     fn a_service_reads_its_own_parameter_and_nothing_else() {
         let policy: Value =
-            serde_json::from_str(&render(&credentials("", "orders")).expect("policy")).expect("json");
+            serde_json::from_str(&render(&credentials("", "orders")).expect("policy"))
+                .expect("json");
         let arn = format!("arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/cogwire/orders");
         assert_eq!(
             grants(&policy),
@@ -143,14 +150,19 @@ mod tests {
         .expect("json");
         let decrypt = &policy["Statement"][1];
         assert_eq!(decrypt["Action"], json!(["kms:Decrypt"]));
-        assert_eq!(decrypt["Resource"], format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/*"));
+        assert_eq!(
+            decrypt["Resource"],
+            format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/*")
+        );
         assert_eq!(
             decrypt["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"],
             "alias/cogwire"
         );
         assert_eq!(
             decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"],
-            json!([format!("arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/cogwire/orders/client_secret")])
+            json!([format!(
+                "arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/cogwire/orders/client_secret"
+            )])
         );
     }
 
@@ -160,7 +172,8 @@ mod tests {
         assert_eq!(
             key_resource("1234abcd-12ab-34cd-56ef-1234567890ab", &entry),
             (
-                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".to_owned(),
+                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                    .to_owned(),
                 None
             )
         );

@@ -18,8 +18,7 @@ pub const PORT: u16 = 2773;
 pub const MAX_TTL: u64 = 300;
 
 pub fn render(credentials: &ServiceCredentials, options: &Options) -> String {
-    let mut variables: BTreeMap<String, String> =
-        credentials.environment.iter().cloned().collect();
+    let mut variables: BTreeMap<String, String> = credentials.environment.iter().cloned().collect();
     let ttl = options.refresh.0.min(MAX_TTL).to_string();
     let (store, ttl_variable) = match credentials.store {
         StoreKind::Ssm => ("ssm", "SSM_PARAMETER_STORE_TTL"),
@@ -42,12 +41,18 @@ pub fn render(credentials: &ServiceCredentials, options: &Options) -> String {
         entries => {
             for field in &credentials.fields {
                 let entry = &entries[field.entry];
-                variables.insert(format!("{}_URL", field.key), url(credentials.store, &entry.name));
+                variables.insert(
+                    format!("{}_URL", field.key),
+                    url(credentials.store, &entry.name),
+                );
             }
         }
     }
     let fragment = json!({"Environment": {"Variables": variables}});
-    format!("{}\n", serde_json::to_string_pretty(&fragment).unwrap_or_default())
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&fragment).unwrap_or_default()
+    )
 }
 
 /// The extension's local URL for one entry.

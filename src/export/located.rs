@@ -370,17 +370,21 @@ consumes = ["customers/customer.read"]
         );
         let environment: BTreeMap<_, _> = credentials.environment.iter().cloned().collect();
         assert!(!environment.contains_key("COGWIRE_TOKEN_URL"));
-        assert_eq!(
-            environment["COGWIRE_CONSUMES"],
-            "customers/customer.read"
-        );
+        assert_eq!(environment["COGWIRE_CONSUMES"], "customers/customer.read");
     }
 
     #[test]
     fn split_layout_reads_two_entries_and_keeps_the_token_url_in_the_environment() {
         let credentials = credentials("[secrets]\nlayout = \"split\"", "orders");
-        let names: Vec<_> = credentials.entries.iter().map(|entry| entry.name.as_str()).collect();
-        assert_eq!(names, ["/cogwire/orders/client_id", "/cogwire/orders/client_secret"]);
+        let names: Vec<_> = credentials
+            .entries
+            .iter()
+            .map(|entry| entry.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["/cogwire/orders/client_id", "/cogwire/orders/client_secret"]
+        );
         let environment: BTreeMap<_, _> = credentials.environment.iter().cloned().collect();
         assert_eq!(
             environment["COGWIRE_TOKEN_URL"],
@@ -407,7 +411,12 @@ consumes = ["customers/customer.read"]
                 missing: "/cogwire/orders".to_owned()
             }
         );
-        assert!(error.hint().expect("hint").contains("sync-secrets --service orders"));
+        assert!(
+            error
+                .hint()
+                .expect("hint")
+                .contains("sync-secrets --service orders")
+        );
     }
 
     #[test]

@@ -225,14 +225,17 @@ impl ExportError {
 pub fn parse_format(text: &str) -> Result<Format, ExportError> {
     Format::parse(text).ok_or_else(|| ExportError::UnknownFormat {
         text: text.to_owned(),
-        guess: crate::config::suggest::closest(text, Format::ALL.map(Format::name).into_iter())
+        guess: crate::config::suggest::closest(text, Format::ALL.map(Format::name))
             .map(str::to_owned),
     })
 }
 
 /// The keys a service's runtime gets from the store, in the order they are written, and the
 /// JSON property of the entry each comes from (`None`: the whole entry, in the split layout).
-pub(crate) fn layout_fields(layout: SecretLayout, has_token_url: bool) -> Vec<(&'static str, usize, Option<&'static str>)> {
+pub(crate) fn layout_fields(
+    layout: SecretLayout,
+    has_token_url: bool,
+) -> Vec<(&'static str, usize, Option<&'static str>)> {
     match layout {
         SecretLayout::Json => {
             let mut fields = vec![

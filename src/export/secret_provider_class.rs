@@ -3,10 +3,10 @@
 //! `jmesPath`) and syncs them into a Kubernetes Secret for `envFrom`; a ConfigMap beside it holds
 //! what is not secret.
 
+use super::Options;
 use super::external_secret::{config_map, metadata, secret_name};
 use super::located::ServiceCredentials;
 use super::yaml::{Node, documents, map, render as render_yaml, text};
-use super::Options;
 use crate::config::model::StoreKind;
 
 pub const API_VERSION: &str = "secrets-store.csi.x-k8s.io/v1";
@@ -63,17 +63,15 @@ pub fn render(credentials: &ServiceCredentials, options: &Options) -> String {
         .collect();
     let synced = fields
         .iter()
-        .map(|field| {
-            map([
-                ("objectName", text(field.key)),
-                ("key", text(field.key)),
-            ])
-        })
+        .map(|field| map([("objectName", text(field.key)), ("key", text(field.key))]))
         .collect();
     let class = map([
         ("apiVersion", text(API_VERSION)),
         ("kind", text("SecretProviderClass")),
-        ("metadata", metadata(&format!("{service}-cogwire"), service, options)),
+        (
+            "metadata",
+            metadata(&format!("{service}-cogwire"), service, options),
+        ),
         (
             "spec",
             map([

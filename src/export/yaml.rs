@@ -115,7 +115,10 @@ fn literal(text: &str) -> bool {
         && !text.ends_with("\n\n")
         && !text.starts_with([' ', '\n'])
         && text.lines().all(|line| {
-            !line.ends_with(' ') && line.chars().all(|character| character == ' ' || !character.is_control())
+            !line.ends_with(' ')
+                && line
+                    .chars()
+                    .all(|character| character == ' ' || !character.is_control())
         })
 }
 
@@ -156,7 +159,10 @@ mod tests {
                     (
                         "data",
                         Node::List(vec![
-                            map([("secretKey", text("A")), ("remoteRef", map([("key", text("/x"))]))]),
+                            map([
+                                ("secretKey", text("A")),
+                                ("remoteRef", map([("key", text("/x"))])),
+                            ]),
                             map([("secretKey", text("B"))]),
                         ]),
                     ),

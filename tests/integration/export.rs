@@ -92,7 +92,10 @@ impl Setup {
 
     fn assert_no_secret(&self, output: &Output) {
         for secret in self.client_secrets() {
-            assert!(!output.all().contains(&secret), "a client secret in the output");
+            assert!(
+                !output.all().contains(&secret),
+                "a client secret in the output"
+            );
         }
     }
 
@@ -119,8 +122,11 @@ impl Setup {
             }
         }
         assert!(!secrets.is_empty());
-        std::fs::write(self.workdir.path().join(".secrets-seen"), secrets.join("\n"))
-            .expect("write");
+        std::fs::write(
+            self.workdir.path().join(".secrets-seen"),
+            secrets.join("\n"),
+        )
+        .expect("write");
     }
 
     /// The store's names and ARNs of a service's entries, as the store tells them.
@@ -224,7 +230,10 @@ async fn iam_policy_grants_exactly_the_reads_of_one_service() {
             .map(|(_, arn)| arn)
             .collect();
         let actions: &[&str] = match store {
-            Store::SecretsManager => &["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            Store::SecretsManager => &[
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+            ],
             _ => &["ssm:GetParameter", "ssm:GetParameters"],
         };
         let mut expected: Vec<(String, String)> = actions
@@ -240,7 +249,10 @@ async fn iam_policy_grants_exactly_the_reads_of_one_service() {
         assert_eq!(policy["Statement"].as_array().expect("statements").len(), 1);
         let others = setup.arns("accounts-v1").await;
         for (_, arn) in others {
-            assert!(!output.stdout.contains(&arn), "{store:?}: another service's entry");
+            assert!(
+                !output.stdout.contains(&arn),
+                "{store:?}: another service's entry"
+            );
         }
         // `--format` is the same as the first word.
         let flagged = setup.ok(&["export", "--format", "iam-policy", "orders-v1"]);
@@ -313,7 +325,10 @@ async fn ecs_fragment_names_the_real_arns_and_ecs_accepts_it() {
         };
         assert_eq!(fragment["secrets"], expected, "{store:?}");
         let environment = environment_keys(&fragment, "environment");
-        assert!(environment.contains(&"COGWIRE_ISSUER".to_owned()), "{environment:?}");
+        assert!(
+            environment.contains(&"COGWIRE_ISSUER".to_owned()),
+            "{environment:?}"
+        );
         assert!(environment.contains(&"COGWIRE_CONSUMES".to_owned()));
         assert!(!environment.contains(&"COGWIRE_CLIENT_SECRET".to_owned()));
         // ECS's own request validation, through RegisterTaskDefinition.
@@ -409,7 +424,10 @@ async fn external_secret_reads_each_key_from_the_stored_entry() {
             let stored = stored_json(&setup, &names[0].0).await;
             for item in expected.as_array().expect("list") {
                 let property = item["remoteRef"]["property"].as_str().expect("property");
-                assert!(stored.get(property).is_some_and(|value| !value.is_null()), "{property}");
+                assert!(
+                    stored.get(property).is_some_and(|value| !value.is_null()),
+                    "{property}"
+                );
             }
         }
         let config_map = &documents[1];
@@ -418,7 +436,12 @@ async fn external_secret_reads_each_key_from_the_stored_entry() {
         let data = &config_map["data"];
         assert_eq!(data["COGWIRE_USER_POOL_ID"], setup.pool.as_str());
         assert_eq!(data["COGWIRE_CONSUMES"], "customers-v1/customer.read");
-        assert!(data["COGWIRE_ISSUER"].as_str().expect("issuer").ends_with(&setup.pool));
+        assert!(
+            data["COGWIRE_ISSUER"]
+                .as_str()
+                .expect("issuer")
+                .ends_with(&setup.pool)
+        );
         assert!(data.get("COGWIRE_CLIENT_SECRET").is_none());
         assert_eq!(
             data.get("COGWIRE_TOKEN_URL").is_some(),
@@ -499,7 +522,10 @@ async fn secret_provider_class_mounts_the_stored_entries() {
         assert_eq!(objects, &expected, "{store:?}");
         let synced = &class["spec"]["secretObjects"][0];
         assert_eq!(synced["secretName"], "orders-v1-cogwire-credentials");
-        assert_eq!(synced["data"][1], json!({"objectName": "COGWIRE_CLIENT_SECRET", "key": "COGWIRE_CLIENT_SECRET"}));
+        assert_eq!(
+            synced["data"][1],
+            json!({"objectName": "COGWIRE_CLIENT_SECRET", "key": "COGWIRE_CLIENT_SECRET"})
+        );
         assert_eq!(documents[1]["kind"], "ConfigMap");
     }
 }
@@ -518,20 +544,29 @@ async fn lambda_environment_points_the_extension_at_the_stored_entries() {
                 assert_eq!(variables["COGWIRE_CREDENTIALS_NAME"], names[0].0.as_str());
                 assert_eq!(
                     variables["COGWIRE_CREDENTIALS_URL"],
-                    format!("http://localhost:2773/systemsmanager/parameters/get?name={}&withDecryption=true", encoded(&names[0].0))
+                    format!(
+                        "http://localhost:2773/systemsmanager/parameters/get?name={}&withDecryption=true",
+                        encoded(&names[0].0)
+                    )
                 );
                 assert_eq!(variables["SSM_PARAMETER_STORE_TTL"], "300");
             }
             Store::SsmSplit => {
                 assert_eq!(
                     variables["COGWIRE_CLIENT_SECRET_URL"],
-                    format!("http://localhost:2773/systemsmanager/parameters/get?name={}&withDecryption=true", encoded(&names[1].0))
+                    format!(
+                        "http://localhost:2773/systemsmanager/parameters/get?name={}&withDecryption=true",
+                        encoded(&names[1].0)
+                    )
                 );
             }
             Store::SecretsManager => {
                 assert_eq!(
                     variables["COGWIRE_CREDENTIALS_URL"],
-                    format!("http://localhost:2773/secretsmanager/get?secretId={}", encoded(&names[0].0))
+                    format!(
+                        "http://localhost:2773/secretsmanager/get?secretId={}",
+                        encoded(&names[0].0)
+                    )
                 );
                 assert_eq!(variables["SECRETS_MANAGER_TTL"], "300");
             }
@@ -548,7 +583,13 @@ async fn every_consuming_service_to_one_file_each_and_the_same_bytes_twice() {
     setup.ok(&["export", "ecs", "--out", out]);
     let mut files: Vec<String> = std::fs::read_dir(out)
         .expect("folder")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     files.sort();
     assert_eq!(files, ["accounts-v1.ecs.json", "orders-v1.ecs.json"]);
@@ -561,11 +602,31 @@ async fn every_consuming_service_to_one_file_each_and_the_same_bytes_twice() {
 async fn bad_input_gets_one_line_and_a_hint() {
     let setup = setup(Store::SsmJson).await;
     let cases: [(&[&str], &str, &str); 5] = [
-        (&["export", "iam-policy", "order-v1"], "error: `order-v1` is not a service", "did you mean `orders-v1`?"),
-        (&["export", "iam-policy", "customers-v1"], "error: `customers-v1` consumes no scopes", "consumes"),
-        (&["export", "iam-polcy", "orders-v1"], "error: `iam-polcy` is not a format", "did you mean `iam-policy`?"),
-        (&["export"], "error: name a format to export", "external-secret"),
-        (&["export", "ecs", "orders-v1", "--refresh", "soon"], "error: `soon` is not a refresh interval", "--refresh 1h"),
+        (
+            &["export", "iam-policy", "order-v1"],
+            "error: `order-v1` is not a service",
+            "did you mean `orders-v1`?",
+        ),
+        (
+            &["export", "iam-policy", "customers-v1"],
+            "error: `customers-v1` consumes no scopes",
+            "consumes",
+        ),
+        (
+            &["export", "iam-polcy", "orders-v1"],
+            "error: `iam-polcy` is not a format",
+            "did you mean `iam-policy`?",
+        ),
+        (
+            &["export"],
+            "error: name a format to export",
+            "external-secret",
+        ),
+        (
+            &["export", "ecs", "orders-v1", "--refresh", "soon"],
+            "error: `soon` is not a refresh interval",
+            "--refresh 1h",
+        ),
     ];
     for (args, error, hint) in cases {
         let output = setup.cogwire(args);
@@ -573,7 +634,11 @@ async fn bad_input_gets_one_line_and_a_hint() {
         let lines: Vec<&str> = output.stderr.lines().collect();
         assert_eq!(lines.len(), 2, "{args:?}: {}", output.stderr);
         assert!(lines[0].starts_with(error), "{args:?}: {}", output.stderr);
-        assert!(lines[1].starts_with("hint: ") && lines[1].contains(hint), "{args:?}: {}", output.stderr);
+        assert!(
+            lines[1].starts_with("hint: ") && lines[1].contains(hint),
+            "{args:?}: {}",
+            output.stderr
+        );
     }
     // Credentials not stored yet.
     setup
@@ -611,7 +676,8 @@ async fn finish_waits_for_the_slowest_consumer_unless_forced() {
     let lines: Vec<&str> = early.stderr.lines().collect();
     assert!(
         lines[0].starts_with("error: the new secret of `orders-v1` is ")
-            && lines[0].ends_with("consumers that re-read the store every 1h may still hold the old one"),
+            && lines[0]
+                .ends_with("consumers that re-read the store every 1h may still hold the old one"),
         "{}",
         early.stderr
     );
@@ -626,11 +692,19 @@ async fn finish_waits_for_the_slowest_consumer_unless_forced() {
     // A grace shorter than the refresh plus its margin is refused before anything changes.
     let short = run(&["rotate-secret", "orders-v1", "--grace", "1m"]);
     assert_eq!(short.code, 1, "{}", short.all());
-    assert!(short.stderr.contains("use --grace 1h6m"), "{}", short.stderr);
+    assert!(
+        short.stderr.contains("use --grace 1h6m"),
+        "{}",
+        short.stderr
+    );
     // A flag overrides `[export] refresh`: a consumer that refreshes every minute.
     let flagged = run(&["rotate-secret", "orders-v1", "--finish", "--refresh", "1m"]);
     assert_eq!(flagged.code, 1, "{}", flagged.all());
-    assert!(flagged.stderr.contains("every 1m may still hold"), "{}", flagged.stderr);
+    assert!(
+        flagged.stderr.contains("every 1m may still hold"),
+        "{}",
+        flagged.stderr
+    );
 
     let forced = run(&["rotate-secret", "orders-v1", "--finish", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.all());
