@@ -9,7 +9,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from . import cognito
+from . import cognito, ssm
 from .app import LocalAws
 
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     cognito.install()
+    ssm.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
     server = make_server(
         args.host,

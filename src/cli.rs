@@ -151,6 +151,11 @@ COGWIRE_ISSUER and COGWIRE_JWKS_URI, when set, replace the issuer and JWKS URL p
 local AWS, whose JWKS is not at the real issuer's address)."
     )]
     Env(EnvArgs),
+    /// Write what a runtime needs to read a service's credentials: Kubernetes, ECS, Lambda, IAM
+    #[command(
+        long_about = "Write, for each named service (default: every service that consumes scopes), what its runtime needs to read its credentials from the store, with the names and ARNs the store tells (no value is ever read): external-secret (an External Secrets Operator ExternalSecret and a ConfigMap), secret-provider-class (a Secrets Store CSI driver SecretProviderClass with the AWS provider, and a ConfigMap), ecs (a container definition's `secrets` and `environment`), lambda (a function's environment for the Parameters and Secrets extension), iam-policy (the least-privilege policy of the runtime's role). FORMAT is the first word, or --format FORMAT: `cogwire export ecs orders` and `cogwire export --format ecs orders` are the same. Output goes to stdout, or with --out DIR to one file per service."
+    )]
+    Export(ExportArgs),
     /// Check a running service: every declared route refuses no token (401) and a token without its
     /// scope (403), and serves one with it (2xx)
     #[command(
@@ -372,9 +377,16 @@ pub struct RotateSecretArgs {
     #[arg(long, conflicts_with = "grace")]
     pub finish: bool,
     /// Do both steps in one run, waiting this long in between for services to pick up the new
-    /// secret, e.g. 15m
-    #[arg(long, value_name = "DURATION")]
+    /// secret, e.g. 15m; without a value, the slowest consumer's refresh plus a margin
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "")]
     pub grace: Option<String>,
+    /// How often the slowest consumer re-reads the store, e.g. 1h [default: `[export] refresh`];
+    /// when known, --finish refuses while the new secret is younger than this plus a margin
+    #[arg(long, value_name = "DURATION")]
+    pub refresh: Option<String>,
+    /// Retire the old secret even though a consumer may not have re-read the store yet
+    #[arg(long)]
+    pub force: bool,
     /// Print API calls per operation, retries and elapsed time on stderr
     #[arg(long)]
     pub stats: bool,
@@ -420,6 +432,34 @@ pub struct EnvArgs {
 pub enum EnvFormat {
     Env,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// FORMAT then SERVICE...: FORMAT is external-secret, secret-provider-class, ecs, lambda or
+    /// iam-policy (unless --format names it); no SERVICE means every service that consumes scopes
+    #[arg(value_name = "FORMAT|SERVICE")]
+    pub words: Vec<String>,
+    /// The format, instead of the first word
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write one file per service into DIR (`<service>.<format>.yaml|json`) instead of stdout
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The Kubernetes namespace of the objects [default: `[export] namespace`, else none]
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The External Secrets Operator store to read through [default: `[export] secret_store`,
+    /// else aws-parameter-store or aws-secrets-manager]
+    #[arg(long, value_name = "NAME")]
+    pub secret_store: Option<String>,
+    /// The store is a ClusterSecretStore [default: `[export] cluster_secret_store`]
+    #[arg(long)]
+    pub cluster_secret_store: bool,
+    /// How often the slowest consumer re-reads the store, e.g. 1h [default: `[export] refresh`,
+    /// else 1h]
+    #[arg(long, value_name = "DURATION")]
+    pub refresh: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub enum Operation {
     // SSM Parameter Store.
     GetParameters,
     GetParametersByPath,
+    DescribeParameters,
     PutParameter,
     DeleteParameter,
     AddTagsToResource,
@@ -105,6 +106,7 @@ impl Operation {
             Self::DeleteUserPoolClientSecret => "DeleteUserPoolClientSecret",
             Self::GetParameters => "GetParameters",
             Self::GetParametersByPath => "GetParametersByPath",
+            Self::DescribeParameters => "DescribeParameters",
             Self::PutParameter => "PutParameter",
             Self::DeleteParameter => "DeleteParameter",
             Self::AddTagsToResource => "AddTagsToResource",
@@ -162,7 +164,9 @@ impl Operation {
             Self::PutParameter | Self::DeleteParameter | Self::AddTagsToResource => {
                 Category::SsmWrite
             }
-            Self::GetParameters | Self::GetParametersByPath => Category::SsmRead,
+            Self::GetParameters | Self::GetParametersByPath | Self::DescribeParameters => {
+                Category::SsmRead
+            }
             Self::PutSecretValue | Self::RestoreSecret => Category::SecretsManagerPut,
             Self::CreateSecret => Category::SecretsManagerCreate,
             Self::DeleteSecret => Category::SecretsManagerDelete,
@@ -204,7 +208,7 @@ impl Operation {
     }
 
     /// Every operation, for tests and documentation.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::ListResourceServers,
         Self::CreateResourceServer,
         Self::UpdateResourceServer,
@@ -219,6 +223,7 @@ impl Operation {
         Self::DeleteUserPoolClientSecret,
         Self::GetParameters,
         Self::GetParametersByPath,
+        Self::DescribeParameters,
         Self::PutParameter,
         Self::DeleteParameter,
         Self::AddTagsToResource,

@@ -111,8 +111,38 @@ pub struct StoreOperations {
     pub delete: Operation,
 }
 
+/// Where an entry lives, as the store tells it without reading its value: what a runtime's
+/// policy and references need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub arn: String,
+    pub kind: StoredKind,
+    /// The KMS key the store says encrypts it, as the store names it; `None` for the AWS
+    /// managed key or a plain String.
+    pub kms_key_id: Option<String>,
+}
+
 pub trait SecretStore: Send + Sync + 'static {
     fn operations(&self) -> StoreOperations;
+    /// The entries of `names` that exist, with their ARNs: one metadata call (DescribeParameters
+    /// or ListSecrets), never a value. The operation it spends, for pacing.
+    fn locate_operation(&self) -> Operation {
+        Operation::DescribeParameters
+    }
+    /// See `locate_operation`; at most 10 names a call.
+    fn locate(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = CloudResult<BTreeMap<String, Located>>> + Send {
+        let _ = names;
+        async {
+            Err(CloudError::Rejected {
+                operation: Operation::DescribeParameters,
+                code: "Unsupported".to_owned(),
+                message: "this store does not tell where its entries live".to_owned(),
+            })
+        }
+    }
     /// The names that exist, with their values and kinds (at most `read_batch` names). Every
     /// name that exists is returned, whatever it holds, so that none is taken for free.
     fn read(
@@ -250,6 +280,58 @@ impl SecretStore for AwsSsmStore {
                 Some((parameter.name()?.to_owned(), Stored { value, kind }))
             })
             .collect())
+    }
+
+    async fn locate(&self, names: &[String]) -> CloudResult<BTreeMap<String, Located>> {
+        const OPERATION: Operation = Operation::DescribeParameters;
+        if names.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let filter = built(
+            OPERATION,
+            ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .set_values(Some(names.to_vec()))
+                .build(),
+        )?;
+        let mut located = BTreeMap::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_parameters()
+                .parameter_filters(filter.clone())
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify(OPERATION, error))?;
+            for parameter in page.parameters() {
+                let (Some(name), Some(arn)) = (parameter.name(), parameter.arn()) else {
+                    continue;
+                };
+                let kind = match parameter.r#type() {
+                    Some(ssm::types::ParameterType::SecureString) => StoredKind::SecureString,
+                    Some(ssm::types::ParameterType::StringList) => StoredKind::StringList,
+                    _ => StoredKind::String,
+                };
+                let kms_key_id = (kind == StoredKind::SecureString)
+                    .then(|| parameter.key_id().map(str::to_owned))
+                    .flatten();
+                located.insert(
+                    name.to_owned(),
+                    Located {
+                        arn: arn.to_owned(),
+                        kind,
+                        kms_key_id,
+                    },
+                );
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(located),
+            }
+        }
     }
 
     async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
@@ -469,6 +551,57 @@ impl SecretStore for AwsSecretsManagerStore {
             .collect())
     }
 
+    fn locate_operation(&self) -> Operation {
+        Operation::ListSecrets
+    }
+
+    async fn locate(&self, names: &[String]) -> CloudResult<BTreeMap<String, Located>> {
+        const OPERATION: Operation = Operation::ListSecrets;
+        use secretsmanager::types::{Filter, FilterNameStringType};
+        if names.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut located = BTreeMap::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_secrets()
+                .filters(
+                    Filter::builder()
+                        .key(FilterNameStringType::Name)
+                        .set_values(Some(names.to_vec()))
+                        .build(),
+                )
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify(OPERATION, error))?;
+            // The filter matches name prefixes; only exact names are kept.
+            for secret in page.secret_list() {
+                let (Some(name), Some(arn)) = (secret.name(), secret.arn()) else {
+                    continue;
+                };
+                if secret.deleted_date().is_some() || !names.iter().any(|wanted| wanted == name) {
+                    continue;
+                }
+                located.insert(
+                    name.to_owned(),
+                    Located {
+                        arn: arn.to_owned(),
+                        kind: StoredKind::Secret,
+                        kms_key_id: secret.kms_key_id().map(str::to_owned),
+                    },
+                );
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(located),
+            }
+        }
+    }
+
     async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
         const OPERATION: Operation = Operation::ListSecrets;
         use secretsmanager::types::{Filter, FilterNameStringType};
@@ -632,6 +765,20 @@ impl SecretStore for AwsStore {
         match self {
             Self::Ssm(store) => store.read(names).await,
             Self::SecretsManager(store) => store.read(names).await,
+        }
+    }
+
+    fn locate_operation(&self) -> Operation {
+        match self {
+            Self::Ssm(store) => store.locate_operation(),
+            Self::SecretsManager(store) => store.locate_operation(),
+        }
+    }
+
+    async fn locate(&self, names: &[String]) -> CloudResult<BTreeMap<String, Located>> {
+        match self {
+            Self::Ssm(store) => store.locate(names).await,
+            Self::SecretsManager(store) => store.locate(names).await,
         }
     }
 

@@ -126,6 +126,7 @@ explained!(
     SyncError,
     RotateError,
     Foreign,
+    crate::export::ExportError,
 );
 
 impl From<RunError> for Explained {

@@ -20,6 +20,7 @@ use crate::credentials::decide::entry_names;
 pub struct Model {
     pub pool: Pool,
     pub secrets: SecretsSettings,
+    pub export: ExportSettings,
     pub services: BTreeMap<String, Service>,
     /// The environment this model was resolved for (`--env`), if any.
     pub environment: Option<String>,
@@ -88,6 +89,17 @@ impl SecretsSettings {
             .replace("{service}", service)
             .replace("{pool}", pool)
     }
+}
+
+/// `[export]`: defaults of `cogwire export`'s flags, and the slowest consumer's refresh, which
+/// `rotate-secret --finish` waits out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExportSettings {
+    pub namespace: Option<String>,
+    pub secret_store: Option<String>,
+    pub cluster_secret_store: bool,
+    /// `None`: not declared (consumers are taken to refresh hourly, the operator's default).
+    pub refresh: Option<Seconds>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -230,12 +242,41 @@ impl Analyzer {
         self.unique_previous(raw);
         self.pool_quotas(raw, &pool, &services);
         let secrets = self.secrets(raw, pool_id.or(pool.id.as_deref()), &services);
+        let export = self.export(&raw.export);
         Model {
             pool,
             secrets,
+            export,
             services,
             environment: raw.environment.clone(),
             environments: crate::config::environment::names(raw),
+        }
+    }
+
+    fn export(&mut self, raw: &crate::config::shape::RawExport) -> ExportSettings {
+        let refresh = raw.refresh.as_ref().and_then(|value| match duration::read(value.get_ref()) {
+            Ok(seconds) if seconds.0 > 0 => Some(seconds),
+            _ => {
+                self.report(
+                    "invalid-duration",
+                    format!("`{}` is not a refresh interval", value.get_ref()),
+                    Some(value.span()),
+                    Some("write how often the slowest consumer re-reads the store, a number and a unit: \"1h\", \"5m\"".to_owned()),
+                );
+                None
+            }
+        });
+        ExportSettings {
+            namespace: raw.namespace.as_ref().map(|value| value.get_ref().clone()),
+            secret_store: raw
+                .secret_store
+                .as_ref()
+                .map(|value| value.get_ref().clone()),
+            cluster_secret_store: raw
+                .cluster_secret_store
+                .as_ref()
+                .is_some_and(|value| *value.get_ref()),
+            refresh,
         }
     }
 

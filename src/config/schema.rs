@@ -46,6 +46,7 @@ pub fn services_toml() -> Value {
             "pool": pool(),
             "secrets": secrets(),
             "defaults": defaults(),
+            "export": export(),
             "services": {
                 "description": "One table per service: `[services.<name>]`. A service owns scopes (`scopes`), consumes others' (`consumes`), or both.",
                 "type": "object",
@@ -112,6 +113,33 @@ fn pool() -> Value {
                 "type": "integer",
                 "minimum": 1,
                 "default": rules::DEFAULT_MAX_CLIENTS,
+            },
+        },
+    })
+}
+
+fn export() -> Value {
+    json!({
+        "description": "Defaults of `cogwire export` (its flags override them), and how long consumers take to re-read the store.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "namespace": {
+                "description": "The Kubernetes namespace of exported objects. Default: none (kubectl's current one).",
+                "type": "string",
+            },
+            "secret_store": {
+                "description": "The External Secrets Operator store the ExternalSecret reads through. Default: \"aws-parameter-store\" or \"aws-secrets-manager\".",
+                "type": "string",
+            },
+            "cluster_secret_store": {
+                "description": "`secret_store` is a ClusterSecretStore.",
+                "type": "boolean",
+                "default": false,
+            },
+            "refresh": {
+                "description": "How often the slowest consumer re-reads the store: the ExternalSecret's refreshInterval, and how long `rotate-secret --finish` waits after a new secret (plus a margin) before retiring the old one. Default: 1h.",
+                "$ref": "#/definitions/duration",
             },
         },
     })
@@ -390,6 +418,7 @@ mod tests {
             (&schema["properties"]["pool"], shape::POOL_KEYS),
             (&schema["properties"]["secrets"], shape::SECRETS_KEYS),
             (&schema["properties"]["defaults"], shape::DEFAULTS_KEYS),
+            (&schema["properties"]["export"], shape::EXPORT_KEYS),
             (&definitions["service"], shape::SERVICE_KEYS),
             (&definitions["client"], shape::CLIENT_KEYS),
             (&definitions["route"], shape::ROUTE_KEYS),

@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub pool: RawPool,
     pub secrets: RawSecrets,
     pub defaults: RawDefaults,
+    pub export: RawExport,
     pub services: Vec<(Spanned<String>, RawService)>,
     /// Services whose scopes could not be read (the service or its `scopes` had the wrong shape):
     /// known to exist, so references to them are not reported as unknown on top of the shape
@@ -61,6 +62,15 @@ pub struct RawSecrets {
 
 /// A table of strings, key by key, with their spans.
 pub type StringTable = Spanned<Vec<(Spanned<String>, Spanned<String>)>>;
+
+/// `[export]`: how `cogwire export` writes runtime files, and how long consumers take to re-read.
+#[derive(Debug, Default, Clone)]
+pub struct RawExport {
+    pub namespace: Option<Spanned<String>>,
+    pub secret_store: Option<Spanned<String>>,
+    pub cluster_secret_store: Option<Spanned<bool>>,
+    pub refresh: Option<Spanned<String>>,
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct RawDefaults {
@@ -115,8 +125,20 @@ pub struct RawRoute {
     pub body: Option<toml::Value>,
 }
 
-pub(crate) const TOP_LEVEL_KEYS: &[&str] =
-    &["pool", "secrets", "defaults", "services", "environments"];
+pub(crate) const TOP_LEVEL_KEYS: &[&str] = &[
+    "pool",
+    "secrets",
+    "defaults",
+    "export",
+    "services",
+    "environments",
+];
+pub(crate) const EXPORT_KEYS: &[&str] = &[
+    "namespace",
+    "secret_store",
+    "cluster_secret_store",
+    "refresh",
+];
 pub(crate) const POOL_KEYS: &[&str] = &[
     "id",
     "region",
@@ -183,6 +205,13 @@ pub fn parse(text: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Diagnostic>
                     Fields::section("defaults", value, DEFAULTS_KEYS, &mut problems)
                 {
                     config.defaults = defaults(&mut fields, &mut problems);
+                }
+            }
+            "export" => {
+                if let Some(mut fields) =
+                    Fields::section("export", value, EXPORT_KEYS, &mut problems)
+                {
+                    config.export = export(&mut fields, &mut problems);
                 }
             }
             "services" => {
@@ -396,6 +425,26 @@ pub(super) fn secrets(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -
         fields: fields
             .take("fields")
             .and_then(|value| string_table(value, "fields", problems)),
+    }
+}
+
+fn export(fields: &mut Fields<'_>, problems: &mut Vec<Diagnostic>) -> RawExport {
+    let mut text = |key: &str, example: &str, problems: &mut Vec<Diagnostic>| {
+        fields
+            .take(key)
+            .and_then(|value| string(value, key, example, problems))
+    };
+    let namespace = text("namespace", "\"payments\"", problems);
+    let secret_store = text("secret_store", "\"aws-parameter-store\"", problems);
+    RawExport {
+        namespace,
+        secret_store,
+        cluster_secret_store: fields
+            .take("cluster_secret_store")
+            .and_then(|value| boolean(value, "cluster_secret_store", problems)),
+        refresh: fields
+            .take("refresh")
+            .and_then(|value| duration(value, "refresh", problems)),
     }
 }
 

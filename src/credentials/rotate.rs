@@ -17,6 +17,7 @@ use crate::apply::record::fingerprints_name;
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::StoredKind;
 use crate::cloud::{AddedSecret, Cloud, CloudError, Parameters as _, UserPool as _};
+use crate::config::duration::Seconds;
 use crate::sensitive::Secret;
 use crate::session::Session;
 
@@ -41,6 +42,15 @@ pub enum RotateError {
     /// stored.
     #[error(transparent)]
     Foreign(Foreign),
+    #[error(
+        "the new secret of `{service}` is {age} old; consumers that re-read the store every {refresh} may still hold the old one"
+    )]
+    TooSoon {
+        service: String,
+        age: Seconds,
+        refresh: Seconds,
+        wait: Seconds,
+    },
     #[error(transparent)]
     Sync(#[from] SyncError),
 }
@@ -68,6 +78,9 @@ impl RotateError {
                 })
             }
             Self::Foreign(foreign) => Some(foreign.hint()),
+            Self::TooSoon { service, wait, .. } => Some(format!(
+                "wait {wait} and run `cogwire rotate-secret {service} --finish` again (the slowest consumer's refresh, `[export] refresh` or --refresh, plus a margin), or add --force once every consumer has re-read the store"
+            )),
             Self::Sync(error) => error.hint(),
         }
     }
@@ -140,9 +153,47 @@ pub async fn start<C: Cloud>(session: &Session<C>, service: &str) -> Result<Rota
     }
 }
 
+/// How long after a new secret the old one may go: the slowest consumer's refresh, plus a tenth
+/// of it (at least a minute) for a consumer that read just before the new secret was stored.
+pub fn settle_time(refresh: Seconds) -> Seconds {
+    Seconds(refresh.0 + (refresh.0 / 10).max(60))
+}
+
+/// What phase two must wait out before it deletes a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settle {
+    /// The slowest consumer's refresh interval.
+    pub refresh: Seconds,
+    /// Nanoseconds since the epoch, now.
+    pub now: i128,
+}
+
+/// Whether the secret the store holds, created at `created` (nanoseconds since the epoch), is old
+/// enough for every consumer to have re-read it; `Err` holds its age and how long to wait.
+pub fn settled(settle: &Settle, created: i128) -> Result<(), (Seconds, Seconds)> {
+    let age =
+        Seconds(u64::try_from((settle.now - created).max(0) / 1_000_000_000).unwrap_or(u64::MAX));
+    let needed = settle_time(settle.refresh);
+    if age >= needed {
+        Ok(())
+    } else {
+        Err((age, Seconds(needed.0 - age.0)))
+    }
+}
+
 /// Phase two: every secret but the one the store holds is deleted, once the store provably
 /// holds one of the client's secrets.
 pub async fn finish<C: Cloud>(session: &Session<C>, service: &str) -> Result<Rotated, RotateError> {
+    finish_settled(session, service, None).await
+}
+
+/// `finish`, refusing (before any delete) while the secret the store holds is younger than
+/// `settle` allows.
+pub async fn finish_settled<C: Cloud>(
+    session: &Session<C>,
+    service: &str,
+    settle: Option<Settle>,
+) -> Result<Rotated, RotateError> {
     let mut inspected = inspect(session, service).await?;
     match finish_step(&inspected.secret_ids, &inspected.identified.holding) {
         FinishStep::NoSecret => Err(no_secret(service)),
@@ -154,6 +205,27 @@ pub async fn finish<C: Cloud>(session: &Session<C>, service: &str) -> Result<Rot
         }
         FinishStep::Retire(others) if others.is_empty() => Ok(Rotated::NothingToRetire),
         FinishStep::Retire(others) => {
+            if let Some(settle) = settle {
+                let client_id = &inspected.client.state.id;
+                let secrets = session
+                    .pacer
+                    .call(Operation::ListUserPoolClientSecrets, || {
+                        session.pool().list_client_secrets(client_id)
+                    })
+                    .await
+                    .map_err(SyncError::from)?;
+                let held = secrets.iter().find(|secret| !others.contains(&secret.id));
+                if let Some(held) = held
+                    && let Err((age, wait)) = settled(&settle, held.created)
+                {
+                    return Err(RotateError::TooSoon {
+                        service: service.to_owned(),
+                        age,
+                        refresh: settle.refresh,
+                        wait,
+                    });
+                }
+            }
             for secret_id in &others {
                 delete_secret(session, &inspected.client.state.id, secret_id).await?;
             }
@@ -456,5 +528,25 @@ mod tests {
             Rotated::Retired
         );
         assert_eq!(secret_ids(&cloud, client_id), ids[1..]);
+    }
+
+    #[test]
+    fn the_old_secret_waits_for_the_slowest_consumer_and_a_margin() {
+        assert_eq!(settle_time(Seconds::HOUR), Seconds(3_960));
+        assert_eq!(settle_time(Seconds(120)), Seconds(180));
+        let second = 1_000_000_000_i128;
+        let settle = Settle {
+            refresh: Seconds(120),
+            now: 1_000 * second,
+        };
+        assert_eq!(
+            settled(&settle, 900 * second),
+            Err((Seconds(100), Seconds(80)))
+        );
+        assert_eq!(settled(&settle, 820 * second), Ok(()));
+        assert_eq!(
+            settled(&settle, 2_000 * second),
+            Err((Seconds(0), Seconds(180)))
+        );
     }
 }

@@ -5,6 +5,7 @@ mod aws_errors;
 mod ecosystem;
 mod end_to_end;
 mod environments;
+mod export;
 mod foreign_entries;
 mod graph;
 mod iam;
