@@ -505,6 +505,27 @@ pub fn analyze_all(
     }
 }
 
+/// The first service that two models of one pool do not declare alike, as far as the pool is
+/// concerned (its resource server, its client, whether it is another team's, its old name).
+fn differing_service(first: &Model, second: &Model) -> Option<String> {
+    let pool_side = |model: &Model, name: &str| {
+        model.services.get(name).map(|service| {
+            (
+                service.external,
+                service.resource_server.clone(),
+                service.client.clone(),
+                service.previous.clone(),
+            )
+        })
+    };
+    first
+        .services
+        .keys()
+        .chain(second.services.keys())
+        .find(|name| pool_side(first, name) != pool_side(second, name))
+        .cloned()
+}
+
 /// Prefixes a problem with the environments it was found in.
 fn named(mut problem: Diagnostic, views: &[Option<String>]) -> Diagnostic {
     let names: Vec<String> = views
@@ -540,6 +561,33 @@ fn shared_pools(raw: &RawConfig, models: &[Model]) -> Vec<Diagnostic> {
     for (pool, sharing) in by_pool {
         for (index, first) in sharing.iter().enumerate() {
             for second in &sharing[index + 1..] {
+                let label = |model: &Model| match &model.environment {
+                    Some(name) => format!("environment `{name}`"),
+                    None => "the file's own [pool]".to_owned(),
+                };
+                let span = second.environment.as_ref().and_then(|name| {
+                    raw.environments
+                        .iter()
+                        .find(|(declared, _)| declared.get_ref() == name)
+                        .map(|(declared, _)| declared.span())
+                });
+                // One pool holds one record: an apply of either would take what only the other
+                // declares (or declares otherwise) as its own to change or destroy.
+                if let Some(service) = differing_service(first, second) {
+                    problems.push(
+                        Diagnostic::new(
+                            "shared-pool",
+                            format!(
+                                "{} and {} share pool `{pool}` but declare `{service}` differently there: an apply of either would undo the other's",
+                                label(first),
+                                label(second)
+                            ),
+                            span.clone(),
+                        )
+                        .with_hint("give each environment its own pool; environments that share one must declare the same services, scopes and clients (only their secrets paths may differ)"),
+                    );
+                    continue;
+                }
                 let entries = |model: &Model| -> Vec<String> {
                     model
                         .services
@@ -556,16 +604,6 @@ fn shared_pools(raw: &RawConfig, models: &[Model]) -> Vec<Diagnostic> {
                 else {
                     continue;
                 };
-                let label = |model: &Model| match &model.environment {
-                    Some(name) => format!("environment `{name}`"),
-                    None => "the file's own [pool]".to_owned(),
-                };
-                let span = second.environment.as_ref().and_then(|name| {
-                    raw.environments
-                        .iter()
-                        .find(|(declared, _)| declared.get_ref() == name)
-                        .map(|(declared, _)| declared.span())
-                });
                 problems.push(
                     Diagnostic::new(
                         "shared-secrets-path",

@@ -165,7 +165,17 @@ fn an_override_of_an_undeclared_service_is_refused_with_a_guess() {
 
 #[test]
 fn two_environments_in_one_pool_with_the_same_entries_are_refused() {
-    let text = FILE.replace("eu-west-1_Prd", "us-east-1_Stg").replace(
+    // Declaring the same services alike, and apart by `{env}`, they may share the pool.
+    let alike = FILE
+        .replace("eu-west-1_Prd", "us-east-1_Stg")
+        .replace("defaults = { access_token_validity = \"30m\" }\n", "")
+        .replace(
+            "services.billing.client = { access_token_validity = \"15m\" }\n",
+            "",
+        )
+        .replace("environments = [\"staging\"]\n", "");
+    assert!(load_all(&alike, None, None).is_ok());
+    let text = alike.replace(
         "path = \"/{env}/{service}/cogwire\"",
         "path = \"/apps/{service}\"",
     );
@@ -176,9 +186,25 @@ fn two_environments_in_one_pool_with_the_same_entries_are_refused() {
             .message
             .contains("`prod` and environment `staging`")
     );
-    // Apart by `{env}`, they may share the pool.
-    let apart = FILE.replace("eu-west-1_Prd", "us-east-1_Stg");
-    assert!(load_all(&apart, None, None).is_ok());
+}
+
+#[test]
+fn two_environments_in_one_pool_that_declare_it_differently_are_refused() {
+    // One pool holds one record: prod's apply would destroy staging's canary client, and each
+    // apply would set billing's token validity back.
+    let shared = FILE.replace("eu-west-1_Prd", "us-east-1_Stg");
+    let problems = problems_of(&shared);
+    assert_eq!(codes(&problems), vec!["shared-pool"]);
+    assert!(problems[0].message.contains("share pool `us-east-1_Stg`"));
+    let only_canary = shared
+        .replace("defaults = { access_token_validity = \"30m\" }\n", "")
+        .replace(
+            "services.billing.client = { access_token_validity = \"15m\" }\n",
+            "",
+        );
+    let problems = problems_of(&only_canary);
+    assert_eq!(codes(&problems), vec!["shared-pool"]);
+    assert!(problems[0].message.contains("declare `canary` differently"));
 }
 
 #[test]
