@@ -148,6 +148,16 @@ COGWIRE_ISSUER and COGWIRE_JWKS_URI, when set, replace the issuer and JWKS URL p
 local AWS, whose JWKS is not at the real issuer's address)."
     )]
     Env(EnvArgs),
+    /// Print what another tool needs of services.toml: `cogwire export openapi SERVICE`
+    #[command(
+        long_about = "Print, on stdout, what an API defined elsewhere (SAM, serverless, CDK, an OpenAPI \
+file) needs of services.toml. `openapi SERVICE`: an OpenAPI 3 document with the security scheme of \
+the service's API Gateway authorizer (`x-amazon-apigateway-authorizer`: jwt for an HTTP API, \
+cognito_user_pools for a REST API) and, for each declared route, its `security` with the route's \
+scopes, one requirement per scope (OpenAPI reads a list of requirements as any one, as API Gateway \
+reads a route's scopes). The audience is read from cogwire's record of the pool."
+    )]
+    Export(ExportArgs),
     /// Check a running service: every declared route refuses no token (401) and a token without its
     /// scope (403), and serves one with it (2xx)
     #[command(
@@ -389,6 +399,24 @@ pub struct EnvArgs {
     /// Output format (`--json` is the same as `--format json`)
     #[arg(long, value_enum, default_value_t = EnvFormat::Env)]
     pub format: EnvFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format (`openapi`), then the service: `export openapi SERVICE`
+    #[arg(value_name = "FORMAT_AND_SERVICE", num_args = 1..)]
+    pub arguments: Vec<String>,
+    /// The format, instead of the first argument
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// REST APIs: the user pool's AWS account, which its ARN names
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Openapi,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

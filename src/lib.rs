@@ -25,6 +25,7 @@ mod commands;
 pub mod config;
 pub mod credentials;
 pub mod exit;
+pub mod export;
 pub mod import;
 pub mod init;
 pub mod logging;

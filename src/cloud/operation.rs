@@ -34,6 +34,11 @@ pub enum Operation {
     RestoreSecret,
     TagResource,
     DeleteSecret,
+    // API Gateway HTTP APIs (v2).
+    GetAuthorizer,
+    UpdateAuthorizer,
+    GetRoutes,
+    UpdateRoute,
 }
 
 /// A shared request budget: AWS throttles the sum of an account's calls in a category.
@@ -63,6 +68,8 @@ pub enum Category {
     SecretsManagerBatchRead,
     /// Secrets Manager: ListSecrets.
     SecretsManagerList,
+    /// API Gateway's control plane: the account's budget for managing APIs.
+    ApiGatewayManagement,
 }
 
 /// The AWS service an operation belongs to.
@@ -71,6 +78,7 @@ pub enum Service {
     Cognito,
     Ssm,
     SecretsManager,
+    ApiGateway,
 }
 
 /// What must happen before an operation is tried again after a failure whose outcome is unknown
@@ -115,15 +123,24 @@ impl Operation {
             Self::RestoreSecret => "RestoreSecret",
             Self::TagResource => "TagResource",
             Self::DeleteSecret => "DeleteSecret",
+            Self::GetAuthorizer => "GetAuthorizer",
+            Self::UpdateAuthorizer => "UpdateAuthorizer",
+            Self::GetRoutes => "GetRoutes",
+            Self::UpdateRoute => "UpdateRoute",
         }
     }
 
-    /// The IAM action that allows it, as a policy names it.
+    /// The IAM action that allows it, as a policy names it. API Gateway's control plane is
+    /// authorized by HTTP verb on the resource's path (`apigateway:GET` on `/apis/<id>/...`).
     pub fn iam_action(self) -> String {
         let prefix = match self.service() {
             Service::Cognito => "cognito-idp",
             Service::Ssm => "ssm",
             Service::SecretsManager => "secretsmanager",
+            Service::ApiGateway => {
+                let verb = if self.writes() { "PATCH" } else { "GET" };
+                return format!("apigateway:{verb}");
+            }
         };
         format!("{prefix}:{}", self.name())
     }
@@ -141,6 +158,7 @@ impl Operation {
             | Category::SecretsManagerTag
             | Category::SecretsManagerBatchRead
             | Category::SecretsManagerList => Service::SecretsManager,
+            Category::ApiGatewayManagement => Service::ApiGateway,
         }
     }
 
@@ -169,11 +187,19 @@ impl Operation {
             Self::TagResource => Category::SecretsManagerTag,
             Self::BatchGetSecretValue => Category::SecretsManagerBatchRead,
             Self::ListSecrets => Category::SecretsManagerList,
+            Self::GetAuthorizer | Self::UpdateAuthorizer | Self::GetRoutes | Self::UpdateRoute => {
+                Category::ApiGatewayManagement
+            }
         }
     }
 
     /// It changes something (a read changes nothing, so a crash around it loses nothing).
     pub fn writes(self) -> bool {
+        match self {
+            Self::GetAuthorizer | Self::GetRoutes => return false,
+            Self::UpdateAuthorizer | Self::UpdateRoute => return true,
+            _ => {}
+        }
         match self.category() {
             Category::UserPoolResourceRead
             | Category::UserPoolClientRead
@@ -186,7 +212,8 @@ impl Operation {
             | Category::SecretsManagerPut
             | Category::SecretsManagerCreate
             | Category::SecretsManagerDelete
-            | Category::SecretsManagerTag => true,
+            | Category::SecretsManagerTag
+            | Category::ApiGatewayManagement => true,
         }
     }
 
@@ -204,7 +231,7 @@ impl Operation {
     }
 
     /// Every operation, for tests and documentation.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 28] = [
         Self::ListResourceServers,
         Self::CreateResourceServer,
         Self::UpdateResourceServer,
@@ -229,6 +256,10 @@ impl Operation {
         Self::RestoreSecret,
         Self::TagResource,
         Self::DeleteSecret,
+        Self::GetAuthorizer,
+        Self::UpdateAuthorizer,
+        Self::GetRoutes,
+        Self::UpdateRoute,
     ];
 }
 
@@ -254,6 +285,8 @@ impl Category {
             | Self::SecretsManagerDelete
             | Self::SecretsManagerTag => 50.0,
             Self::SecretsManagerBatchRead | Self::SecretsManagerList => 100.0,
+            // API Gateway's default for management calls it lists no quota of their own for.
+            Self::ApiGatewayManagement => 10.0,
         }
     }
 }
@@ -285,6 +318,20 @@ mod tests {
                 Operation::AddUserPoolClientSecret
             ]
         );
+    }
+
+    #[test]
+    fn api_gateway_is_authorized_by_verb_and_paced_by_its_control_plane() {
+        assert_eq!(Operation::GetRoutes.iam_action(), "apigateway:GET");
+        assert_eq!(Operation::UpdateAuthorizer.iam_action(), "apigateway:PATCH");
+        for operation in [Operation::GetAuthorizer, Operation::GetRoutes] {
+            assert!(!operation.writes());
+        }
+        for operation in [Operation::UpdateAuthorizer, Operation::UpdateRoute] {
+            assert!(operation.writes());
+            assert_eq!(operation.category(), Category::ApiGatewayManagement);
+            assert!(operation.own_rate().is_none());
+        }
     }
 
     #[test]

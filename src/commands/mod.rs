@@ -21,6 +21,7 @@ macro_rules! outln {
 
 mod apply;
 mod env;
+mod export;
 mod graph;
 mod import;
 mod init;
@@ -55,6 +56,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::RotateSecret(args) => rotate_secret::run(&cli.global, args).await,
         Command::Token(args) => token::run(&cli.global, args).await,
         Command::Env(args) => env::run(&cli.global, args).await,
+        Command::Export(args) => export::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,
         Command::Schema => schema::schema(),
         Command::Init(args) => init::run(&cli.global, args).await,

@@ -6,6 +6,7 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod gateway;
 pub mod graph;
 pub mod model;
 pub mod rules;
