@@ -243,6 +243,7 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
         observed_digest: observed.digest(),
         observed_resources: observed.resource_digests(),
         described_client_names,
+        gateways: Vec::new(),
     })
 }
 

@@ -3,6 +3,7 @@
 //! It never holds a secret.
 
 pub mod diff;
+pub mod gateway;
 pub mod observed;
 pub mod render;
 
@@ -40,6 +41,9 @@ pub struct Plan {
     pub observed_resources: BTreeMap<String, String>,
     /// The client ids described for this plan, so `apply PLANFILE` reads the same.
     pub described_client_names: BTreeSet<String>,
+    /// API Gateway authorizers and routes that change, for services that name a gateway.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<gateway::GatewayChange>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -397,6 +401,7 @@ mod tests {
             observed_digest: String::new(),
             observed_resources: BTreeMap::new(),
             described_client_names: BTreeSet::new(),
+            gateways: Vec::new(),
         }
     }
 

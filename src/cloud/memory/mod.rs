@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use faults::{Fault, FaultPlan};
-pub use gateway::MemoryHttpApis;
+pub use gateway::{Api as HttpApi, MemoryHttpApis};
 pub use parameters::MemoryParameters;
 pub use pool::MemoryUserPool;
 pub use stores::MemoryStore;
