@@ -234,6 +234,91 @@ mod tests {
         assert!(!template_matches("/api", "/api/upload"));
     }
 
+    const SERVICE: &str = "[services.gw]\nscopes = { r = \"R\" }\n";
+
+    fn problems(text: &str) -> Vec<String> {
+        match crate::config::model::load(text, None) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_gateway_is_one_api_with_an_authorizer_and_routes() {
+        let route = "[[services.gw.routes]]\nmethod = \"GET\"\npath = \"/items/42\"\nroute = \"/items/{id}\"\nscope = \"r\"\n";
+        let good = format!(
+            "{SERVICE}[services.gw.api_gateway]\nhttp_api = \"a1b2c3d4e5\"\nauthorizer = \"abc123\"\n{route}"
+        );
+        let model = crate::config::model::load(&good, None).expect("valid");
+        let gateway = model.services["gw"].api_gateway.as_ref().expect("gateway");
+        assert_eq!(gateway.kind, ApiKind::Http);
+        assert_eq!(gateway.label(), "HTTP API a1b2c3d4e5");
+        assert_eq!(
+            model.services["gw"].routes[0].gateway_route(),
+            "/items/{id}"
+        );
+        for (table, expected) in [
+            (
+                "http_api = \"a1b2c3d4e5\"\nrest_api = \"x9y8z7w6v5\"\nauthorizer = \"abc123\"\n",
+                "names both an HTTP API and a REST API",
+            ),
+            ("authorizer = \"abc123\"\n", "names no API"),
+            ("http_api = \"a1b2c3d4e5\"\n", "names no authorizer"),
+            (
+                "http_api = \"arn:aws:apigateway\"\nauthorizer = \"abc123\"\n",
+                "`arn:aws:apigateway` is not an API Gateway id",
+            ),
+            (
+                "http_api = \"a1b2c3d4e5\"\nauthorizer = \"abc123\"\nstage = \"prod\"\n",
+                "`stage` is for REST APIs",
+            ),
+            (
+                "rest_api = \"a1b2c3d4e5\"\nauthorizer = \"abc123\"\nstage = \"pr od\"\n",
+                "`pr od` is not a stage name",
+            ),
+        ] {
+            let text = format!("{SERVICE}[services.gw.api_gateway]\n{table}{route}");
+            let found = problems(&text);
+            assert!(
+                found.iter().any(|message| message.contains(expected)),
+                "{expected}: {found:?}"
+            );
+        }
+        let without_routes = format!(
+            "{SERVICE}[services.gw.api_gateway]\nhttp_api = \"a1b2c3d4e5\"\nauthorizer = \"abc123\"\n"
+        );
+        assert_eq!(
+            problems(&without_routes),
+            ["service `gw` names a gateway but declares no routes"]
+        );
+        let unknown = format!(
+            "{SERVICE}[services.gw.api_gateway]\nhttp_api = \"a1b2c3d4e5\"\nauthoriser = \"abc123\"\n{route}"
+        );
+        assert!(
+            problems(&unknown)
+                .iter()
+                .any(|message| message.contains("unknown key `authoriser`"))
+        );
+    }
+
+    #[test]
+    fn a_route_template_must_serve_the_path() {
+        let text = format!(
+            "{SERVICE}[[services.gw.routes]]\nmethod = \"GET\"\npath = \"/items/42/parts\"\nroute = \"/items/{{id}}\"\nscope = \"r\"\n"
+        );
+        assert_eq!(
+            problems(&text),
+            ["route `/items/{id}` does not serve path `/items/42/parts`"]
+        );
+        let text = format!(
+            "{SERVICE}[[services.gw.routes]]\nmethod = \"GET\"\npath = \"/items/42\"\nroute = \"/items/item-{{id}}\"\nscope = \"r\"\n"
+        );
+        assert_eq!(problems(&text).len(), 1);
+    }
+
     #[test]
     fn malformed_templates_are_named() {
         assert_eq!(template_problem("/api/{name}"), None);

@@ -5,6 +5,7 @@ mod aws_errors;
 mod ecosystem;
 mod end_to_end;
 mod foreign_entries;
+mod gateway;
 mod graph;
 mod iam;
 mod import;
