@@ -8,8 +8,6 @@ use aws_sdk_apigatewayv2 as apigateway;
 
 use crate::support::{TestAccount, Workdir, local_aws};
 
-const ISSUER_PREFIX: &str = "https://cognito-idp.us-east-1.amazonaws.com/";
-
 fn services(api_id: &str, authorizer_id: &str, extra: &str) -> String {
     format!(
         r#"
@@ -36,6 +34,11 @@ scope = "demo.write"
 consumes = ["gateway/demo.read"]
 {extra}"#
     )
+}
+
+/// The pool's issuer, as cogwire derives it.
+fn issuer(pool: &str) -> String {
+    cogwire::tokens::token::issuer(pool, "us-east-1")
 }
 
 struct HttpApi {
@@ -173,7 +176,10 @@ async fn plan_and_apply_keep_the_authorizer_and_declared_routes_in_line() {
             "~ api_gateway authorizer {} of HTTP API {}",
             api.authorizer_id, api.api_id
         ),
-        format!("~ issuer: https://issuer.invalid/placeholder -> {ISSUER_PREFIX}{pool}"),
+        format!(
+            "~ issuer: https://issuer.invalid/placeholder -> {}",
+            issuer(&pool)
+        ),
         "+ audience (known after apply) (gateway-reader)".to_owned(),
         "audience someone-elses-client (not a client cogwire manages: kept)".to_owned(),
         "~ api_gateway route GET /api/demo/protectedRole/{name}".to_owned(),
@@ -192,7 +198,7 @@ async fn plan_and_apply_keep_the_authorizer_and_declared_routes_in_line() {
     assert_eq!(apply.code, 0, "{}", apply.all());
     let reader = client_id(&account, &pool, "gateway-reader-app-client").await;
     let (issuer, audience) = api.audience().await;
-    assert_eq!(issuer, Some(format!("{ISSUER_PREFIX}{pool}")));
+    assert_eq!(issuer, Some(issuer(&pool)));
     assert_eq!(
         audience,
         ["someone-elses-client".to_owned(), reader.clone()]

@@ -14,7 +14,6 @@ use crate::config::model::load;
 use crate::session::Session;
 
 const POOL_ID: &str = "us-east-1_Gateway";
-const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Gateway";
 
 const FILE: &str = r#"
 [services.gateway]
@@ -42,6 +41,11 @@ consumes = ["gateway/demo.read"]
 [services.other]
 scopes = { "x" = "X" }
 "#;
+
+/// The pool's issuer, as cogwire derives it.
+fn issuer() -> String {
+    crate::tokens::token::issuer(POOL_ID, "us-east-1")
+}
 
 struct Quiet;
 
@@ -150,7 +154,7 @@ async fn apply_puts_new_callers_in_the_audience_and_scopes_on_declared_routes_on
 
     let after = apis.api("a1b2c3d4e5").expect("api");
     let authorizer = &after.authorizers["abc123"];
-    assert_eq!(authorizer.issuer.as_deref(), Some(ISSUER));
+    assert_eq!(authorizer.issuer.as_deref(), Some(issuer().as_str()));
     assert_eq!(authorizer.audience.len(), 2, "{:?}", authorizer.audience);
     assert_eq!(authorizer.audience[0], "someone-elses-client");
     let reader_id = cloud
@@ -276,8 +280,8 @@ fn a_route_narrows_only_to_scopes_it_keeps() {
 #[test]
 fn removed_callers_leave_the_audience_and_unmanaged_ones_stay() {
     let change = AuthorizerChange {
-        issuer_before: Some(ISSUER.to_owned()),
-        issuer_after: ISSUER.to_owned(),
+        issuer_before: Some(issuer()),
+        issuer_after: issuer(),
         audience_before: vec!["theirs".to_owned(), "old".to_owned(), "kept".to_owned()],
         add: vec![AudienceMember {
             service: "new".to_owned(),
