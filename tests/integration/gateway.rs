@@ -197,8 +197,8 @@ async fn plan_and_apply_keep_the_authorizer_and_declared_routes_in_line() {
     let apply = workdir.run(&["apply", "--auto-approve"], &env);
     assert_eq!(apply.code, 0, "{}", apply.all());
     let reader = client_id(&account, &pool, "gateway-reader-app-client").await;
-    let (issuer, audience) = api.audience().await;
-    assert_eq!(issuer, Some(issuer(&pool)));
+    let (issuer_now, audience) = api.audience().await;
+    assert_eq!(issuer_now, Some(issuer(&pool)));
     assert_eq!(
         audience,
         ["someone-elses-client".to_owned(), reader.clone()]
