@@ -47,6 +47,22 @@ DEFAULT_ERRORS = (
     ("InternalFailure", "Internal error (injected by localaws)"),
 )
 
+# API Gateway v2 (REST-JSON, no X-Amz-Target): (method, path) -> the operation, for accounting
+# and faults as the JSON services get them.
+APIGATEWAY_V2 = [
+    ("GET", re.compile(r"^/v2/apis/[^/]+/authorizers/[^/]+$"), "GetAuthorizer"),
+    ("PATCH", re.compile(r"^/v2/apis/[^/]+/authorizers/[^/]+$"), "UpdateAuthorizer"),
+    ("GET", re.compile(r"^/v2/apis/[^/]+/routes$"), "GetRoutes"),
+    ("PATCH", re.compile(r"^/v2/apis/[^/]+/routes/[^/]+$"), "UpdateRoute"),
+]
+APIGATEWAY_ERRORS = (
+    "apigateway",
+    ("TooManyRequestsException", "Too Many Requests"),
+    ("InternalServerError", "Internal error (injected by localaws)"),
+)
+
+SERVICES["apigateway"] = APIGATEWAY_ERRORS
+
 TOKEN_PATH = re.compile(r"^(?:/(?P<pool>[\w-]+_\w+))?/oauth2/token$")
 JWKS_PATH = re.compile(r"^/[\w-]+_\w+/\.well-known/jwks\.json$")
 OPENID_PATH = re.compile(r"^/[\w-]+_\w+/\.well-known/openid-configuration$")
@@ -136,6 +152,12 @@ class LocalAws:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target and "." in target:
             return self.api_call(target, environ, start_response)
+        if path.startswith("/v2/apis"):
+            operation = next(
+                (name for verb, pattern, name in APIGATEWAY_V2 if method == verb and pattern.match(path)),
+                "ApiGatewayV2",
+            )
+            return self.api_call(f"apigateway.{operation}", environ, start_response)
         return self.moto_app(environ, start_response)
 
     def api_call(

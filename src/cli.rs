@@ -151,9 +151,9 @@ COGWIRE_ISSUER and COGWIRE_JWKS_URI, when set, replace the issuer and JWKS URL p
 local AWS, whose JWKS is not at the real issuer's address)."
     )]
     Env(EnvArgs),
-    /// Write what a runtime needs to read a service's credentials: Kubernetes, ECS, Lambda, IAM
+    /// Write what a runtime or another tool needs: Kubernetes, ECS, Lambda, IAM, OpenAPI
     #[command(
-        long_about = "Write, for each named service (default: every service that consumes scopes), what its runtime needs to read its credentials from the store, with the names and ARNs the store tells (no value is ever read): external-secret (an External Secrets Operator ExternalSecret and a ConfigMap), secret-provider-class (a Secrets Store CSI driver SecretProviderClass with the AWS provider, and a ConfigMap), ecs (a container definition's `secrets` and `environment`), lambda (a function's environment for the Parameters and Secrets extension), iam-policy (the least-privilege policy of the runtime's role). FORMAT is the first word, or --format FORMAT: `cogwire export ecs orders` and `cogwire export --format ecs orders` are the same. Output goes to stdout, or with --out DIR to one file per service."
+        long_about = "Write, for each named service (default: every service that consumes scopes), what its runtime needs to read its credentials from the store, with the names and ARNs the store tells (no value is ever read): external-secret (an External Secrets Operator ExternalSecret and a ConfigMap), secret-provider-class (a Secrets Store CSI driver SecretProviderClass with the AWS provider, and a ConfigMap), ecs (a container definition's `secrets` and `environment`), lambda (a function's environment for the Parameters and Secrets extension), iam-policy (the least-privilege policy of the runtime's role). And `openapi SERVICE`: for an API defined elsewhere (SAM, serverless, CDK, an OpenAPI file), an OpenAPI 3 document with the security scheme of the service's API Gateway authorizer (`x-amazon-apigateway-authorizer`: jwt for an HTTP API, cognito_user_pools for a REST API) and, for each declared route, its `security` with one requirement per scope (OpenAPI reads a list of requirements as any one, as API Gateway reads a route's scopes); the audience is read from cogwire's record of the pool. FORMAT is the first word, or --format FORMAT: `cogwire export ecs orders` and `cogwire export --format ecs orders` are the same. Output goes to stdout, or with --out DIR to one file per service."
     )]
     Export(ExportArgs),
     /// Check a running service: every declared route refuses no token (401) and a token without its
@@ -436,8 +436,9 @@ pub enum EnvFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// FORMAT then SERVICE...: FORMAT is external-secret, secret-provider-class, ecs, lambda or
-    /// iam-policy (unless --format names it); no SERVICE means every service that consumes scopes
+    /// FORMAT then SERVICE...: FORMAT is external-secret, secret-provider-class, ecs, lambda,
+    /// iam-policy or openapi (unless --format names it); no SERVICE means every service that
+    /// consumes scopes (openapi takes exactly one)
     #[arg(value_name = "FORMAT|SERVICE")]
     pub words: Vec<String>,
     /// The format, instead of the first word
@@ -460,6 +461,9 @@ pub struct ExportArgs {
     /// else 1h]
     #[arg(long, value_name = "DURATION")]
     pub refresh: Option<String>,
+    /// openapi, REST APIs: the user pool's AWS account, which its ARN names
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

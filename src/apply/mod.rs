@@ -4,6 +4,7 @@
 //! rate). The ownership record is written before anything is created and after it is done, so a
 //! crash at any point loses nothing and the next run converges.
 
+pub mod gateway;
 pub mod lock;
 pub mod record;
 pub mod run;

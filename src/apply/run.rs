@@ -40,6 +40,8 @@ pub enum RunError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Credentials(#[from] SyncError),
+    #[error(transparent)]
+    Gateway(#[from] crate::plan::gateway::GatewayError),
 }
 
 impl RunError {
@@ -56,6 +58,7 @@ impl RunError {
             Self::Credentials(credentials) => credentials.hint(),
             Self::Diff(diff) => Some(diff.hint()),
             Self::Apply(apply) => Some(apply.hint()),
+            Self::Gateway(gateway) => gateway.hint(),
         }
     }
 }
@@ -102,6 +105,24 @@ pub async fn plan_now<C: Cloud>(
             .await
             .map_err(ReadError::Cloud)?;
         plan = diff(&session.model, &observed, &selection)?;
+    }
+    // The gateway end: read only when a selected service names a gateway.
+    let gateways = crate::plan::gateway::read(
+        &session.model,
+        services,
+        session.cloud.gateway(),
+        &session.pacer,
+    )
+    .await?;
+    if !gateways.is_empty() {
+        let issuer = crate::tokens::token::issuer(&session.pool_id, &session.region);
+        plan.gateways =
+            crate::plan::gateway::diff(&session.model, &gateways, &plan, &observed.record, &issuer);
+        plan.summary.change += plan
+            .gateways
+            .iter()
+            .map(|gateway| gateway.count())
+            .sum::<usize>();
     }
     Ok((plan, observed))
 }
@@ -225,6 +246,36 @@ impl<'s, C: Cloud> Locked<'s, C> {
                         changed: saved.changed_since(&observed.resource_digests()),
                     });
                 }
+                // The gateways the saved plan read, as it found them, or the plan no longer
+                // holds.
+                let gateway_services: Vec<String> = saved
+                    .gateways
+                    .iter()
+                    .map(|gateway| gateway.service.clone())
+                    .collect();
+                let gateways = if gateway_services.is_empty() {
+                    Vec::new()
+                } else {
+                    crate::plan::gateway::read(
+                        &session.model,
+                        &gateway_services,
+                        session.cloud.gateway(),
+                        &session.pacer,
+                    )
+                    .await?
+                };
+                let now = crate::plan::gateway::diff(
+                    &session.model,
+                    &gateways,
+                    saved,
+                    &observed.record,
+                    &crate::tokens::token::issuer(&session.pool_id, &session.region),
+                );
+                if now != saved.gateways {
+                    return Err(RunError::PoolChanged {
+                        changed: vec!["the API Gateway authorizer or routes".to_owned()],
+                    });
+                }
                 Ok(Planned {
                     plan: saved.clone(),
                     observed,
@@ -244,7 +295,30 @@ impl<'s, C: Cloud> Locked<'s, C> {
         let Planned { plan, observed } = planned;
         let session = self.session;
         tracing::info!("applying {} changes", plan.actions.len());
+        let gateway_writes = if plan.gateways.is_empty() {
+            0
+        } else {
+            self.hold(Check::Now).await.map_err(|error| {
+                RunError::Apply(ApplyError::lock_lost(error, &Outcome::default()))
+            })?;
+            crate::apply::gateway::before_pool(
+                &plan.gateways,
+                session.cloud.gateway(),
+                &session.pacer,
+            )
+            .await
+            .map_err(crate::plan::gateway::GatewayError::from)?
+        };
         if plan.actions.is_empty() {
+            let gateway_writes = gateway_writes
+                + crate::apply::gateway::after_pool(
+                    &plan.gateways,
+                    &BTreeMap::new(),
+                    session.cloud.gateway(),
+                    &session.pacer,
+                )
+                .await
+                .map_err(crate::plan::gateway::GatewayError::from)?;
             let mut record = None;
             if !observed.recovered_clients.is_empty() || observed.record_stale {
                 // Clients a dead run created, or a record that says more than the pool bears
@@ -279,6 +353,8 @@ impl<'s, C: Cloud> Locked<'s, C> {
                 )
                 .await?;
             return Ok(ApplyReport {
+                applied: gateway_writes > 0,
+                changed: plan.gateways.iter().map(|gateway| gateway.count()).sum(),
                 credentials,
                 ..ApplyReport::default()
             });
@@ -316,6 +392,11 @@ impl<'s, C: Cloud> Locked<'s, C> {
         let (outcome, (), stored) =
             tokio::join!(engine, forward, store_as_created(session, created_for_sink));
         let mut outcome = outcome?;
+        let created_ids: BTreeMap<String, String> = outcome
+            .created_clients
+            .iter()
+            .map(|(service, credential)| (service.clone(), credential.id.clone()))
+            .collect();
         let record = outcome.record.take();
         let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
         let mut prune = false;
@@ -360,6 +441,26 @@ impl<'s, C: Cloud> Locked<'s, C> {
             everything: options.sync_secrets,
         };
         let credentials = self.store(stored, after, record, &outcome).await?;
+        // The pool, the credentials and the record are done: new clients exist, so they join
+        // the audience now.
+        if !plan.gateways.is_empty() {
+            self.hold(Check::Due)
+                .await
+                .map_err(|error| RunError::Apply(ApplyError::lock_lost(error, &outcome)))?;
+            crate::apply::gateway::after_pool(
+                &plan.gateways,
+                &created_ids,
+                session.cloud.gateway(),
+                &session.pacer,
+            )
+            .await
+            .map_err(crate::plan::gateway::GatewayError::from)?;
+            outcome.changed += plan
+                .gateways
+                .iter()
+                .map(|gateway| gateway.count())
+                .sum::<usize>();
+        }
         Ok(ApplyReport {
             applied: true,
             imported: outcome.imported,

@@ -116,12 +116,13 @@ fn classify_code(
             operation,
             code: code.to_owned(),
         },
-        "ResourceNotFoundException" | "ParameterNotFound" | "UserPoolNotFound" => {
-            CloudError::NotFound {
-                operation,
-                what: message,
-            }
-        }
+        "ResourceNotFoundException"
+        | "ParameterNotFound"
+        | "UserPoolNotFound"
+        | "NotFoundException" => CloudError::NotFound {
+            operation,
+            what: message,
+        },
         "ParameterAlreadyExists" | "ResourceExistsException" => CloudError::AlreadyExists {
             operation,
             what: message,
@@ -186,6 +187,7 @@ pub struct AwsCloud {
     pool: AwsUserPool,
     parameters: AwsParameters,
     store: super::stores::AwsStore,
+    gateway: super::gateway_aws::AwsHttpApis,
 }
 
 impl AwsCloud {
@@ -198,6 +200,7 @@ impl AwsCloud {
             pool: AwsUserPool::new(&config, pool_id),
             parameters: AwsParameters::new(&config),
             store: super::stores::AwsStore::new(&config, secrets.store, secrets.kms_key_id.clone()),
+            gateway: super::gateway_aws::AwsHttpApis::new(&config),
             config,
         }
     }
@@ -207,6 +210,11 @@ impl super::Cloud for AwsCloud {
     type Pool = AwsUserPool;
     type Parameters = AwsParameters;
     type Store = super::stores::AwsStore;
+    type Gateway = super::gateway_aws::AwsHttpApis;
+
+    fn gateway(&self) -> &Self::Gateway {
+        &self.gateway
+    }
 
     fn pool(&self) -> &AwsUserPool {
         &self.pool

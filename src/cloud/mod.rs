@@ -3,6 +3,8 @@
 //! in-memory cloud with injected faults, for tests of the engines at every crash point.
 
 pub mod aws;
+pub mod gateway;
+pub mod gateway_aws;
 pub mod memory;
 pub mod operation;
 pub mod pace;
@@ -217,6 +219,14 @@ impl CloudError {
             {
                 Some("check --user-pool-id (or `[pool] id`) and that the region is the pool's: it is the part before `_`".to_owned())
             }
+            Self::NotFound {
+                operation: Operation::GetAuthorizer | Operation::GetRoutes,
+                ..
+            } => Some("check `[services.<name>.api_gateway]`: `http_api` takes an HTTP API's id and `authorizer` its JWT authorizer's id (a REST API's id belongs in `rest_api`), in the pool's region".to_owned()),
+            Self::Rejected {
+                operation: Operation::UpdateAuthorizer | Operation::UpdateRoute,
+                ..
+            } => Some("API Gateway refused the change: check the API's own definition (the route's authorizer type, the authorizer's identity source)".to_owned()),
             Self::NotFound { .. } | Self::AlreadyExists { .. } | Self::Rejected { .. } => None,
         }
     }
@@ -413,9 +423,12 @@ pub trait Cloud: Send + Sync + 'static {
     type Pool: UserPool;
     type Parameters: Parameters;
     type Store: stores::SecretStore;
+    type Gateway: gateway::HttpApis;
     fn pool(&self) -> &Self::Pool;
     fn parameters(&self) -> &Self::Parameters;
     fn store(&self) -> &Self::Store;
+    /// API Gateway's HTTP APIs: called only for services that name one (`api_gateway`).
+    fn gateway(&self) -> &Self::Gateway;
 }
 
 /// SSM Parameter Store, as far as cogwire's own bookkeeping (ownership record, lock) needs it.

@@ -35,6 +35,11 @@ pub enum Operation {
     RestoreSecret,
     TagResource,
     DeleteSecret,
+    // API Gateway HTTP APIs (v2).
+    GetAuthorizer,
+    UpdateAuthorizer,
+    GetRoutes,
+    UpdateRoute,
 }
 
 /// A shared request budget: AWS throttles the sum of an account's calls in a category.
@@ -64,6 +69,8 @@ pub enum Category {
     SecretsManagerBatchRead,
     /// Secrets Manager: ListSecrets.
     SecretsManagerList,
+    /// API Gateway's control plane: the account's budget for managing APIs.
+    ApiGatewayManagement,
 }
 
 /// The AWS service an operation belongs to.
@@ -72,6 +79,7 @@ pub enum Service {
     Cognito,
     Ssm,
     SecretsManager,
+    ApiGateway,
 }
 
 /// What must happen before an operation is tried again after a failure whose outcome is unknown
@@ -117,15 +125,24 @@ impl Operation {
             Self::RestoreSecret => "RestoreSecret",
             Self::TagResource => "TagResource",
             Self::DeleteSecret => "DeleteSecret",
+            Self::GetAuthorizer => "GetAuthorizer",
+            Self::UpdateAuthorizer => "UpdateAuthorizer",
+            Self::GetRoutes => "GetRoutes",
+            Self::UpdateRoute => "UpdateRoute",
         }
     }
 
-    /// The IAM action that allows it, as a policy names it.
+    /// The IAM action that allows it, as a policy names it. API Gateway's control plane is
+    /// authorized by HTTP verb on the resource's path (`apigateway:GET` on `/apis/<id>/...`).
     pub fn iam_action(self) -> String {
         let prefix = match self.service() {
             Service::Cognito => "cognito-idp",
             Service::Ssm => "ssm",
             Service::SecretsManager => "secretsmanager",
+            Service::ApiGateway => {
+                let verb = if self.writes() { "PATCH" } else { "GET" };
+                return format!("apigateway:{verb}");
+            }
         };
         format!("{prefix}:{}", self.name())
     }
@@ -143,6 +160,7 @@ impl Operation {
             | Category::SecretsManagerTag
             | Category::SecretsManagerBatchRead
             | Category::SecretsManagerList => Service::SecretsManager,
+            Category::ApiGatewayManagement => Service::ApiGateway,
         }
     }
 
@@ -173,11 +191,19 @@ impl Operation {
             Self::TagResource => Category::SecretsManagerTag,
             Self::BatchGetSecretValue => Category::SecretsManagerBatchRead,
             Self::ListSecrets => Category::SecretsManagerList,
+            Self::GetAuthorizer | Self::UpdateAuthorizer | Self::GetRoutes | Self::UpdateRoute => {
+                Category::ApiGatewayManagement
+            }
         }
     }
 
     /// It changes something (a read changes nothing, so a crash around it loses nothing).
     pub fn writes(self) -> bool {
+        match self {
+            Self::GetAuthorizer | Self::GetRoutes => return false,
+            Self::UpdateAuthorizer | Self::UpdateRoute => return true,
+            _ => {}
+        }
         match self.category() {
             Category::UserPoolResourceRead
             | Category::UserPoolClientRead
@@ -190,7 +216,8 @@ impl Operation {
             | Category::SecretsManagerPut
             | Category::SecretsManagerCreate
             | Category::SecretsManagerDelete
-            | Category::SecretsManagerTag => true,
+            | Category::SecretsManagerTag
+            | Category::ApiGatewayManagement => true,
         }
     }
 
@@ -208,7 +235,7 @@ impl Operation {
     }
 
     /// Every operation, for tests and documentation.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 29] = [
         Self::ListResourceServers,
         Self::CreateResourceServer,
         Self::UpdateResourceServer,
@@ -234,6 +261,10 @@ impl Operation {
         Self::RestoreSecret,
         Self::TagResource,
         Self::DeleteSecret,
+        Self::GetAuthorizer,
+        Self::UpdateAuthorizer,
+        Self::GetRoutes,
+        Self::UpdateRoute,
     ];
 }
 
@@ -259,6 +290,8 @@ impl Category {
             | Self::SecretsManagerDelete
             | Self::SecretsManagerTag => 50.0,
             Self::SecretsManagerBatchRead | Self::SecretsManagerList => 100.0,
+            // API Gateway's default for management calls it lists no quota of their own for.
+            Self::ApiGatewayManagement => 10.0,
         }
     }
 
@@ -316,6 +349,20 @@ mod tests {
                 Operation::AddUserPoolClientSecret
             ]
         );
+    }
+
+    #[test]
+    fn api_gateway_is_authorized_by_verb_and_paced_by_its_control_plane() {
+        assert_eq!(Operation::GetRoutes.iam_action(), "apigateway:GET");
+        assert_eq!(Operation::UpdateAuthorizer.iam_action(), "apigateway:PATCH");
+        for operation in [Operation::GetAuthorizer, Operation::GetRoutes] {
+            assert!(!operation.writes());
+        }
+        for operation in [Operation::UpdateAuthorizer, Operation::UpdateRoute] {
+            assert!(operation.writes());
+            assert_eq!(operation.category(), Category::ApiGatewayManagement);
+            assert!(operation.own_rate().is_none());
+        }
     }
 
     #[test]

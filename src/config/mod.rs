@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod environment;
+pub mod gateway;
 pub mod graph;
 pub mod model;
 pub mod rules;

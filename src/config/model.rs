@@ -10,6 +10,7 @@ use toml::Spanned;
 use crate::apply::record::reserved;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::duration::{self, DurationError, Seconds};
+use crate::config::gateway::{self, ApiGateway, ApiKind};
 use crate::config::rules;
 use crate::config::shape::{RawConfig, RawService};
 use crate::config::suggest;
@@ -114,6 +115,9 @@ pub struct Service {
     /// The service's name before a rename (`previous = "..."`): the resources the record knows
     /// by that name are this service's, kept with their ids.
     pub previous: Option<String>,
+    /// The API Gateway API whose authorizer and routes enforce this service's scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_gateway: Option<ApiGateway>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,6 +149,16 @@ pub struct Route {
     pub path: String,
     pub scope: String,
     pub body: Option<serde_json::Value>,
+    /// The gateway's own route template that serves `path`, when it is not `path` itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+}
+
+impl Route {
+    /// The route as the gateway knows it: `route`, else the concrete `path`.
+    pub fn gateway_route(&self) -> &str {
+        self.route.as_deref().unwrap_or(&self.path)
+    }
 }
 
 impl Model {
@@ -453,6 +467,7 @@ impl Analyzer {
             );
         }
         let routes = self.routes(name, raw);
+        let api_gateway = self.api_gateway(name, raw, &routes);
         let previous = raw.previous.as_ref().and_then(|previous| {
             let old = previous.get_ref();
             if declared.services.contains_key(old) || declared.unparsed.contains(old) {
@@ -483,6 +498,7 @@ impl Analyzer {
             consumes,
             routes,
             previous,
+            api_gateway,
         }
     }
 
@@ -813,14 +829,163 @@ impl Analyzer {
                 .body
                 .as_ref()
                 .and_then(|body| serde_json::to_value(body).ok());
+            if let Some(template) = &route.route {
+                self.gateway_route(template, &route.path);
+            }
             checked.push(Route {
                 method,
                 path: route.path.get_ref().clone(),
                 scope: scope.clone(),
                 body,
+                route: route
+                    .route
+                    .as_ref()
+                    .map(|template| template.get_ref().clone()),
             });
         }
         checked
+    }
+
+    /// A route's `route`: a well-formed template that serves the concrete `path`.
+    fn gateway_route(&mut self, template: &Spanned<String>, path: &Spanned<String>) {
+        if let Some(problem) = gateway::template_problem(template.get_ref()) {
+            self.report(
+                "route-template",
+                problem,
+                Some(template.span()),
+                Some("write the gateway's route as API Gateway does: `/items/{id}`, or `/files/{proxy+}` for the rest of the path".to_owned()),
+            );
+        } else if path.get_ref().starts_with('/')
+            && !gateway::template_matches(template.get_ref(), path.get_ref())
+        {
+            self.report(
+                "route-template",
+                format!(
+                    "route `{}` does not serve path `{}`",
+                    template.get_ref(),
+                    path.get_ref()
+                ),
+                Some(template.span()),
+                Some("`path` is what `verify` calls and `route` the gateway's route that serves it: each literal segment must be equal, and each `{name}` takes one segment".to_owned()),
+            );
+        }
+    }
+
+    /// `[services.X.api_gateway]`: one API (`http_api` or `rest_api`), its authorizer, a stage
+    /// only for REST, ids of the right shape, and routes for the gateway to guard.
+    fn api_gateway(
+        &mut self,
+        name: &Spanned<String>,
+        raw: &RawService,
+        routes: &[Route],
+    ) -> Option<ApiGateway> {
+        let section = raw.api_gateway.as_ref()?;
+        let span = section.span();
+        let section = section.get_ref();
+        let header = format!("[services.{}.api_gateway]", name.get_ref());
+        let api = match (&section.http_api, &section.rest_api) {
+            (Some(http), None) => Some((ApiKind::Http, http)),
+            (None, Some(rest)) => Some((ApiKind::Rest, rest)),
+            (Some(_), Some(rest)) => {
+                self.report(
+                    "api-gateway",
+                    format!("{header} names both an HTTP API and a REST API"),
+                    Some(rest.span()),
+                    Some(
+                        "a service's scopes are enforced by one API: keep `http_api` or `rest_api`"
+                            .to_owned(),
+                    ),
+                );
+                None
+            }
+            (None, None) => {
+                self.report(
+                    "api-gateway",
+                    format!("{header} names no API"),
+                    Some(span.clone()),
+                    Some(
+                        "add http_api = \"<HTTP API id>\" (or rest_api = \"<REST API id>\")"
+                            .to_owned(),
+                    ),
+                );
+                None
+            }
+        };
+        let mut valid = api.is_some();
+        for (key, value) in [
+            ("http_api", &section.http_api),
+            ("rest_api", &section.rest_api),
+            ("authorizer", &section.authorizer),
+        ] {
+            if let Some(value) = value
+                && !gateway::is_gateway_id(value.get_ref())
+            {
+                valid = false;
+                self.report(
+                    "api-gateway-id",
+                    format!("`{}` is not an API Gateway id", value.get_ref()),
+                    Some(value.span()),
+                    Some(format!("`{key}` takes the id API Gateway shows (6 to 10 lower-case letters and digits, such as \"a1b2c3d4e5\"), not a name or an ARN")),
+                );
+            }
+        }
+        if section.authorizer.is_none() {
+            valid = false;
+            self.report(
+                "api-gateway",
+                format!("{header} names no authorizer"),
+                Some(span.clone()),
+                Some("add authorizer = \"<authorizer id>\": the JWT authorizer of an HTTP API, the Cognito user pool authorizer of a REST API".to_owned()),
+            );
+        }
+        if let Some(stage) = &section.stage {
+            if section.http_api.is_some() {
+                valid = false;
+                self.report(
+                    "api-gateway",
+                    "`stage` is for REST APIs".to_owned(),
+                    Some(stage.span()),
+                    Some("an HTTP API's route changes take effect without a deployment: remove `stage`".to_owned()),
+                );
+            } else if !gateway::is_stage_name(stage.get_ref()) {
+                valid = false;
+                self.report(
+                    "api-gateway",
+                    format!("`{}` is not a stage name", stage.get_ref()),
+                    Some(stage.span()),
+                    Some("a stage name is 1 to 128 letters, digits, `-` and `_`".to_owned()),
+                );
+            }
+        }
+        if routes.is_empty() && !raw.may_have("routes") {
+            valid = false;
+            self.report(
+                "api-gateway-routes",
+                format!("service `{}` names a gateway but declares no routes", name.get_ref()),
+                Some(span.clone()),
+                Some(format!("declare the routes the gateway guards: [[services.{}.routes]] with method, path, scope and (for a templated route) route = \"/items/{{id}}\"", name.get_ref())),
+            );
+        }
+        if raw.scopes.is_none() && !raw.may_have("scopes") {
+            valid = false;
+            self.report(
+                "api-gateway-scopes",
+                format!("service `{}` names a gateway but owns no scopes", name.get_ref()),
+                Some(span),
+                Some("the gateway enforces the service's own scopes: declare them with `scopes = { ... }`".to_owned()),
+            );
+        }
+        let (kind, api_id) = api?;
+        valid.then(|| ApiGateway {
+            kind,
+            api_id: api_id.get_ref().clone(),
+            authorizer: section
+                .authorizer
+                .as_ref()
+                .map(|authorizer| authorizer.get_ref().clone())
+                .unwrap_or_default(),
+            stage: section.stage.as_ref().map(|stage| stage.get_ref().clone()),
+        })
     }
 
     fn unique_names(&mut self, raw: &RawConfig, services: &BTreeMap<String, Service>) {

@@ -70,6 +70,7 @@ pub fn services_toml() -> Value {
             "environment": environment(),
             "service": service(),
             "client": client(),
+            "api_gateway": api_gateway(),
             "route": route(),
             "duration": {
                 "description": format!("A duration: a number and a unit (s, m, h, d), in groups: \"30m\", \"1h\", \"1h30m\". Cognito accepts {} to {} for access tokens.", rules::MIN_ACCESS_TOKEN_VALIDITY, rules::MAX_ACCESS_TOKEN_VALIDITY),
@@ -270,9 +271,46 @@ fn service() -> Value {
                 "items": { "type": "string", "pattern": ENVIRONMENT_NAME },
             },
             "routes": {
-                "description": "Routes `cogwire verify` calls: each must refuse no token (401) and a token without its scope (403), and serve one with it (2xx).",
+                "description": "Routes `cogwire verify` calls: each must refuse no token (401) and a token without its scope (403), and serve one with it (2xx). With `api_gateway`, also the routes whose scopes cogwire keeps in line on the gateway.",
                 "type": "array",
                 "items": { "$ref": "#/definitions/route" },
+            },
+            "api_gateway": { "$ref": "#/definitions/api_gateway" },
+        },
+    })
+}
+
+fn api_gateway() -> Value {
+    let id = "^[a-z0-9]{6,10}$";
+    json!({
+        "description": "The API Gateway API that enforces this service's scopes: cogwire keeps its authorizer's issuer and audience, and the declared routes' scopes, in line with services.toml. Exactly one of `http_api` and `rest_api`.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["authorizer"],
+        "oneOf": [
+            { "required": ["http_api"], "not": { "anyOf": [{ "required": ["rest_api"] }, { "required": ["stage"] }] } },
+            { "required": ["rest_api"], "not": { "required": ["http_api"] } },
+        ],
+        "properties": {
+            "http_api": {
+                "description": "The id of an HTTP API, whose JWT authorizer `authorizer` names.",
+                "type": "string",
+                "pattern": id,
+            },
+            "rest_api": {
+                "description": "The id of a REST API, whose Cognito user pool authorizer `authorizer` names.",
+                "type": "string",
+                "pattern": id,
+            },
+            "authorizer": {
+                "description": "The authorizer's id (not its name).",
+                "type": "string",
+                "pattern": id,
+            },
+            "stage": {
+                "description": "REST APIs: the stage to deploy to after a change (a REST API's changes take effect only when deployed).",
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{1,128}$",
             },
         },
     })
@@ -363,6 +401,11 @@ fn route() -> Value {
             "body": {
                 "description": "A request body, sent as JSON.",
             },
+            "route": {
+                "description": "The gateway's own route that serves `path`, e.g. \"/v1/orders/{id}\" (default: `path`).",
+                "type": "string",
+                "pattern": "^/",
+            },
         },
     })
 }
@@ -426,6 +469,7 @@ mod tests {
                 &definitions["environment"],
                 crate::config::environment::ENVIRONMENT_KEYS,
             ),
+            (&definitions["api_gateway"], shape::API_GATEWAY_KEYS),
         ] {
             assert_eq!(keys(described), sorted(known));
         }

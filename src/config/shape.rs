@@ -87,6 +87,8 @@ pub struct RawService {
     pub client: Option<Spanned<RawClient>>,
     pub external: Option<Spanned<bool>>,
     pub routes: Option<Vec<Spanned<RawRoute>>>,
+    /// `[services.X.api_gateway]`: the API Gateway API that enforces the service's scopes.
+    pub api_gateway: Option<Spanned<RawApiGateway>>,
     /// The name the service had before a rename: its client and resource server are kept.
     pub previous: Option<Spanned<String>>,
     /// The environments the service exists in (`environments = ["staging"]`); absent: all.
@@ -123,6 +125,18 @@ pub struct RawRoute {
     pub path: Spanned<String>,
     pub scope: Spanned<String>,
     pub body: Option<toml::Value>,
+    /// The gateway's own route (a template such as `/items/{id}`) that serves `path`.
+    pub route: Option<Spanned<String>>,
+}
+
+/// `[services.X.api_gateway]`: an HTTP API (`http_api`) or a REST API (`rest_api`, with an
+/// optional `stage` to deploy), and the id of its authorizer.
+#[derive(Debug, Default, Clone)]
+pub struct RawApiGateway {
+    pub http_api: Option<Spanned<String>>,
+    pub rest_api: Option<Spanned<String>>,
+    pub authorizer: Option<Spanned<String>>,
+    pub stage: Option<Spanned<String>>,
 }
 
 pub(crate) const TOP_LEVEL_KEYS: &[&str] = &[
@@ -159,9 +173,11 @@ pub(crate) const SERVICE_KEYS: &[&str] = &[
     "routes",
     "previous",
     "environments",
+    "api_gateway",
 ];
 pub(crate) const CLIENT_KEYS: &[&str] = &["name", "access_token_validity"];
-pub(crate) const ROUTE_KEYS: &[&str] = &["method", "path", "scope", "body"];
+pub(crate) const ROUTE_KEYS: &[&str] = &["method", "path", "scope", "body", "route"];
+pub(crate) const API_GATEWAY_KEYS: &[&str] = &["http_api", "rest_api", "authorizer", "stage"];
 
 /// Parses the text into its raw shape: as much of it as is well formed, and every shape problem
 /// found. A TOML syntax error leaves nothing reliable to read, so syntax errors are all that is
@@ -505,6 +521,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
     let route_list = fields.take("routes");
     let previous_name = fields.take("previous");
     let environment_list = fields.take("environments");
+    let gateway_table = fields.take("api_gateway");
     let present = [
         identifier.is_some(),
         display_name.is_some(),
@@ -515,6 +532,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         route_list.is_some(),
         previous_name.is_some(),
         environment_list.is_some(),
+        gateway_table.is_some(),
     ];
     let mut raw = RawService {
         identifier: identifier
@@ -528,6 +546,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         previous: previous_name
             .and_then(|value| string(value, "previous", "\"orders-api\"", problems)),
         environments: environment_list.and_then(|value| environment::names_list(value, problems)),
+        api_gateway: gateway_table.and_then(|value| api_gateway(&key, value, problems)),
         unreadable: Vec::new(),
         has_unknown_keys: fields.has_unknown_keys,
     };
@@ -541,6 +560,7 @@ fn service(name: &str, mut fields: Fields<'_>, problems: &mut Vec<Diagnostic>) -
         raw.routes.is_some(),
         raw.previous.is_some(),
         raw.environments.is_some(),
+        raw.api_gateway.is_some(),
     ];
     for ((field, present), read) in SERVICE_KEYS.iter().zip(present).zip(read) {
         if present && !read {
@@ -742,6 +762,9 @@ fn routes(
         let path = required("path", "\"/v1/orders/42\"", problems);
         let scope = required("scope", "\"orders.read\"", problems);
         let body = fields.take("body").and_then(|value| body(value, problems));
+        let route = fields
+            .take("route")
+            .and_then(|value| string(value, "route", "\"/v1/orders/{id}\"", problems));
         if let (Some(method), Some(path), Some(scope)) = (method, path, scope) {
             routes.push(Spanned::new(
                 span,
@@ -750,11 +773,50 @@ fn routes(
                     path,
                     scope,
                     body,
+                    route,
                 },
             ));
         }
     }
     Some(routes)
+}
+
+fn api_gateway(
+    service_key: &str,
+    value: Spanned<DeValue<'_>>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Spanned<RawApiGateway>> {
+    let span = value.span();
+    let header = format!("[services.{service_key}.api_gateway]");
+    let table = match value.into_inner() {
+        DeValue::Table(table) => table,
+        other => {
+            problems.push(
+                Diagnostic::new(
+                    "type",
+                    format!("`api_gateway` must be a table, found {}", a_type(&other)),
+                    Some(span),
+                )
+                .with_hint(format!(
+                    "write a section: {header} with http_api = \"a1b2c3d4e5\" and authorizer = \"abc123\""
+                )),
+            );
+            return None;
+        }
+    };
+    let mut fields = Fields::new(header, span.clone(), table, API_GATEWAY_KEYS, problems);
+    let mut text = |key: &str, example: &str| {
+        fields
+            .take(key)
+            .and_then(|value| string(value, key, example, problems))
+    };
+    let gateway = RawApiGateway {
+        http_api: text("http_api", "\"a1b2c3d4e5\""),
+        rest_api: text("rest_api", "\"x9y8z7w6v5\""),
+        authorizer: text("authorizer", "\"abc123\""),
+        stage: text("stage", "\"prod\""),
+    };
+    Some(Spanned::new(span, gateway))
 }
 
 /// A route's request body: any TOML value, sent as JSON.

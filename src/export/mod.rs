@@ -3,12 +3,15 @@
 //! Secrets Store CSI driver, ECS, Lambda) and the least-privilege policy of its role. The store is
 //! read once, for where each entry lives ([`located`]); every format is then a pure function of
 //! that value, one module a format, so adding a format is one `Format` variant and one module.
+//! Beside them, [`openapi`]: the security scheme and route scopes of a service's API Gateway API,
+//! a pure function of the checked model and of what only the pool knows.
 
 pub mod ecs;
 pub mod external_secret;
 pub mod iam_policy;
 pub mod lambda;
 pub mod located;
+pub mod openapi;
 pub mod secret_provider_class;
 pub mod yaml;
 

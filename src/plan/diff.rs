@@ -279,6 +279,7 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
         observed_resources: observed.resource_digests(),
         described_client_names,
         refresh: observed.refresh.clone(),
+        gateways: Vec::new(),
     })
 }
 

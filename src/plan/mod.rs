@@ -3,6 +3,7 @@
 //! It never holds a secret.
 
 pub mod diff;
+pub mod gateway;
 pub mod observed;
 pub mod render;
 
@@ -47,6 +48,9 @@ pub struct Plan {
     /// (`--refresh=false`), so that the plan can say drift was not checked.
     #[serde(default)]
     pub refresh: Refresh,
+    /// API Gateway authorizers and routes that change, for services that name a gateway.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<gateway::GatewayChange>,
 }
 
 /// How a plan read the managed clients.
@@ -443,6 +447,7 @@ mod tests {
             observed_resources: BTreeMap::new(),
             described_client_names: BTreeSet::new(),
             refresh: Refresh::Full,
+            gateways: Vec::new(),
         }
     }
 

@@ -52,7 +52,8 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
         );
     }
     let shown: Vec<&Action> = plan.actions.iter().collect();
-    if shown.is_empty() && plan.pending_credentials.is_empty() {
+    let gateways_change = plan.gateways.iter().any(|gateway| gateway.count() > 0);
+    if shown.is_empty() && plan.pending_credentials.is_empty() && !gateways_change {
         let _ = writeln!(out, "{}", style.bold("No changes."));
         let _ = writeln!(out, "User pool {} matches services.toml.", plan.pool_id);
     } else if !shown.is_empty() {
@@ -75,12 +76,30 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
             plan.pool_id
         );
         let mut current_service = None;
-        for action in shown {
+        for action in &shown {
             if current_service != Some(&action.service) {
                 let _ = writeln!(out, "\n  {}", style.bold(&format!("# {}", action.service)));
                 current_service = Some(&action.service);
             }
             action_lines(&mut out, action, style, plan.adopt);
+        }
+    }
+    if gateways_change {
+        if shown.is_empty() {
+            let _ = writeln!(
+                out,
+                "Resource actions are indicated with the following symbols:\n  {} update in-place",
+                paint(style, Change::Update, "~")
+            );
+        }
+        let _ = writeln!(out, "\ncogwire will update these API Gateway resources:");
+        for gateway in plan.gateways.iter().filter(|gateway| gateway.count() > 0) {
+            let _ = writeln!(
+                out,
+                "\n  {}",
+                style.bold(&format!("# {} (api_gateway)", gateway.service))
+            );
+            out.push_str(&crate::plan::gateway::human_lines(gateway, style));
         }
     }
     if !plan.pending_credentials.is_empty() {

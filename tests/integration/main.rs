@@ -7,6 +7,7 @@ mod end_to_end;
 mod environments;
 mod export;
 mod foreign_entries;
+mod gateway;
 mod graph;
 mod iam;
 mod import;

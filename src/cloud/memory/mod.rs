@@ -11,6 +11,7 @@
 //! atomic: its effect happens under one lock, with no await inside.
 
 mod faults;
+mod gateway;
 mod parameters;
 mod pool;
 mod stores;
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use faults::{Fault, FaultPlan};
+pub use gateway::{Api as HttpApi, MemoryHttpApis};
 pub use parameters::MemoryParameters;
 pub use pool::MemoryUserPool;
 pub use stores::MemoryStore;
@@ -162,6 +164,7 @@ impl MemoryCloud {
             pool: self.user_pool(),
             parameters: self.parameters(),
             store: self.store(kind),
+            gateway: MemoryHttpApis::default(),
         }
     }
 
@@ -304,12 +307,26 @@ pub struct MemoryAccount {
     pool: MemoryUserPool,
     parameters: MemoryParameters,
     store: MemoryStore,
+    gateway: MemoryHttpApis,
+}
+
+impl MemoryAccount {
+    /// The same account, with `gateway` as its HTTP APIs.
+    pub fn with_gateway(mut self, gateway: MemoryHttpApis) -> Self {
+        self.gateway = gateway;
+        self
+    }
 }
 
 impl crate::cloud::Cloud for MemoryAccount {
     type Pool = MemoryUserPool;
     type Parameters = MemoryParameters;
     type Store = MemoryStore;
+    type Gateway = MemoryHttpApis;
+
+    fn gateway(&self) -> &MemoryHttpApis {
+        &self.gateway
+    }
 
     fn pool(&self) -> &MemoryUserPool {
         &self.pool

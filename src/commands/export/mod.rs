@@ -1,11 +1,13 @@
 //! `cogwire export`: reads where the named services' credentials live (`export::locate`), renders
 //! one format for each, and prints it or writes one file per service. Nothing secret is read.
 
+mod openapi;
+
 use std::path::Path;
 
-use super::hinted;
-use super::pool::{connect, explain, parse_timeout};
 use crate::cli::{ExportArgs, GlobalArgs, PaceArgs};
+use crate::commands::hinted;
+use crate::commands::pool::{connect, explain, parse_timeout};
 use crate::config::duration::Seconds;
 use crate::config::model::ExportSettings;
 use crate::exit::ExitStatus;
@@ -14,6 +16,10 @@ use crate::export::{DEFAULT_REFRESH, Exported, Format, Options, locate, parse_fo
 
 pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
     let (format, services) = format_and_services(args)?;
+    let format = match format {
+        Export::Openapi => return openapi::run(global, args, &services).await,
+        Export::Runtime(format) => format,
+    };
     let refresh = args
         .refresh
         .as_deref()
@@ -59,17 +65,28 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitS
     Ok(ExitStatus::Success)
 }
 
+/// What to export: the OpenAPI fragment of a service's API, or a runtime's files.
+enum Export {
+    Openapi,
+    Runtime(Format),
+}
+
 /// `export FORMAT SERVICE...` or `export --format FORMAT SERVICE...`.
-fn format_and_services(args: &ExportArgs) -> anyhow::Result<(Format, Vec<String>)> {
-    match (&args.format, args.words.split_first()) {
-        (Some(format), _) => Ok((parse_format(format).map_err(explain)?, args.words.clone())),
-        (None, Some((format, services))) => {
-            Ok((parse_format(format).map_err(explain)?, services.to_vec()))
+fn format_and_services(args: &ExportArgs) -> anyhow::Result<(Export, Vec<String>)> {
+    let parse = |word: &str| {
+        if word.eq_ignore_ascii_case("openapi") {
+            Ok(Export::Openapi)
+        } else {
+            parse_format(word).map(Export::Runtime).map_err(explain)
         }
+    };
+    match (&args.format, args.words.split_first()) {
+        (Some(format), _) => Ok((parse(format)?, args.words.clone())),
+        (None, Some((format, services))) => Ok((parse(format)?, services.to_vec())),
         (None, None) => Err(hinted(
             "name a format to export",
             format!(
-                "cogwire export FORMAT [SERVICE]...; formats: {}",
+                "cogwire export FORMAT [SERVICE]...; formats: {}, openapi",
                 Format::ALL.map(Format::name).join(", ")
             ),
         )),
