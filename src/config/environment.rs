@@ -21,7 +21,7 @@ use crate::credentials::decide::entry_names;
 
 pub(crate) const ENVIRONMENT_KEYS: &[&str] = &["pool", "secrets", "defaults", "services"];
 /// The keys of a service an environment may override: those that belong to one deployment.
-pub(crate) const OVERRIDE_SERVICE_KEYS: &[&str] = &["client"];
+pub(crate) const OVERRIDE_SERVICE_KEYS: &[&str] = &["client", "api_gateway"];
 pub(crate) const OVERRIDE_CLIENT_KEYS: &[&str] = &["access_token_validity"];
 /// The placeholder of the secrets path that names the environment.
 pub const ENV_PLACEHOLDER: &str = "{env}";
@@ -39,6 +39,8 @@ pub struct RawEnvironment {
 #[derive(Debug, Default, Clone)]
 pub struct RawOverride {
     pub client: Option<Spanned<RawClient>>,
+    /// Replaces the service's `api_gateway` table whole: each environment's API and authorizer.
+    pub api_gateway: Option<Spanned<shape::RawApiGateway>>,
 }
 
 /// Reads `[environments]`: a table of environments, each a table of overrides.
@@ -170,6 +172,9 @@ fn overrides(
                     },
                 ));
             }
+        }
+        if let Some(value) = fields.take("api_gateway") {
+            service.api_gateway = shape::api_gateway(&toml_key(name.get_ref()), value, problems);
         }
         overrides.push((name, service));
     }
@@ -423,6 +428,7 @@ pub fn pick(raw: &RawConfig, environment: Option<&str>) -> Result<RawConfig, Dia
                 None => target.client = Some(client.clone()),
             }
         }
+        overlay(&mut target.api_gateway, &overrides.api_gateway);
     }
     Ok(view)
 }
@@ -496,6 +502,7 @@ pub fn analyze_all(
         .collect();
     if problems.is_empty() {
         problems.extend(shared_pools(raw, &models));
+        problems.extend(shared_authorizers(&models));
     }
     if problems.is_empty() {
         Ok(models)
@@ -503,6 +510,54 @@ pub fn analyze_all(
         problems.sort_by_key(|problem| problem.span.as_ref().map(|span| span.start));
         Err(problems)
     }
+}
+
+/// One API Gateway authorizer trusts one pool: two environments with different pools that name
+/// the same authorizer would each point it at their own pool, in turn.
+fn shared_authorizers(models: &[Model]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let mut claimed: BTreeMap<(String, String), (&Model, &str)> = BTreeMap::new();
+    for model in models {
+        let Some(pool) = model.pool.id.as_deref() else {
+            continue;
+        };
+        for service in model.services.values() {
+            let Some(gateway) = &service.api_gateway else {
+                continue;
+            };
+            let key = (gateway.api_id.clone(), gateway.authorizer.clone());
+            match claimed.get(&key) {
+                Some((first, first_pool)) if *first_pool != pool => {
+                    let label = |model: &Model| match &model.environment {
+                        Some(name) => format!("environment `{name}`"),
+                        None => "the file's own [pool]".to_owned(),
+                    };
+                    problems.push(
+                        Diagnostic::new(
+                            "shared-authorizer",
+                            format!(
+                                "{} and {} both point authorizer `{}` of {} at their own pool: each apply would take it from the other",
+                                label(first),
+                                label(model),
+                                gateway.authorizer,
+                                gateway.label()
+                            ),
+                            None,
+                        )
+                        .with_hint(format!(
+                            "give each environment its own API: [environments.<name>.services.{}.api_gateway] with its http_api and authorizer",
+                            service.name
+                        )),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    claimed.insert(key, (model, pool));
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// The first service that two models of one pool do not declare alike, as far as the pool is

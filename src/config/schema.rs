@@ -337,7 +337,7 @@ fn environment() -> Value {
             "secrets": secrets,
             "defaults": defaults,
             "services": {
-                "description": "Services' deployment-specific keys in this environment: `[environments.<name>.services.<service>.client]`.",
+                "description": "Services' deployment-specific keys in this environment: `[environments.<name>.services.<service>.client]`, and `.api_gateway`, which replaces the service's whole.",
                 "type": "object",
                 "additionalProperties": {
                     "type": "object",
@@ -350,6 +350,7 @@ fn environment() -> Value {
                                 "access_token_validity": { "$ref": "#/definitions/duration" },
                             },
                         },
+                        "api_gateway": { "$ref": "#/definitions/api_gateway" },
                     },
                 },
             },

@@ -781,7 +781,7 @@ fn routes(
     Some(routes)
 }
 
-fn api_gateway(
+pub(crate) fn api_gateway(
     service_key: &str,
     value: Spanned<DeValue<'_>>,
     problems: &mut Vec<Diagnostic>,

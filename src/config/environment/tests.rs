@@ -269,3 +269,63 @@ fn fields_rename_the_keys_and_keep_the_client_id_and_secret() {
             .is_some_and(|hint| hint.contains("did you mean `token_url`?"))
     );
 }
+
+const GATEWAY: &str = r#"
+[environments.staging]
+pool = { id = "us-east-1_Stg" }
+
+[environments.prod]
+pool = { id = "eu-west-1_Prd" }
+
+[secrets]
+path = "/{env}/{service}"
+
+[services.orders]
+scopes = { "orders.read" = "Read orders" }
+routes = [{ method = "GET", path = "/orders", scope = "orders.read" }]
+
+[services.orders.api_gateway]
+http_api = "a1b2c3d4e5"
+authorizer = "abc123"
+
+[services.billing]
+consumes = ["orders/orders.read"]
+"#;
+
+#[test]
+fn two_environments_may_not_point_one_authorizer_at_their_own_pools() {
+    let problems = problems_of(GATEWAY);
+    assert_eq!(codes(&problems), vec!["shared-authorizer"]);
+    assert!(problems[0].message.contains("authorizer `abc123`"));
+    assert!(
+        problems[0]
+            .hint
+            .as_deref()
+            .is_some_and(|hint| hint.contains("[environments.<name>.services.orders.api_gateway]"))
+    );
+}
+
+#[test]
+fn an_environment_gives_a_service_its_own_api_gateway() {
+    let text = GATEWAY.replace(
+        "pool = { id = \"eu-west-1_Prd\" }\n",
+        "pool = { id = \"eu-west-1_Prd\" }\nservices.orders.api_gateway = { http_api = \"z9y8x7w6v5\", authorizer = \"prd123\" }\n",
+    );
+    let models = load_all(&text, None, None).expect("valid");
+    let gateway_of = |environment: &str| {
+        let model = models
+            .iter()
+            .find(|model| model.environment.as_deref() == Some(environment))
+            .expect("environment");
+        let gateway = model.services["orders"]
+            .api_gateway
+            .clone()
+            .expect("gateway");
+        (gateway.api_id, gateway.authorizer)
+    };
+    assert_eq!(
+        gateway_of("staging"),
+        ("a1b2c3d4e5".into(), "abc123".into())
+    );
+    assert_eq!(gateway_of("prod"), ("z9y8x7w6v5".into(), "prd123".into()));
+}
