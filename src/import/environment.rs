@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Import, quote};
+use super::Import;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -44,10 +44,7 @@ impl Import {
             );
         }
         let _ = writeln!(out, "[environments.{name}]");
-        let mut pool = vec![format!("id = {}", quote(&self.pool_id))];
-        if let Some(region) = &self.region {
-            pool.push(format!("region = {}", quote(region)));
-        }
+        let pool = self.pool_keys();
         let _ = writeln!(out, "pool = {{ {} }}", pool.join(", "));
         out
     }
@@ -55,15 +52,8 @@ impl Import {
     /// A new services.toml for one environment: the services as `to_toml` writes them, the pool
     /// in `[environments.NAME]` instead of `[pool]`.
     pub fn to_toml_in(&self, name: &str) -> String {
-        let full = self.to_toml();
-        let pool = format!("\n[pool]\nid = {}\n", quote(&self.pool_id));
-        let region = self
-            .region
-            .as_ref()
-            .map(|region| format!("region = {}\n", quote(region)))
-            .unwrap_or_default();
         let table = self.environment_table(name, &[]);
-        full.replacen(&format!("{pool}{region}"), &table, 1)
+        self.to_toml().replacen(&self.pool_table(), &table, 1)
     }
 
     /// `existing` with `[environments.NAME]` added at its end; nothing else in it changes.

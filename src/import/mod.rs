@@ -297,6 +297,37 @@ impl Import {
         })
     }
 
+    /// `[pool]`'s keys as `key = value`: the id, the region, and the quotas a pool over AWS's
+    /// defaults needs, so that validate accepts what import wrote.
+    pub(crate) fn pool_keys(&self) -> Vec<String> {
+        let mut keys = vec![format!("id = {}", quote(&self.pool_id))];
+        if let Some(region) = &self.region {
+            keys.push(format!("region = {}", quote(region)));
+        }
+        let resource_servers = self
+            .services
+            .values()
+            .filter(|service| service.resource_server.is_some())
+            .count();
+        if resource_servers as u64 > rules::DEFAULT_MAX_RESOURCE_SERVERS {
+            keys.push(format!("max_resource_servers = {resource_servers}"));
+        }
+        let clients = self
+            .services
+            .values()
+            .filter(|service| service.client.is_some())
+            .count();
+        if clients as u64 > rules::DEFAULT_MAX_CLIENTS {
+            keys.push(format!("max_clients = {clients}"));
+        }
+        keys
+    }
+
+    /// The `[pool]` table as `to_toml` writes it.
+    fn pool_table(&self) -> String {
+        format!("\n[pool]\n{}\n", self.pool_keys().join("\n"))
+    }
+
     /// Renders services.toml. Deterministic: the same pool gives the same bytes.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
@@ -323,26 +354,7 @@ impl Import {
                 );
             }
         }
-        let _ = writeln!(out, "\n[pool]\nid = {}", quote(&self.pool_id));
-        if let Some(region) = &self.region {
-            let _ = writeln!(out, "region = {}", quote(region));
-        }
-        let resource_servers = self
-            .services
-            .values()
-            .filter(|service| service.resource_server.is_some())
-            .count();
-        if resource_servers as u64 > rules::DEFAULT_MAX_RESOURCE_SERVERS {
-            let _ = writeln!(out, "max_resource_servers = {resource_servers}");
-        }
-        let clients = self
-            .services
-            .values()
-            .filter(|service| service.client.is_some())
-            .count();
-        if clients as u64 > rules::DEFAULT_MAX_CLIENTS {
-            let _ = writeln!(out, "max_clients = {clients}");
-        }
+        let _ = write!(out, "{}", self.pool_table());
         for (name, service) in &self.services {
             let _ = writeln!(out, "\n[services.{}]", key(name));
             if let Some(server) = &service.resource_server {
@@ -513,6 +525,35 @@ name = "reporting"
         );
         let model = crate::config::model::load(&text, None).expect("the import is valid");
         assert_eq!(model.client_count(), 2);
+    }
+
+    /// A pool over AWS's default quota keeps its `max_resource_servers` in the pool's table,
+    /// `[pool]` or an environment's `pool = { ... }`, and the file validates either way.
+    #[test]
+    fn a_pool_over_the_default_quota_imports_valid_as_an_environment() {
+        let servers: Vec<ResourceServerState> = (0..30)
+            .map(|index| server(&format!("s{index}"), &format!("s{index}"), &[("r", "R")]))
+            .collect();
+        let pool = Pool {
+            pool_id: "us-east-1_X",
+            region: Some("us-east-1"),
+            resource_servers: &servers,
+            clients: &[],
+        };
+        let import = Import::from_pool(&pool, &Patterns::default());
+        let plain = import.to_toml();
+        assert!(plain.contains(
+            "[pool]\nid = \"us-east-1_X\"\nregion = \"us-east-1\"\nmax_resource_servers = 30\n"
+        ));
+        crate::config::model::load(&plain, None).expect("the import is valid");
+        let staging = import.to_toml_in("staging");
+        assert!(!staging.contains("[pool]"), "{staging}");
+        assert!(staging.contains(
+            "pool = { id = \"us-east-1_X\", region = \"us-east-1\", max_resource_servers = 30 }"
+        ));
+        let models = crate::config::model::load_all(&staging, None, None)
+            .unwrap_or_else(|problems| panic!("invalid: {problems:?}\n{staging}"));
+        assert_eq!(models[0].resource_server_count(), 30);
     }
 
     #[test]
