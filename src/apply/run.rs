@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::apply::lock::{Check, Lock, LockError};
 use crate::apply::record::RecordError;
-use crate::apply::{ApplyError, Fence, FinalRecord, Outcome, Progress, apply};
+use crate::apply::{ApplyError, Fence, Outcome, Progress, UnsavedRecord, apply};
 use crate::cloud::{Cloud, CloudError};
 use crate::credentials::sync::{
     AfterApply, SyncError, SyncReport, store_after_apply, store_as_created,
@@ -21,7 +21,7 @@ use crate::plan::diff::{
     undescribed_holders, wanted_client_names,
 };
 use crate::plan::observed::{Observed, ReadError, Reading, read};
-use crate::plan::{Change, Plan, Resource};
+use crate::plan::{Action, ClientChange, Plan};
 use crate::session::Session;
 
 #[derive(Debug, thiserror::Error)]
@@ -401,41 +401,34 @@ impl<'s, C: Cloud> Locked<'s, C> {
         let mut resync: BTreeSet<String> = observed.recovered_clients.iter().cloned().collect();
         let mut prune = false;
         for action in &plan.actions {
-            if let Resource::Client { id, .. } = &action.resource {
-                match action.change {
-                    // Stored as it was updated, when the reply showed its secret.
-                    Change::Update
-                        if id
-                            .as_ref()
-                            .is_some_and(|id| outcome.updated_clients.contains_key(id)) => {}
-                    Change::Update => {
-                        resync.insert(action.service.clone());
-                    }
-                    Change::Delete => prune = true,
-                    // Stored at the new name's path; the old name's entry goes.
-                    Change::Rename => {
-                        resync.insert(action.service.clone());
-                        prune = true;
-                    }
-                    _ => {}
+            let Action::Client(client) = action else {
+                continue;
+            };
+            match &client.change {
+                // Stored as it was updated, when the reply showed its secret.
+                ClientChange::Update(edit)
+                    if outcome.updated_clients.contains_key(&edit.after.id) => {}
+                ClientChange::Update(_) => {
+                    resync.insert(client.service.clone());
                 }
+                ClientChange::Delete { .. } => prune = true,
+                // Stored at the new name's path; the old name's entry goes.
+                ClientChange::Rename { .. } => {
+                    resync.insert(client.service.clone());
+                    prune = true;
+                }
+                ClientChange::Create { .. } | ClientChange::Import(_) => {}
             }
         }
-        // The record as this run left it: a renamed service's client is found under its new name.
-        let mut renamed = observed.record.clone();
-        for action in &plan.actions {
-            if let (Change::Rename, Some(previous)) = (action.change, &action.previous_service) {
-                for recorded in renamed.clients.values_mut() {
-                    if &recorded.service == previous {
-                        recorded.service.clone_from(&action.service);
-                    }
-                }
-            }
-        }
+        // The record as this run left it: a renamed service's client under its new name, a
+        // destroyed one gone.
+        let left = record
+            .as_ref()
+            .map_or_else(|| observed.record.clone(), |record| record.record().clone());
         let after = AfterApply {
             created: &outcome.created_clients,
             updated: &outcome.updated_clients,
-            record: &renamed,
+            record: &left,
             resync,
             prune,
             everything: options.sync_secrets,
@@ -481,7 +474,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
         &self,
         stored: Result<SyncReport, SyncError>,
         after: AfterApply<'_>,
-        record: Option<FinalRecord>,
+        record: Option<UnsavedRecord>,
         outcome: &Outcome,
     ) -> Result<Option<SyncReport>, RunError> {
         let lost = |error| RunError::Apply(ApplyError::lock_lost(error, outcome));

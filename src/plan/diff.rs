@@ -7,8 +7,8 @@ use crate::cloud::{ClientExtras, ClientSpec, ClientState, ResourceServerState};
 use crate::config::model::{Model, Service};
 use crate::plan::observed::Observed;
 use crate::plan::{
-    Action, Change, FORMAT_VERSION, FieldChange, LostAccess, PendingCredentials, Plan, Replaced,
-    Resource, Summary, Unmanaged,
+    Action, ClientAction, ClientChange, Edit, FORMAT_VERSION, FieldChange, LostAccess,
+    PendingCredentials, Plan, Replaced, ServerAction, ServerChange, Summary, Unmanaged,
 };
 
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -189,18 +189,13 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
             let Some(before) = observed.resource_servers.get(identifier) else {
                 continue;
             };
-            actions.push(Action {
+            actions.push(Action::ResourceServer(ServerAction {
                 service: service.clone(),
-                change: Change::Delete,
-                resource: Resource::ResourceServer {
-                    identifier: identifier.clone(),
-                    after: None,
-                    before: Some(before.clone()),
+                identifier: identifier.clone(),
+                change: ServerChange::Delete {
+                    before: before.clone(),
                 },
-                fields: Vec::new(),
-                previous_service: None,
-                replaces: None,
-            });
+            }));
         }
         for (id, recorded) in &observed.record.clients {
             if matched_clients.contains(id) {
@@ -215,36 +210,25 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
                     managed: true,
                 }));
             }
-            actions.push(Action {
+            actions.push(Action::Client(ClientAction {
                 service: recorded.service.clone(),
-                change: Change::Delete,
-                resource: Resource::Client {
-                    name: recorded.name.clone(),
-                    id: Some(id.clone()),
-                    spec: None,
-                    after: None,
+                name: recorded.name.clone(),
+                change: ClientChange::Delete {
+                    id: id.clone(),
                     before,
                 },
-                fields: Vec::new(),
-                previous_service: None,
-                replaces: None,
-            });
+            }));
         }
     }
 
     lose_access_through_removed_scopes(&actions, model, observed, &mut lost);
     mark_replacements(&mut actions, model);
     actions.sort_by(|left, right| {
-        (
-            left.service.as_str(),
-            !left.is_resource_server(),
-            left.label(),
-        )
-            .cmp(&(
-                right.service.as_str(),
-                !right.is_resource_server(),
-                right.label(),
-            ))
+        (left.service(), !left.is_resource_server(), left.label()).cmp(&(
+            right.service(),
+            !right.is_resource_server(),
+            right.label(),
+        ))
     });
     let pending_credentials = observed
         .recovered_clients
@@ -289,18 +273,12 @@ pub fn diff(model: &Model, observed: &Observed, selection: &Selection) -> Result
 pub fn trusted_holders_of_restored_scopes(plan: &Plan, observed: &Observed) -> Vec<String> {
     let mut restored = BTreeSet::new();
     for action in &plan.actions {
-        if let Resource::ResourceServer {
-            identifier,
-            after: Some(after),
-            before: Some(before),
-        } = &action.resource
-        {
+        if let Action::ResourceServer(server) = action {
             restored.extend(
-                after
-                    .scopes
-                    .keys()
-                    .filter(|scope| !before.scopes.contains_key(*scope))
-                    .map(|scope| format!("{identifier}/{scope}")),
+                server
+                    .restored_scopes()
+                    .into_iter()
+                    .map(|scope| format!("{}/{scope}", server.identifier)),
             );
         }
     }
@@ -322,17 +300,9 @@ pub fn trusted_holders_of_restored_scopes(plan: &Plan, observed: &Observed) -> V
 /// otherwise, so a plan that removes nothing costs no DescribeUserPoolClient call for clients
 /// cogwire neither manages nor declares.
 pub fn undescribed_holders(plan: &Plan, observed: &Observed) -> Vec<String> {
-    let removes_scopes = plan.actions.iter().any(|action| match &action.resource {
-        Resource::ResourceServer {
-            after,
-            before: Some(before),
-            ..
-        } => before.scopes.keys().any(|scope| {
-            after
-                .as_ref()
-                .is_none_or(|after| !after.scopes.contains_key(scope))
-        }),
-        _ => false,
+    let removes_scopes = plan.actions.iter().any(|action| match action {
+        Action::ResourceServer(server) => !server.removed_scopes().is_empty(),
+        Action::Client(_) => false,
     });
     if !removes_scopes {
         return Vec::new();
@@ -375,18 +345,13 @@ fn resource_server_action(
             });
         }
         if recorded {
-            actions.push(Action {
+            actions.push(Action::ResourceServer(ServerAction {
                 service: service.name.clone(),
-                change: Change::Forget,
-                resource: Resource::ResourceServer {
-                    identifier: server.identifier.clone(),
-                    after: None,
-                    before: Some(current.clone()),
+                identifier: server.identifier.clone(),
+                change: ServerChange::Forget {
+                    before: current.clone(),
                 },
-                fields: Vec::new(),
-                previous_service: None,
-                replaces: None,
-            });
+            }));
         }
         return Ok(());
     }
@@ -418,42 +383,38 @@ fn resource_server_action(
         .get(&server.identifier)
         .filter(|owner| **owner != service.name && current.is_some())
     {
-        actions.push(Action {
+        actions.push(Action::ResourceServer(ServerAction {
             service: service.name.clone(),
-            change: Change::Rename,
-            resource: Resource::ResourceServer {
-                identifier: server.identifier.clone(),
-                after: None,
+            identifier: server.identifier.clone(),
+            change: ServerChange::Rename {
+                previous_service: previous.clone(),
                 before: current.cloned(),
             },
-            fields: Vec::new(),
-            previous_service: Some(previous.clone()),
-            replaces: None,
-        });
+        }));
     }
-    let (change, fields) = match current {
-        None => (Change::Create, resource_server_fields(None, &desired)),
+    let change = match current {
+        None => ServerChange::Create {
+            fields: resource_server_fields(None, &desired),
+            after: desired,
+        },
         Some(current) => {
-            let fields = resource_server_fields(Some(current), &desired);
-            match (recorded, fields.is_empty()) {
+            let edit = Edit {
+                fields: resource_server_fields(Some(current), &desired),
+                before: current.clone(),
+                after: desired,
+            };
+            match (recorded, edit.fields.is_empty()) {
                 (true, true) => return Ok(()),
-                (true, false) => (Change::Update, fields),
-                (false, _) => (Change::Import, fields),
+                (true, false) => ServerChange::Update(edit),
+                (false, _) => ServerChange::Import(edit),
             }
         }
     };
-    actions.push(Action {
+    actions.push(Action::ResourceServer(ServerAction {
         service: service.name.clone(),
+        identifier: server.identifier.clone(),
         change,
-        resource: Resource::ResourceServer {
-            identifier: server.identifier.clone(),
-            after: Some(desired),
-            before: current.cloned(),
-        },
-        fields,
-        previous_service: None,
-        replaces: None,
-    });
+    }));
     Ok(())
 }
 
@@ -531,20 +492,15 @@ fn client_action(
             None,
             Some(client.access_token_validity.to_string()),
         ));
-        actions.push(Action {
+        actions.push(Action::Client(ClientAction {
             service: service.name.clone(),
-            change: Change::Create,
-            resource: Resource::Client {
-                name: client.name.clone(),
-                id: None,
-                spec: Some(spec),
-                after: None,
-                before: None,
+            name: client.name.clone(),
+            change: ClientChange::Create {
+                spec,
+                fields,
+                replaces: None,
             },
-            fields,
-            previous_service: None,
-            replaces: None,
-        });
+        }));
         return Ok(None);
     };
     if let Some(recorded) = observed
@@ -553,20 +509,14 @@ fn client_action(
         .get(&id)
         .filter(|recorded| recorded.service != service.name)
     {
-        actions.push(Action {
+        actions.push(Action::Client(ClientAction {
             service: service.name.clone(),
-            change: Change::Rename,
-            resource: Resource::Client {
-                name: client.name.clone(),
-                id: Some(id.clone()),
-                spec: None,
-                after: None,
-                before: None,
+            name: client.name.clone(),
+            change: ClientChange::Rename {
+                id: id.clone(),
+                previous_service: recorded.service.clone(),
             },
-            fields: Vec::new(),
-            previous_service: Some(recorded.service.clone()),
-            replaces: None,
-        });
+        }));
     }
     let Some(current) = observed.described.get(&id) else {
         return Ok(Some(id));
@@ -607,25 +557,21 @@ fn client_action(
             }),
     );
     let recorded = observed.record.clients.contains_key(&id);
-    let change = match (recorded, fields.is_empty()) {
-        (true, true) => return Ok(Some(id)),
-        (true, false) => Change::Update,
-        (false, _) => Change::Import,
-    };
-    actions.push(Action {
-        service: service.name.clone(),
-        change,
-        resource: Resource::Client {
-            name: client.name.clone(),
-            id: Some(id.clone()),
-            spec: None,
-            after: Some(Box::new(after)),
-            before: Some(Box::new(current.clone())),
-        },
+    let edit = Edit {
+        before: Box::new(current.clone()),
+        after: Box::new(after),
         fields,
-        previous_service: None,
-        replaces: None,
-    });
+    };
+    let change = match (recorded, edit.fields.is_empty()) {
+        (true, true) => return Ok(Some(id)),
+        (true, false) => ClientChange::Update(edit),
+        (false, _) => ClientChange::Import(edit),
+    };
+    actions.push(Action::Client(ClientAction {
+        service: service.name.clone(),
+        name: client.name.clone(),
+        change,
+    }));
     Ok(Some(id))
 }
 
@@ -697,23 +643,13 @@ fn lose_access_through_removed_scopes(
         })
         .collect();
     for action in actions {
-        let Resource::ResourceServer {
-            identifier,
-            after,
-            before: Some(before),
-        } = &action.resource
-        else {
+        let Action::ResourceServer(server) = action else {
             continue;
         };
-        let removed: Vec<String> = before
-            .scopes
-            .keys()
-            .filter(|scope| {
-                after
-                    .as_ref()
-                    .is_none_or(|after| !after.scopes.contains_key(*scope))
-            })
-            .map(|scope| format!("{identifier}/{scope}"))
+        let removed: Vec<String> = server
+            .removed_scopes()
+            .into_iter()
+            .map(|scope| format!("{}/{scope}", server.identifier))
             .collect();
         for client in observed.described.values() {
             let managed = service_of_client.contains_key(client.id.as_str())
@@ -744,16 +680,14 @@ fn lose_access_through_removed_scopes(
 fn mark_replacements(actions: &mut [Action], model: &Model) {
     let deleted: Vec<(Replaced, BTreeSet<String>)> = actions
         .iter()
-        .filter(|action| action.change == Change::Delete)
-        .filter_map(|action| match &action.resource {
-            Resource::Client {
+        .filter_map(|action| match action {
+            Action::Client(ClientAction {
+                service,
                 name,
-                id: Some(id),
-                before,
-                ..
-            } => Some((
+                change: ClientChange::Delete { id, before },
+            }) => Some((
                 Replaced {
-                    service: action.service.clone(),
+                    service: service.clone(),
                     name: name.clone(),
                     id: id.clone(),
                 },
@@ -770,20 +704,30 @@ fn mark_replacements(actions: &mut [Action], model: &Model) {
     }
     let created = actions
         .iter()
-        .filter(|action| action.change == Change::Create && !action.is_resource_server())
+        .filter(|action| {
+            matches!(
+                action,
+                Action::Client(ClientAction {
+                    change: ClientChange::Create { .. },
+                    ..
+                })
+            )
+        })
         .count();
     let vanished = |replaced: &Replaced| !model.services.contains_key(&replaced.service);
     let mut taken = BTreeSet::new();
     for action in actions.iter_mut() {
-        let Resource::Client {
-            spec: Some(spec), ..
-        } = &action.resource
+        let Action::Client(ClientAction {
+            service,
+            change: ClientChange::Create { spec, replaces, .. },
+            ..
+        }) = action
         else {
             continue;
         };
         let previous = model
             .services
-            .get(&action.service)
+            .get(service.as_str())
             .and_then(|service| service.previous.as_ref());
         let free: Vec<&(Replaced, BTreeSet<String>)> = deleted
             .iter()
@@ -792,7 +736,7 @@ fn mark_replacements(actions: &mut [Action], model: &Model) {
         let found = free
             .iter()
             .find(|(replaced, _)| {
-                replaced.service == action.service || Some(&replaced.service) == previous
+                replaced.service == *service || Some(&replaced.service) == previous
             })
             .or_else(|| {
                 free.iter()
@@ -807,7 +751,7 @@ fn mark_replacements(actions: &mut [Action], model: &Model) {
             });
         if let Some((replaced, _)) = found {
             taken.insert(replaced.id.clone());
-            action.replaces = Some(replaced.clone());
+            *replaces = Some(replaced.clone());
         }
     }
 }
@@ -861,6 +805,7 @@ mod tests {
     use crate::cloud::{ClientExtras, ClientSummary};
     use crate::config::duration::Seconds;
     use crate::config::model::load;
+    use crate::plan::Change;
 
     const TEXT: &str = r#"
 [services.customers]
@@ -930,7 +875,7 @@ consumes = ["customers/read"]
     fn changes(plan: &Plan) -> Vec<(Change, String)> {
         plan.actions
             .iter()
-            .map(|action| (action.change, action.label()))
+            .map(|action| (action.change(), action.label()))
             .collect()
     }
 
@@ -991,10 +936,10 @@ consumes = ["customers/read"]
         let [action] = plan.actions.as_slice() else {
             panic!("{:?}", changes(&plan))
         };
-        assert_eq!(action.change, Change::Update);
-        let Resource::Client {
-            after: Some(after), ..
-        } = &action.resource
+        let Action::Client(ClientAction {
+            change: ClientChange::Update(Edit { after, .. }),
+            ..
+        }) = action
         else {
             panic!("not a client update")
         };
@@ -1093,8 +1038,8 @@ consumes = ["customers/read"]
         let [action] = plan.actions.as_slice() else {
             panic!("{:?}", changes(&plan))
         };
-        assert_eq!(action.change, Change::Update);
-        assert_eq!(action.fields[0].after.as_deref(), Some("accounts-v2"));
+        assert_eq!(action.change(), Change::Update);
+        assert_eq!(action.fields()[0].after.as_deref(), Some("accounts-v2"));
     }
 
     /// `accounts` renamed `reader` in services.toml, its client's name written out as it was.
@@ -1119,11 +1064,8 @@ client = { name = "accounts-app-client" }
             changes(&plan),
             vec![(Change::Rename, "client accounts-app-client (c1)".to_owned())]
         );
-        assert_eq!(plan.actions[0].service, "reader");
-        assert_eq!(
-            plan.actions[0].previous_service.as_deref(),
-            Some("accounts")
-        );
+        assert_eq!(plan.actions[0].service(), "reader");
+        assert_eq!(plan.actions[0].previous_service(), Some("accounts"));
         assert!(plan.has_changes(), "a rename is a change");
         assert_eq!(plan.summary.rename, 1);
     }
@@ -1155,10 +1097,14 @@ consumes = ["customers/read"]
             ]
         );
         assert_eq!(
-            plan.actions[1].fields[0].after.as_deref(),
+            plan.actions[1].fields()[0].after.as_deref(),
             Some("reader-app-client")
         );
-        assert!(plan.actions.iter().all(|action| action.replaces.is_none()));
+        assert!(
+            plan.actions
+                .iter()
+                .all(|action| action.replaces().is_none())
+        );
     }
 
     #[test]
@@ -1182,11 +1128,11 @@ consumes = ["customers/read"]
         let create = plan
             .actions
             .iter()
-            .find(|action| action.change == Change::Create)
+            .find(|action| action.change() == Change::Create)
             .expect("a new client");
         assert_eq!(
-            create.replaces,
-            Some(Replaced {
+            create.replaces(),
+            Some(&Replaced {
                 service: "accounts".into(),
                 name: "accounts-app-client".into(),
                 id: "c1".into()
@@ -1248,6 +1194,43 @@ consumes = ["customers/read"]
         );
         assert_eq!(plan.needs_allow_destroy().len(), 1);
         assert!(plan.described_client_names.contains("someone-else"));
+    }
+
+    #[test]
+    fn forgetting_or_renaming_a_provider_takes_no_scope_from_anyone() {
+        let renamed = r#"
+[services.clients]
+previous = "customers"
+identifier = "customers"
+scopes = { "read" = "Read", "write" = "Write" }
+[services.accounts]
+consumes = ["clients/read"]
+"#;
+        let external = r#"
+[services.customers]
+external = true
+scopes = { "read" = "Read", "write" = "Write" }
+[services.accounts]
+consumes = ["customers/read"]
+"#;
+        for (text, change) in [(renamed, Change::Rename), (external, Change::Forget)] {
+            let model = load(text, None).expect("valid");
+            let mut pool = observed(true, client("c1", &["customers/read"]));
+            pool.clients.push(ClientSummary {
+                id: "u1".into(),
+                name: "someone-else".into(),
+            });
+            pool.described.insert("u1".into(), unmanaged_holder());
+            let plan = diff(&model, &pool, &Selection::all()).expect("plan");
+            // (The renamed service also renames the resource server: an update of its name.)
+            assert_eq!(
+                changes(&plan)[0],
+                (change, "resource server customers".to_owned())
+            );
+            assert!(plan.lost_access.is_empty(), "{:?}", plan.lost_access);
+            assert!(plan.needs_allow_destroy().is_empty());
+            assert!(undescribed_holders(&plan, &pool).is_empty());
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::cloud::pace::Pacer;
 use crate::cloud::{CloudError, Page};
 use crate::config::gateway::{ApiKind, audience_services, route_scopes};
 use crate::config::model::Model;
-use crate::plan::{Change, Plan, Resource};
+use crate::plan::{Action, ClientChange, Plan};
 
 /// A service's gateway as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,14 +382,14 @@ pub fn diff(
 /// The id `caller`'s client will have after the plan: `None` when the plan creates it.
 fn client_after(plan: &Plan, record: &Record, caller: &str) -> Option<String> {
     for action in &plan.actions {
-        if action.service != caller {
+        if action.service() != caller {
             continue;
         }
-        if let Resource::Client { id, .. } = &action.resource {
-            return match action.change {
-                Change::Create => None,
-                Change::Delete => continue,
-                _ => id.clone(),
+        if let Action::Client(client) = action {
+            return match client.change {
+                ClientChange::Create { .. } => None,
+                ClientChange::Delete { .. } => continue,
+                _ => action.client_id().map(str::to_owned),
             };
         }
     }

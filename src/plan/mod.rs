@@ -2,6 +2,7 @@
 //! rendered by `render` for people and as JSON, saved with `plan --out` and executed by `apply`.
 //! It never holds a secret.
 
+pub mod action;
 pub mod diff;
 pub mod gateway;
 pub mod observed;
@@ -11,7 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cloud::{ClientSpec, ClientState, ClientSummary, ResourceServerState};
+pub use action::{
+    Action, Change, ClientAction, ClientChange, Edit, FieldChange, Replaced, ServerAction,
+    ServerChange,
+};
+
+use crate::cloud::ClientSummary;
 
 /// "2": renames, replaced clients, owner changes, pending credentials and per-resource digests.
 pub const FORMAT_VERSION: &str = "2";
@@ -90,110 +96,10 @@ impl Refresh {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    Create,
-    Update,
-    Delete,
-    /// Adopt an existing resource into cogwire's record, changing it where it differs.
-    Import,
-    /// A recorded resource whose service became `external`: forgotten, not touched.
-    Forget,
-    /// A managed resource now declared by a renamed service (`previous_service`): it keeps its
-    /// id, the record moves it to the new name and its credentials are stored at the new path.
-    Rename,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Resource {
-    ResourceServer {
-        identifier: String,
-        /// The state after the change; `None` for a delete.
-        after: Option<ResourceServerState>,
-        /// The state before; `None` for a create.
-        before: Option<ResourceServerState>,
-    },
-    Client {
-        name: String,
-        /// `None` until created.
-        id: Option<String>,
-        /// For a create.
-        spec: Option<ClientSpec>,
-        /// The whole client to send for an update, unmanaged settings included.
-        after: Option<Box<ClientState>>,
-        before: Option<Box<ClientState>>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Action {
-    pub service: String,
-    pub change: Change,
-    pub resource: Resource,
-    /// Field-level differences, `before -> after`, for people and for review.
-    pub fields: Vec<FieldChange>,
-    /// For a rename: the service the record knew the resource by.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_service: Option<String>,
-    /// For a created client: the client this plan destroys in its place (a new client id, so
-    /// every caller's credentials change).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<Replaced>,
-}
-
-impl Action {
-    /// Whether executing it calls AWS to write (an import without differences only records).
-    pub fn writes(&self) -> bool {
-        match self.change {
-            Change::Create | Change::Delete | Change::Update => true,
-            Change::Import => !self.fields.is_empty(),
-            Change::Forget | Change::Rename => false,
-        }
-    }
-
-    /// An import that changes the resource: its owner changes and so does what it holds, which
-    /// takes `--adopt`.
-    pub fn adopts_with_changes(&self) -> bool {
-        self.change == Change::Import && !self.fields.is_empty()
-    }
-
-    pub fn is_resource_server(&self) -> bool {
-        matches!(self.resource, Resource::ResourceServer { .. })
-    }
-
-    pub fn label(&self) -> String {
-        match &self.resource {
-            Resource::ResourceServer { identifier, .. } => format!("resource server {identifier}"),
-            Resource::Client {
-                name, id: Some(id), ..
-            } => format!("client {name} ({id})"),
-            Resource::Client { name, .. } => format!("client {name}"),
-        }
-    }
-}
-
-/// A client a plan destroys while it creates another for the same caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Replaced {
-    /// The service the record knew the replaced client by.
-    pub service: String,
-    pub name: String,
-    pub id: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingCredentials {
     pub service: String,
     pub client_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub field: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,13 +117,13 @@ impl Summary {
     pub fn of(actions: &[Action]) -> Self {
         let mut summary = Self::default();
         for action in actions {
-            match action.change {
+            match action.change() {
                 Change::Create => summary.add += 1,
                 Change::Update => summary.change += 1,
                 Change::Delete => summary.destroy += 1,
                 Change::Import => {
                     summary.import += 1;
-                    if !action.fields.is_empty() {
+                    if !action.fields().is_empty() {
                         summary.change += 1;
                     }
                 }
@@ -262,7 +168,7 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.actions
             .iter()
-            .any(|action| action.change != Change::Forget)
+            .any(|action| action.change() != Change::Forget)
             || !self.summary.is_empty()
             || !self.pending_credentials.is_empty()
     }
@@ -312,7 +218,7 @@ impl Plan {
     pub fn destroyed(&self) -> Vec<String> {
         self.actions
             .iter()
-            .filter(|action| action.change == Change::Delete)
+            .filter(|action| action.change() == Change::Delete)
             .map(Action::label)
             .collect()
     }
@@ -403,33 +309,14 @@ fn list(labels: &[String]) -> String {
 mod tests {
     use super::*;
 
-    fn action(change: Change, resource: Resource) -> Action {
-        Action {
-            service: "orders".to_owned(),
-            change,
-            resource,
-            fields: Vec::new(),
-            previous_service: None,
-            replaces: None,
-        }
+    use crate::plan::action::examples::fields_mut;
+
+    fn client(change: Change, id: &str) -> Action {
+        action::examples::client("orders", change, &format!("{id}-app-client"), id)
     }
 
-    fn client(id: &str) -> Resource {
-        Resource::Client {
-            name: format!("{id}-app-client"),
-            id: Some(id.to_owned()),
-            spec: None,
-            after: None,
-            before: None,
-        }
-    }
-
-    fn server(identifier: &str) -> Resource {
-        Resource::ResourceServer {
-            identifier: identifier.to_owned(),
-            after: None,
-            before: None,
-        }
+    fn server(change: Change, identifier: &str) -> Action {
+        action::examples::server("orders", change, identifier)
     }
 
     fn plan(actions: Vec<Action>) -> Plan {
@@ -461,17 +348,17 @@ mod tests {
 
     #[test]
     fn only_deletes_are_destruction() {
-        let mut import = action(Change::Import, client("c2"));
-        import.fields.push(FieldChange {
+        let mut import = client(Change::Import, "c2");
+        fields_mut(&mut import).push(FieldChange {
             field: "scope x".to_owned(),
             before: None,
             after: Some("granted".to_owned()),
         });
         let safe = plan(vec![
-            action(Change::Create, client("c1")),
-            action(Change::Update, server("orders")),
+            client(Change::Create, "c1"),
+            server(Change::Update, "orders"),
             import,
-            action(Change::Forget, client("c3")),
+            server(Change::Forget, "c3"),
         ]);
         assert!(safe.destroyed().is_empty());
         for approval in EVERY_APPROVAL {
@@ -480,9 +367,9 @@ mod tests {
             }
         }
         let destroying = plan(vec![
-            action(Change::Create, client("c1")),
-            action(Change::Delete, client("c2")),
-            action(Change::Delete, server("orders")),
+            client(Change::Create, "c1"),
+            client(Change::Delete, "c2"),
+            server(Change::Delete, "orders"),
         ]);
         assert_eq!(
             destroying.destroyed(),
@@ -492,7 +379,7 @@ mod tests {
 
     #[test]
     fn destruction_needs_a_person_or_the_flag() {
-        let destroying = plan(vec![action(Change::Delete, client("c1"))]);
+        let destroying = plan(vec![client(Change::Delete, "c1")]);
         let destroyed = vec!["client c1-app-client (c1)".to_owned()];
         let check = |approval, allow| destroying.check_destruction(true, approval, allow);
         assert_eq!(check(Approval::Shown, false), Ok(()));
@@ -515,8 +402,8 @@ mod tests {
     #[test]
     fn a_file_without_services_destroys_only_with_the_flag() {
         let destroying = plan(vec![
-            action(Change::Delete, client("c1")),
-            action(Change::Delete, server("orders")),
+            client(Change::Delete, "c1"),
+            server(Change::Delete, "orders"),
         ]);
         for approval in [Approval::Shown, Approval::Prompt, Approval::Unattended] {
             let refused = destroying.check_destruction(false, approval, false);

@@ -57,7 +57,7 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
         let _ = writeln!(out, "{}", style.bold("No changes."));
         let _ = writeln!(out, "User pool {} matches services.toml.", plan.pool_id);
     } else if !shown.is_empty() {
-        let used: BTreeSet<Change> = shown.iter().map(|action| action.change).collect();
+        let used: BTreeSet<Change> = shown.iter().map(|action| action.change()).collect();
         let _ = writeln!(
             out,
             "Resource actions are indicated with the following symbols:"
@@ -77,9 +77,13 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
         );
         let mut current_service = None;
         for action in &shown {
-            if current_service != Some(&action.service) {
-                let _ = writeln!(out, "\n  {}", style.bold(&format!("# {}", action.service)));
-                current_service = Some(&action.service);
+            if current_service != Some(action.service()) {
+                let _ = writeln!(
+                    out,
+                    "\n  {}",
+                    style.bold(&format!("# {}", action.service()))
+                );
+                current_service = Some(action.service());
             }
             action_lines(&mut out, action, style, plan.adopt);
         }
@@ -218,32 +222,32 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 fn action_lines(out: &mut String, action: &Action, style: Style, adopt: bool) {
-    let mark = paint(style, action.change, symbol(action.change));
-    if action.change == Change::Rename {
-        let keeps = match &action.resource {
-            crate::plan::Resource::Client { .. } => "keeps its id",
-            crate::plan::Resource::ResourceServer { .. } => "keeps its scopes",
+    let change = action.change();
+    let mark = paint(style, change, symbol(change));
+    if let Some(previous) = action.previous_service() {
+        let keeps = match action {
+            Action::Client(_) => "keeps its id",
+            Action::ResourceServer(_) => "keeps its scopes",
         };
         let _ = writeln!(
             out,
-            "  {mark} service {} is now {}; {} {keeps}",
-            action.previous_service.as_deref().unwrap_or("?"),
-            action.service,
+            "  {mark} service {previous} is now {}; {} {keeps}",
+            action.service(),
             action.label()
         );
         return;
     }
-    let what = match action.change {
+    let what = match change {
         Change::Create => "will be created",
         Change::Update => "will be updated in-place",
         Change::Delete => "will be destroyed",
-        Change::Import if action.fields.is_empty() => "will be imported",
+        Change::Import if action.fields().is_empty() => "will be imported",
         Change::Import => "will be imported and updated",
         Change::Forget => "will be forgotten (now external)",
         Change::Rename => "will be renamed",
     };
     let _ = writeln!(out, "  {mark} {} {}", action.label(), style.dim(what));
-    if let Some(replaced) = &action.replaces {
+    if let Some(replaced) = action.replaces() {
         let _ = writeln!(
             out,
             "      {} this replaces client {} ({}) of service {} (new client id; every caller's credentials change)",
@@ -260,7 +264,7 @@ fn action_lines(out: &mut String, action: &Action, style: Style, adopt: bool) {
             style.yellow("!")
         );
     }
-    for field in &action.fields {
+    for field in action.fields() {
         let (field_mark, line) = match (&field.before, &field.after) {
             (None, Some(after)) => ("+", join_words(&field.field, &quote(after))),
             (Some(before), None) => ("-", join_words(&field.field, &quote(before))),
@@ -308,7 +312,7 @@ pub fn destroy_warning(plan: &Plan) -> Option<String> {
         plan.actions
             .iter()
             .filter(|action| {
-                action.change == Change::Delete && action.is_resource_server() == is_server
+                action.change() == Change::Delete && action.is_resource_server() == is_server
             })
             .count()
     };
@@ -337,9 +341,10 @@ pub fn destroy_warning(plan: &Plan) -> Option<String> {
 mod tests {
     use super::*;
     use crate::config::model::load;
+    use crate::plan::action::examples;
     use crate::plan::diff::{Selection, diff};
     use crate::plan::observed::Observed;
-    use crate::plan::{PendingCredentials, Replaced, Resource};
+    use crate::plan::{ClientAction, ClientChange, PendingCredentials, Replaced};
 
     fn plan(actions: Vec<Action>) -> Plan {
         let mut plan = diff(
@@ -353,28 +358,25 @@ mod tests {
         plan
     }
 
-    fn client_action(change: Change, name: &str, id: Option<&str>) -> Action {
-        Action {
+    fn client_action(change: Change, name: &str, id: &str) -> Action {
+        examples::client("reader", change, name, id)
+    }
+
+    /// The client `readClient` (c1), now declared by the renamed service `reader`.
+    fn renamed() -> Action {
+        Action::Client(ClientAction {
             service: "reader".into(),
-            change,
-            resource: Resource::Client {
-                name: name.into(),
-                id: id.map(str::to_owned),
-                spec: None,
-                after: None,
-                before: None,
+            name: "readClient".into(),
+            change: ClientChange::Rename {
+                id: "c1".into(),
+                previous_service: "readClient".into(),
             },
-            fields: Vec::new(),
-            previous_service: None,
-            replaces: None,
-        }
+        })
     }
 
     #[test]
     fn a_rename_is_its_own_change() {
-        let mut rename = client_action(Change::Rename, "readClient", Some("c1"));
-        rename.previous_service = Some("readClient".into());
-        let text = human(&plan(vec![rename]), Style::plain(), false);
+        let text = human(&plan(vec![renamed()]), Style::plain(), false);
         assert!(
             text.contains("service readClient is now reader; client readClient (c1) keeps its id"),
             "{text}"
@@ -383,12 +385,8 @@ mod tests {
             text.contains("Plan: 1 to rename, 0 to add, 0 to change, 0 to destroy."),
             "{text}"
         );
-        let json: serde_json::Value = serde_json::from_str(&json(&plan(vec![{
-            let mut rename = client_action(Change::Rename, "readClient", Some("c1"));
-            rename.previous_service = Some("readClient".into());
-            rename
-        }])))
-        .expect("json");
+        let json: serde_json::Value =
+            serde_json::from_str(&json(&plan(vec![renamed()]))).expect("json");
         assert_eq!(json["actions"][0]["change"], "rename");
         assert_eq!(json["actions"][0]["previous_service"], "readClient");
         assert_eq!(json["format_version"], "2");
@@ -396,12 +394,18 @@ mod tests {
 
     #[test]
     fn a_replaced_client_is_said_loudly() {
-        let mut create = client_action(Change::Create, "reader-app-client", None);
-        create.replaces = Some(Replaced {
-            service: "readClient".into(),
-            name: "readClient".into(),
-            id: "c1".into(),
-        });
+        let mut create = client_action(Change::Create, "reader-app-client", "");
+        if let Action::Client(ClientAction {
+            change: ClientChange::Create { replaces, .. },
+            ..
+        }) = &mut create
+        {
+            *replaces = Some(Replaced {
+                service: "readClient".into(),
+                name: "readClient".into(),
+                id: "c1".into(),
+            });
+        }
         let plan = plan(vec![create]);
         let text = human(&plan, Style::plain(), false);
         assert!(
@@ -433,8 +437,8 @@ mod tests {
 
     #[test]
     fn an_adoption_with_changes_names_the_new_owner_and_the_flag() {
-        let mut import = client_action(Change::Import, "someone-else", Some("u1"));
-        import.fields.push(crate::plan::FieldChange {
+        let mut import = client_action(Change::Import, "someone-else", "u1");
+        examples::fields_mut(&mut import).push(crate::plan::FieldChange {
             field: "scope a/r".into(),
             before: Some("granted".into()),
             after: None,
@@ -470,28 +474,17 @@ mod tests {
 
     #[test]
     fn the_prompt_warns_that_destroyed_client_ids_are_gone_for_good() {
-        let server = |change| Action {
-            service: "orders".into(),
-            change,
-            resource: Resource::ResourceServer {
-                identifier: "orders".into(),
-                after: None,
-                before: None,
-            },
-            fields: Vec::new(),
-            previous_service: None,
-            replaces: None,
-        };
+        let server = |change| examples::server("orders", change, "orders");
         assert_eq!(
             destroy_warning(&plan(vec![client_action(
                 Change::Update,
                 "orders-app-client",
-                Some("c1")
+                "c1"
             )])),
             None
         );
         let warning = destroy_warning(&plan(vec![
-            client_action(Change::Delete, "orders-app-client", Some("c1")),
+            client_action(Change::Delete, "orders-app-client", "c1"),
             server(Change::Delete),
             server(Change::Create),
         ]))
