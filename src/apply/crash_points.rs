@@ -1333,6 +1333,51 @@ async fn a_fleet_with_removals() {
     .await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_fleet_sync_secrets() {
+    let fleet = Fleet::generate(FLEET_SEED).model();
+    assert_every_crash_point_of(
+        &SyncSecrets,
+        Scenario {
+            name: "fleet sync-secrets".to_owned(),
+            before: Some(fleet.clone()),
+            after: fleet,
+        },
+        CHECKS,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_rotation_start() {
+    let fleet = Fleet::generate(FLEET_SEED).model();
+    assert_every_crash_point_of(
+        &RotateStart,
+        Scenario {
+            name: "fleet rotate-secret".to_owned(),
+            before: Some(fleet.clone()),
+            after: fleet,
+        },
+        ROTATION_STARTED_CHECKS,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_rotation_finish() {
+    let fleet = Fleet::generate(FLEET_SEED).model();
+    assert_every_crash_point_of(
+        &RotateFinish,
+        Scenario {
+            name: "fleet rotate-secret --finish".to_owned(),
+            before: Some(fleet.clone()),
+            after: fleet,
+        },
+        CHECKS,
+    )
+    .await;
+}
+
 #[test]
 fn the_fleet_is_thirty_services_with_clients_and_scopes() {
     let fleet = Fleet::generate(FLEET_SEED);

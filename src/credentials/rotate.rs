@@ -249,7 +249,7 @@ struct Inspected {
 
 async fn inspect<C: Cloud>(session: &Session<C>, service: &str) -> Result<Inspected, RotateError> {
     let selected = BTreeSet::from([service.to_owned()]);
-    let Some((_, client)) = read_clients(session, &selected).await?.pop_first() else {
+    let Some((_, client)) = read_clients(session, &selected).await?.0.pop_first() else {
         return Err(RotateError::NoClient {
             service: service.to_owned(),
         });

@@ -16,6 +16,7 @@ use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::{EntryWrite, SecretStore as _};
 use crate::cloud::{ClientState, Cloud, CloudError, Parameters as _, UserPool as _};
+use crate::config::model::Model;
 use crate::sensitive::{REDACTED, Secret};
 use crate::session::Session;
 
@@ -146,9 +147,9 @@ pub async fn sync<C: Cloud>(
         selected = declared;
     }
     selected.extend(adopt.iter().cloned());
-    let clients = read_clients(session, &selected).await?;
+    let (clients, record) = read_clients(session, &selected).await?;
     let mode = Mode {
-        prune,
+        prune: prune.then_some(&record),
         dry_run: request.dry_run,
         adopt: &adopt,
     };
@@ -182,8 +183,9 @@ pub fn select(
 /// How far a sync goes.
 #[derive(Debug, Clone, Copy)]
 struct Mode<'a> {
-    /// Also delete cogwire's entries of services no longer declared.
-    prune: bool,
+    /// Also delete cogwire's entries of services no longer declared, but those whose client a
+    /// declared service holds, as this record (reconciled with the pool) says.
+    prune: Option<&'a Record>,
     dry_run: bool,
     adopt: &'a BTreeSet<String>,
 }
@@ -193,7 +195,7 @@ const NO_ADOPTION: &BTreeSet<String> = &BTreeSet::new();
 impl Default for Mode<'_> {
     fn default() -> Self {
         Self {
-            prune: false,
+            prune: None,
             dry_run: false,
             adopt: NO_ADOPTION,
         }
@@ -254,11 +256,11 @@ async fn sync_clients<C: Cloud>(
         Some(managed) => managed,
         None => list_managed(session).await?,
     };
-    if mode.prune {
-        current.with_clients = services_with_clients(session).await?;
+    if let Some(record) = mode.prune {
+        current.with_clients = services_with_clients(&session.model, record);
     }
     let declared = declared_services(session);
-    let prune = mode.prune.then_some(&declared);
+    let prune = mode.prune.is_some().then_some(&declared);
     report.plan = plan_sync(session, &clients, &secrets, &current, prune, mode.adopt);
     tracing::info!(
         "credentials: {} to write, {} to delete, {} unchanged, {} left alone (not cogwire's)",
@@ -328,7 +330,8 @@ pub struct AfterApply<'a> {
     pub created: &'a BTreeMap<String, CreatedCredential>,
     /// The clients this run updated, by client id, with the secret the update's reply showed.
     pub updated: &'a BTreeMap<String, UpdatedCredential>,
-    /// The record as this run read it (reconciled with the pool): which client is whose.
+    /// The record as this run leaves it (the pool as read, with the run's changes): which client
+    /// is whose, renamed services under their new names.
     pub record: &'a Record,
     /// Services whose stored credentials may be missing or stale: clients a dead run created,
     /// clients whose scopes changed.
@@ -392,7 +395,7 @@ pub async fn store_after_apply<C: Cloud>(
     }
     clients.extend(describe_clients(session, to_describe).await?);
     let mode = Mode {
-        prune,
+        prune: prune.then_some(after.record),
         ..Mode::default()
     };
     stored.merge(sync_clients(session, &selected, clients, None, mode).await?);
@@ -420,13 +423,13 @@ fn managed_client(credential: &CreatedCredential) -> Option<ManagedClient> {
     })
 }
 
-/// The record's clients of the selected services, each described once (secret included): the
-/// record is loaded and reconciled with the pool's client list once, here. A service whose
+/// The record's clients of the selected services, each described once (secret included), and the
+/// record: it is loaded and reconciled with the pool's client list once, here. A service whose
 /// client does not exist yet is left out.
 pub(super) async fn read_clients<C: Cloud>(
     session: &Session<C>,
     selected: &BTreeSet<String>,
-) -> Result<BTreeMap<String, ManagedClient>, SyncError> {
+) -> Result<(BTreeMap<String, ManagedClient>, Record), SyncError> {
     let pacer = &session.pacer;
     let record_store = RecordStore::new(session.parameters(), pacer, &session.pool_id);
     let (record, clients) = tokio::join!(
@@ -445,42 +448,29 @@ pub(super) async fn read_clients<C: Cloud>(
                 .map(|id| (service.clone(), id.to_owned()))
         })
         .collect();
-    describe_clients(session, wanted).await
+    Ok((describe_clients(session, wanted).await?, record))
 }
 
-/// Services the record maps to a client that still exists and that a declared service now holds:
-/// a prune keeps their entries (a service renamed before `apply` moved its client still has
-/// callers reading the old name's entry).
-async fn services_with_clients<C: Cloud>(
-    session: &Session<C>,
-) -> Result<BTreeSet<String>, SyncError> {
-    let pacer = &session.pacer;
-    let record_store = RecordStore::new(session.parameters(), pacer, &session.pool_id);
-    let (record, clients) = tokio::join!(
-        record_store.load(),
-        crate::cloud::list_clients(session.pool(), pacer)
-    );
-    let (mut record, _) = record?;
-    let clients = clients?;
-    let identifiers: Vec<String> = record.resource_servers.keys().cloned().collect();
-    let _ = record.reconcile(&identifiers, &clients);
+/// Services `record` (reconciled with the pool) maps to a client that a declared service now
+/// holds: a prune keeps their entries (a service renamed before `apply` moved its client still
+/// has callers reading the old name's entry).
+fn services_with_clients(model: &Model, record: &Record) -> BTreeSet<String> {
     // Only a client that another declared service now holds (the same client name, or that
     // service's `previous`) keeps its old entry: a service simply removed loses it.
-    let declared_names = crate::plan::diff::wanted_client_names(&session.model);
-    let previous: BTreeSet<&str> = session
-        .model
+    let declared_names = crate::plan::diff::wanted_client_names(model);
+    let previous: BTreeSet<&str> = model
         .services
         .values()
         .filter_map(|service| service.previous.as_deref())
         .collect();
-    Ok(record
+    record
         .clients
-        .into_values()
+        .values()
         .filter(|recorded| {
             declared_names.contains(&recorded.name) || previous.contains(recorded.service.as_str())
         })
-        .map(|recorded| recorded.service)
-        .collect())
+        .map(|recorded| recorded.service.clone())
+        .collect()
 }
 
 /// Describes each `(service, client id)`, secret included; a client that is gone is left out.
