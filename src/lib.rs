@@ -6,8 +6,9 @@
 //!    state, with diagnostics that point at the token they reject.
 //! 2. [`plan`]: the live pool read ([`plan::observed`]), compared with the desired state
 //!    ([`plan::diff`]) into a plan, a value with no side effects, rendered for people and as JSON.
-//! 3. [`apply`]: a plan executed as a paced graph of operations, under a lock, with an ownership
-//!    record kept in the account.
+//! 3. [`apply`]: a plan executed under a lock in three phases: the run's intent written into the
+//!    ownership record kept in the account, the writes run as a paced graph of operations, each
+//!    finished one settled into the record.
 //! 4. [`credentials`]: each caller's client id and secret written where its service reads them
 //!    (sync), and secrets rotated without downtime.
 //! 5. [`tokens`]: access tokens got as a service gets them, and a running service's routes checked

@@ -19,6 +19,8 @@ const HELD_AT_WARN: &[&str] = &[
     "aws_smithy_http",
     "aws_smithy_http_client",
     "aws_smithy_types",
+    "aws_sdk_apigateway",
+    "aws_sdk_apigatewayv2",
     "aws_sdk_cognitoidentityprovider",
     "aws_sdk_ssm",
     "aws_sdk_secretsmanager",
