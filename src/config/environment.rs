@@ -528,10 +528,6 @@ fn shared_authorizers(models: &[Model]) -> Vec<Diagnostic> {
             let key = (gateway.api_id.clone(), gateway.authorizer.clone());
             match claimed.get(&key) {
                 Some((first, first_pool)) if *first_pool != pool => {
-                    let label = |model: &Model| match &model.environment {
-                        Some(name) => format!("environment `{name}`"),
-                        None => "the file's own [pool]".to_owned(),
-                    };
                     problems.push(
                         Diagnostic::new(
                             "shared-authorizer",
@@ -558,6 +554,15 @@ fn shared_authorizers(models: &[Model]) -> Vec<Diagnostic> {
         }
     }
     problems
+}
+
+/// How a diagnostic across environments names a model's: `environment `prod``, or the file's own
+/// `[pool]` when no environment is chosen.
+fn label(model: &Model) -> String {
+    match &model.environment {
+        Some(name) => format!("environment `{name}`"),
+        None => "the file's own [pool]".to_owned(),
+    }
 }
 
 /// The first service that two models of one pool do not declare alike, as far as the pool is
@@ -616,10 +621,6 @@ fn shared_pools(raw: &RawConfig, models: &[Model]) -> Vec<Diagnostic> {
     for (pool, sharing) in by_pool {
         for (index, first) in sharing.iter().enumerate() {
             for second in &sharing[index + 1..] {
-                let label = |model: &Model| match &model.environment {
-                    Some(name) => format!("environment `{name}`"),
-                    None => "the file's own [pool]".to_owned(),
-                };
                 let span = second.environment.as_ref().and_then(|name| {
                     raw.environments
                         .iter()
