@@ -335,6 +335,31 @@ fn exists_in(service: &shape::RawService, environment: &str) -> bool {
     })
 }
 
+/// What a command says of a service the chosen environment (or the file's own tables) does not
+/// have but other environments declare: `(message, hint)`.
+pub fn declared_only_in(service: &str, environments: &[String]) -> (String, String) {
+    let message = if environments.is_empty() {
+        format!(
+            "service `{service}` is declared for no environment (its `environments` names none that exist)"
+        )
+    } else {
+        format!(
+            "service `{service}` is declared only in environment{} {}",
+            if environments.len() == 1 { "" } else { "s" },
+            environments.join(", ")
+        )
+    };
+    let hint = match environments {
+        [] => "add a declared environment to the service's `environments`".to_owned(),
+        [one] => format!("pass --env {one} (or set COGWIRE_ENV={one})"),
+        several => format!(
+            "pass --env with one of {} (or set COGWIRE_ENV)",
+            several.join(", ")
+        ),
+    };
+    (message, hint)
+}
+
 /// An environment that is not declared, with the closest declared name.
 pub fn unknown(
     name: &str,
@@ -370,12 +395,27 @@ fn listed(names: &[String]) -> String {
 /// services that name no environments.
 pub fn pick(raw: &RawConfig, environment: Option<&str>) -> Result<RawConfig, Diagnostic> {
     let mut view = raw.clone();
-    view.services
-        .retain(|(_, service)| match (environment, &service.environments) {
+    let (kept, left_out) = raw.services.iter().cloned().partition(|(_, service)| {
+        match (environment, &service.environments) {
             (_, None) => true,
             (None, Some(_)) => false,
             (Some(name), Some(_)) => exists_in(service, name),
-        });
+        }
+    });
+    view.services = kept;
+    let left_out: Vec<(Spanned<String>, shape::RawService)> = left_out;
+    let declared = names(raw);
+    view.elsewhere = left_out
+        .into_iter()
+        .map(|(name, service)| {
+            let environments = declared
+                .iter()
+                .filter(|declared| exists_in(&service, declared))
+                .cloned()
+                .collect();
+            (name.into_inner(), environments)
+        })
+        .collect();
     let Some(name) = environment else {
         return Ok(view);
     };

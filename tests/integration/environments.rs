@@ -351,6 +351,63 @@ async fn bad_environments_are_one_line_each_with_a_hint() {
     );
 }
 
+/// `token`, `env` and `verify` naming a service that the chosen environment does not have say
+/// where it is declared, with the `--env` to pass, before any AWS call (the endpoint here
+/// answers nothing).
+#[test]
+fn a_service_of_another_environment_is_named_with_its_environment() {
+    let workdir = Workdir::new(&services(
+        "us-east-1_Stg",
+        "us-east-1_Prd",
+        "http://127.0.0.1:9",
+    ));
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]
+    .iter()
+    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+    .collect();
+    let commands: [&[&str]; 3] = [
+        &["token", "canary", "--env", "prod"],
+        &["env", "canary", "--env", "prod"],
+        &[
+            "verify",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--service",
+            "canary",
+            "--env",
+            "prod",
+        ],
+    ];
+    for args in commands {
+        let output = workdir.run(args, &env);
+        assert_eq!(output.code, 1, "{args:?}: {}", output.all());
+        assert!(
+            output
+                .stderr
+                .contains("service `canary` is declared only in environment staging"),
+            "{args:?}: {}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.contains("hint: pass --env staging"),
+            "{args:?}: {}",
+            output.stderr
+        );
+    }
+    // A name declared nowhere is still the plain "declares no service", with its guess.
+    let output = workdir.run(&["token", "canry", "--env", "staging"], &env);
+    assert_eq!(output.code, 1, "{}", output.all());
+    assert!(
+        output.stderr.contains("declares no service `canry`"),
+        "{}",
+        output.stderr
+    );
+}
+
 /// What the serverless plugin (and hand-written scripts like it) store: the token URL and the
 /// client's id and secret, in their own key names, at their own path.
 #[tokio::test]
