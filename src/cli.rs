@@ -215,6 +215,13 @@ pub struct ImportArgs {
         value_name = "PATTERN"
     )]
     pub resource_server_pattern: String,
+    /// Look under this SSM path for entries that hold the clients' ids (written by another tool),
+    /// and propose the `[secrets] path` and `fields` that match them; no value is printed
+    #[arg(long, value_name = "PREFIX")]
+    pub find_secrets: Option<String>,
+    /// Print API calls per operation, retries and elapsed time on stderr
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// How hard cogwire may press on AWS's request quotas.
