@@ -709,7 +709,7 @@ name = "reporting"
             name: "/app/billing/credentials".to_owned(),
             stored: Stored {
                 value: Secret::new(
-                    r#"{"url":"https://acme.auth.us-east-1.amazoncognito.com/oauth2/token","clientId":"id-billing","clientSecret":"the-secret"}"#,
+                    r#"{"url":"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token","clientId":"id-billing","clientSecret":"the-secret"}"#,
                 ),
                 kind: StoredKind::SecureString,
             },
@@ -729,7 +729,7 @@ name = "reporting"
         let text = import.to_toml();
         assert!(
             text.contains(
-                "token_url = \"https://acme.auth.us-east-1.amazoncognito.com/oauth2/token\"\n"
+                "token_url = \"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token\"\n"
             ),
             "{text}"
         );

@@ -408,7 +408,7 @@ mod tests {
             name,
             StoredKind::SecureString,
             &format!(
-                r#"{{"url":"https://acme.auth.us-east-1.amazoncognito.com/oauth2/token","clientId":"{id}","clientSecret":"{secret}"}}"#
+                r#"{{"url":"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token","clientId":"{id}","clientSecret":"{secret}"}}"#
             ),
         )
     }
@@ -470,7 +470,7 @@ mod tests {
         );
         assert_eq!(
             proposal.token_url.as_deref(),
-            Some("https://acme.auth.us-east-1.amazoncognito.com/oauth2/token")
+            Some("https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token")
         );
         assert_eq!(finding.read, 3);
         assert_eq!(finding.entries.len(), 2);

@@ -664,7 +664,7 @@ async fn import_names_credentials_nested_in_other_configuration_and_proposes_not
         )
         .await;
     let value = format!(
-        "{{\n\t\"auth\": {{\n\t\t\"cognito\": {{\n\t\t\t\"url\": \"https://acme.auth.us-east-1.amazoncognito.com/oauth2/token\",\n\t\t\t\"clientId\": \"{client_id}\",\n\t\t\t\"clientSecret\": \"{client_secret}\"\n\t\t}}\n\t}},\n\t\"database\": {{\n\t\t\"password\": \"db-password\"\n\t}}\n}}"
+        "{{\n\t\"auth\": {{\n\t\t\"cognito\": {{\n\t\t\t\"url\": \"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token\",\n\t\t\t\"clientId\": \"{client_id}\",\n\t\t\t\"clientSecret\": \"{client_secret}\"\n\t\t}}\n\t}},\n\t\"database\": {{\n\t\t\"password\": \"db-password\"\n\t}}\n}}"
     );
     account
         .ssm()
