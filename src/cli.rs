@@ -111,7 +111,10 @@ those scopes. A client and a resource server whose names follow the patterns bec
 Other clients are listed in a comment with the reason. The first `plan` after an import only records \
 what exists; client ids never change. The pool is --user-pool-id, else COGWIRE_USER_POOL_ID, else \
 `[pool] id` of the services file if one exists. With --json (which needs --output), a summary of \
-what was written goes to stdout."
+what was written goes to stdout. With --find-secrets PREFIX, the SSM parameters under PREFIX that \
+hold a client's id give a proposed `[secrets] path` and `fields` (and `[pool] token_url`) under \
+which cogwire would write exactly what they hold, or a comment saying why none is proposed; no \
+value is printed."
     )]
     Import(ImportArgs),
     /// Store each managed client's credentials where its service reads them (SSM or Secrets Manager)
@@ -215,6 +218,13 @@ pub struct ImportArgs {
         value_name = "PATTERN"
     )]
     pub resource_server_pattern: String,
+    /// Look under this SSM path for entries that hold the clients' ids (written by another tool),
+    /// and propose the `[secrets] path` and `fields` that match them; no value is printed
+    #[arg(long, value_name = "PREFIX")]
+    pub find_secrets: Option<String>,
+    /// Print API calls per operation, retries and elapsed time on stderr
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// How hard cogwire may press on AWS's request quotas.

@@ -10,7 +10,7 @@ use aws_sdk_secretsmanager as secretsmanager;
 use aws_sdk_ssm as ssm;
 
 use super::aws::classify;
-use super::{CloudError, CloudResult};
+use super::{CloudError, CloudResult, Page};
 use crate::cloud::operation::Operation;
 use crate::sensitive::Secret;
 
@@ -143,6 +143,23 @@ pub trait SecretStore: Send + Sync + 'static {
             })
         }
     }
+    /// One page of every entry under `path`, at any depth, with its value and kind: what
+    /// `import --find-secrets` searches (one GetParametersByPath, decrypting). `next_token`
+    /// continues a listing.
+    fn read_under_page(
+        &self,
+        path: &str,
+        next_token: Option<String>,
+    ) -> impl Future<Output = CloudResult<Page<(String, Stored)>>> + Send {
+        let _ = (path, next_token);
+        async {
+            Err(CloudError::Rejected {
+                operation: Operation::GetParametersByPath,
+                code: "Unsupported".to_owned(),
+                message: "only SSM Parameter Store can be searched for existing entries".to_owned(),
+            })
+        }
+    }
     /// The names that exist, with their values and kinds (at most `read_batch` names). Every
     /// name that exists is returned, whatever it holds, so that none is taken for free.
     fn read(
@@ -232,6 +249,15 @@ impl AwsSsmStore {
     }
 }
 
+/// What a reader of a parameter of this type gets.
+fn parameter_kind(parameter_type: Option<&ssm::types::ParameterType>) -> StoredKind {
+    match parameter_type {
+        Some(ssm::types::ParameterType::SecureString) => StoredKind::SecureString,
+        Some(ssm::types::ParameterType::StringList) => StoredKind::StringList,
+        _ => StoredKind::String,
+    }
+}
+
 fn built<T, E: std::fmt::Display>(operation: Operation, result: Result<T, E>) -> CloudResult<T> {
     result.map_err(|error| CloudError::Rejected {
         operation,
@@ -271,11 +297,7 @@ impl SecretStore for AwsSsmStore {
             .parameters()
             .iter()
             .filter_map(|parameter| {
-                let kind = match parameter.r#type() {
-                    Some(ssm::types::ParameterType::SecureString) => StoredKind::SecureString,
-                    Some(ssm::types::ParameterType::StringList) => StoredKind::StringList,
-                    _ => StoredKind::String,
-                };
+                let kind = parameter_kind(parameter.r#type());
                 let value = Secret::new(parameter.value().unwrap_or_default());
                 Some((parameter.name()?.to_owned(), Stored { value, kind }))
             })
@@ -310,11 +332,7 @@ impl SecretStore for AwsSsmStore {
                 let (Some(name), Some(arn)) = (parameter.name(), parameter.arn()) else {
                     continue;
                 };
-                let kind = match parameter.r#type() {
-                    Some(ssm::types::ParameterType::SecureString) => StoredKind::SecureString,
-                    Some(ssm::types::ParameterType::StringList) => StoredKind::StringList,
-                    _ => StoredKind::String,
-                };
+                let kind = parameter_kind(parameter.r#type());
                 let kms_key_id = (kind == StoredKind::SecureString)
                     .then(|| parameter.key_id().map(str::to_owned))
                     .flatten();
@@ -332,6 +350,41 @@ impl SecretStore for AwsSsmStore {
                 _ => return Ok(located),
             }
         }
+    }
+
+    async fn read_under_page(
+        &self,
+        path: &str,
+        next_token: Option<String>,
+    ) -> CloudResult<Page<(String, Stored)>> {
+        const OPERATION: Operation = Operation::GetParametersByPath;
+        let page = self
+            .client
+            .get_parameters_by_path()
+            .path(path)
+            .recursive(true)
+            .with_decryption(true)
+            .max_results(10)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, error))?;
+        let items = page
+            .parameters()
+            .iter()
+            .filter_map(|parameter| {
+                let kind = parameter_kind(parameter.r#type());
+                let value = Secret::new(parameter.value().unwrap_or_default());
+                Some((parameter.name()?.to_owned(), Stored { value, kind }))
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_token: page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned),
+        })
     }
 
     async fn list_managed(&self, path: &str, pool_id: &str) -> CloudResult<BTreeSet<String>> {
@@ -779,6 +832,17 @@ impl SecretStore for AwsStore {
         match self {
             Self::Ssm(store) => store.locate(names).await,
             Self::SecretsManager(store) => store.locate(names).await,
+        }
+    }
+
+    async fn read_under_page(
+        &self,
+        path: &str,
+        next_token: Option<String>,
+    ) -> CloudResult<Page<(String, Stored)>> {
+        match self {
+            Self::Ssm(store) => store.read_under_page(path, next_token).await,
+            Self::SecretsManager(store) => store.read_under_page(path, next_token).await,
         }
     }
 

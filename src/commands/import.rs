@@ -1,5 +1,6 @@
 //! `cogwire import`: describe a live pool as a services.toml.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use toml::Spanned;
@@ -7,8 +8,11 @@ use toml::Spanned;
 use super::hinted;
 use super::pool::explain;
 use crate::cli::{GlobalArgs, ImportArgs};
+use crate::cloud::ClientState;
+use crate::config::model::StoreKind;
 use crate::exit::ExitStatus;
-use crate::import::{Import, Patterns, Pool, ReadPool, read_pool};
+use crate::import::secrets::{self, FoundEntry, ServiceClient};
+use crate::import::{Import, Patterns, Pool, ReadPool, entries_under, read_pool};
 use crate::session::{self, SessionOptions};
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
@@ -44,6 +48,14 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             ));
         }
     }
+    if let Some(prefix) = &args.find_secrets
+        && !prefix.starts_with('/')
+    {
+        return Err(hinted(
+            format!("--find-secrets `{prefix}` is not an SSM path"),
+            "give the path the entries are under, beginning with `/`, for example --find-secrets /app",
+        ));
+    }
     // With --env, an existing file gets the environment's table merged in.
     let merging = environment.is_some() && !args.force;
     if let Some(output) = &args.output
@@ -61,6 +73,15 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         Ok(super::Loaded::Valid { model, .. }) => *model,
         _ => crate::config::model::load("", None).map_err(|_| anyhow::anyhow!("an empty model"))?,
     };
+    if args.find_secrets.is_some() && model.secrets.store == StoreKind::SecretsManager {
+        return Err(hinted(
+            format!(
+                "--find-secrets searches SSM Parameter Store, and {} keeps credentials in Secrets Manager",
+                config_path.display()
+            ),
+            "import without --find-secrets, and set `[secrets] path` and `fields` by hand",
+        ));
+    }
     let options = SessionOptions {
         user_pool_id: Some(pool_id.clone()),
         region: global.region.clone().or(from_file.region),
@@ -72,8 +93,11 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
     let ReadPool {
         resource_servers: servers,
         clients: described,
-    } = read_pool(&session).await.map_err(explain)?;
-    let imported = Import::from_pool(
+        secrets: client_secrets,
+    } = read_pool(&session, args.find_secrets.is_some())
+        .await
+        .map_err(explain)?;
+    let mut imported = Import::from_pool(
         &Pool {
             pool_id: &pool_id,
             region: Some(&session.region),
@@ -85,18 +109,64 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             resource_server: args.resource_server_pattern.clone(),
         },
     );
-    let text = match (environment, &args.output) {
-        (None, _) => imported.to_toml(),
-        (Some(name), Some(path)) if merging && path.exists() => {
-            let existing = std::fs::read_to_string(path).map_err(|error| {
+    if let Some(prefix) = &args.find_secrets {
+        let found: Vec<FoundEntry> = entries_under(&session, prefix)
+            .await
+            .map_err(explain)?
+            .into_iter()
+            .map(|(name, stored)| FoundEntry { name, stored })
+            .collect();
+        let by_id: BTreeMap<&str, &ClientState> = described
+            .iter()
+            .map(|client| (client.id.as_str(), client))
+            .collect();
+        let clients: Vec<ServiceClient<'_>> = imported
+            .service_clients()
+            .into_iter()
+            .filter_map(|(service, client_id)| {
+                Some(ServiceClient {
+                    service,
+                    client_id,
+                    secret: client_secrets.get(client_id),
+                    scopes: &by_id.get(client_id)?.scopes,
+                })
+            })
+            .collect();
+        let finding = secrets::propose(prefix, &found, &clients, &pool_id);
+        imported.set_secrets(finding);
+    }
+    let existing = match (environment, &args.output) {
+        (Some(_), Some(path)) if merging && path.exists() => {
+            Some(std::fs::read_to_string(path).map_err(|error| {
                 anyhow::Error::new(error).context(format!("cannot read {}", path.display()))
-            })?;
-            imported
-                .merge_into(&existing, name)
-                .map_err(|error| hinted(error.to_string(), error.hint()))?
+            })?)
         }
-        (Some(name), _) => imported.to_toml_in(name),
+        _ => None,
     };
+    let render = |imported: &Import| -> anyhow::Result<String> {
+        Ok(match (environment, &existing) {
+            (None, _) => imported.to_toml(),
+            (Some(name), Some(existing)) => imported
+                .merge_into(existing, name)
+                .map_err(|error| hinted(error.to_string(), error.hint()))?,
+            (Some(name), None) => imported.to_toml_in(name),
+        })
+    };
+    let mut text = render(&imported)?;
+    // A proposal is only written if the file it gives is valid; otherwise the file says why not.
+    if imported
+        .secrets()
+        .is_some_and(|finding| finding.proposal.is_some())
+        && let Err(problems) = crate::config::model::load_all(&text, None, environment)
+    {
+        let first = problems
+            .first()
+            .map_or_else(String::new, |problem| problem.message.clone());
+        imported.withdraw_secrets(format!(
+            "the [secrets] it would propose does not validate ({first})"
+        ));
+        text = render(&imported)?;
+    }
     match &args.output {
         Some(path) => {
             std::fs::write(path, &text).map_err(|error| {
@@ -115,6 +185,30 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
             }
         }
         None => out!("{text}"),
+    }
+    if let Some(finding) = imported.secrets() {
+        match &finding.proposal {
+            Some(proposal) => eprintln!(
+                "Found {} under {} that hold a client's id: proposed [secrets] path = \"{}\"{}; review it, then `cogwire sync-secrets --dry-run --adopt SERVICE`",
+                crate::import::entries(finding.entries.len()),
+                finding.prefix,
+                proposal.path,
+                if proposal.fields.is_some() {
+                    " with their key names as `fields`"
+                } else {
+                    ""
+                }
+            ),
+            None => eprintln!(
+                "No [secrets] proposed from {} ({} read): {}",
+                finding.prefix,
+                crate::import::entries(finding.read),
+                finding.reason.as_deref().unwrap_or("nothing matched")
+            ),
+        }
+    }
+    if args.stats {
+        eprint!("{}", session.pacer.report().render());
     }
     Ok(ExitStatus::Success)
 }

@@ -27,6 +27,8 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<ExitSta
             force: args.force,
             client_pattern: patterns.client,
             resource_server_pattern: patterns.resource_server,
+            find_secrets: None,
+            stats: false,
         };
         let status = super::import::run(global, &import).await?;
         if status != ExitStatus::Success {

@@ -12,7 +12,7 @@ use crate::plan::observed;
 use crate::tokens::probe::probe;
 use crate::tokens::source::{TokenSource, token_url};
 use crate::tokens::verify::{
-    SelectError, Verdict, managed_clients, plan_checks, render_json, render_table,
+    SelectError, Verdict, managed_clients, plan_checks, render_json, render_table, select,
 };
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
@@ -27,6 +27,8 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
         Ok(context) => context,
         Err(status) => return Ok(status),
     };
+    // A bad selection fails before the pool is read.
+    select(&context.model, &args.services).map_err(selection)?;
     let observed = observed::read(
         context.pool(),
         context.parameters(),
@@ -37,14 +39,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
     .await
     .map_err(explain)?;
     let clients = managed_clients(&observed.record.clients, &observed.described);
-    let checks =
-        plan_checks(&context.model, &args.services, &clients).map_err(|error| match error {
-            SelectError::NothingToVerify => hinted(
-                error.to_string(),
-                "declare routes under [[services.NAME.routes]] with method, path and scope",
-            ),
-            other => anyhow::anyhow!(other),
-        })?;
+    let checks = plan_checks(&context.model, &args.services, &clients).map_err(selection)?;
     let needs_tokens = checks
         .iter()
         .any(|check| check.client.is_some() && check.skip.is_none());
@@ -71,4 +66,20 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
     } else {
         ExitStatus::Success
     })
+}
+
+/// A selection that cannot be verified, as one line with a hint where one helps.
+fn selection(error: SelectError) -> anyhow::Error {
+    match error {
+        SelectError::NothingToVerify => hinted(
+            error.to_string(),
+            "declare routes under [[services.NAME.routes]] with method, path and scope",
+        ),
+        SelectError::OtherEnvironment(service, environments) => {
+            let (message, hint) =
+                crate::config::environment::declared_only_in(&service, &environments);
+            hinted(message, hint)
+        }
+        other => anyhow::anyhow!(other),
+    }
 }

@@ -335,6 +335,31 @@ fn exists_in(service: &shape::RawService, environment: &str) -> bool {
     })
 }
 
+/// What a command says of a service the chosen environment (or the file's own tables) does not
+/// have but other environments declare: `(message, hint)`.
+pub fn declared_only_in(service: &str, environments: &[String]) -> (String, String) {
+    let message = if environments.is_empty() {
+        format!(
+            "service `{service}` is declared for no environment (its `environments` names none that exist)"
+        )
+    } else {
+        format!(
+            "service `{service}` is declared only in environment{} {}",
+            if environments.len() == 1 { "" } else { "s" },
+            environments.join(", ")
+        )
+    };
+    let hint = match environments {
+        [] => "add a declared environment to the service's `environments`".to_owned(),
+        [one] => format!("pass --env {one} (or set COGWIRE_ENV={one})"),
+        several => format!(
+            "pass --env with one of {} (or set COGWIRE_ENV)",
+            several.join(", ")
+        ),
+    };
+    (message, hint)
+}
+
 /// An environment that is not declared, with the closest declared name.
 pub fn unknown(
     name: &str,
@@ -370,12 +395,27 @@ fn listed(names: &[String]) -> String {
 /// services that name no environments.
 pub fn pick(raw: &RawConfig, environment: Option<&str>) -> Result<RawConfig, Diagnostic> {
     let mut view = raw.clone();
-    view.services
-        .retain(|(_, service)| match (environment, &service.environments) {
+    let (kept, left_out) = raw.services.iter().cloned().partition(|(_, service)| {
+        match (environment, &service.environments) {
             (_, None) => true,
             (None, Some(_)) => false,
             (Some(name), Some(_)) => exists_in(service, name),
-        });
+        }
+    });
+    view.services = kept;
+    let left_out: Vec<(Spanned<String>, shape::RawService)> = left_out;
+    let declared = names(raw);
+    view.elsewhere = left_out
+        .into_iter()
+        .map(|(name, service)| {
+            let environments = declared
+                .iter()
+                .filter(|declared| exists_in(&service, declared))
+                .cloned()
+                .collect();
+            (name.into_inner(), environments)
+        })
+        .collect();
     let Some(name) = environment else {
         return Ok(view);
     };
@@ -528,10 +568,6 @@ fn shared_authorizers(models: &[Model]) -> Vec<Diagnostic> {
             let key = (gateway.api_id.clone(), gateway.authorizer.clone());
             match claimed.get(&key) {
                 Some((first, first_pool)) if *first_pool != pool => {
-                    let label = |model: &Model| match &model.environment {
-                        Some(name) => format!("environment `{name}`"),
-                        None => "the file's own [pool]".to_owned(),
-                    };
                     problems.push(
                         Diagnostic::new(
                             "shared-authorizer",
@@ -558,6 +594,15 @@ fn shared_authorizers(models: &[Model]) -> Vec<Diagnostic> {
         }
     }
     problems
+}
+
+/// How a diagnostic across environments names a model's: `environment `prod``, or the file's own
+/// `[pool]` when no environment is chosen.
+fn label(model: &Model) -> String {
+    match &model.environment {
+        Some(name) => format!("environment `{name}`"),
+        None => "the file's own [pool]".to_owned(),
+    }
 }
 
 /// The first service that two models of one pool do not declare alike, as far as the pool is
@@ -616,10 +661,6 @@ fn shared_pools(raw: &RawConfig, models: &[Model]) -> Vec<Diagnostic> {
     for (pool, sharing) in by_pool {
         for (index, first) in sharing.iter().enumerate() {
             for second in &sharing[index + 1..] {
-                let label = |model: &Model| match &model.environment {
-                    Some(name) => format!("environment `{name}`"),
-                    None => "the file's own [pool]".to_owned(),
-                };
                 let span = second.environment.as_ref().and_then(|name| {
                     raw.environments
                         .iter()

@@ -27,6 +27,10 @@ pub struct Model {
     pub environment: Option<String>,
     /// Every environment the file declares, to name them when none is chosen.
     pub environments: Vec<String>,
+    /// Services the file declares only in other environments, with those environments: a
+    /// command that names one says where it exists.
+    #[serde(skip)]
+    pub elsewhere: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -264,6 +268,7 @@ impl Analyzer {
             services,
             environment: raw.environment.clone(),
             environments: crate::config::environment::names(raw),
+            elsewhere: raw.elsewhere.clone(),
         }
     }
 

@@ -38,6 +38,9 @@ pub struct RawConfig {
     pub environments: Vec<(Spanned<String>, RawEnvironment)>,
     /// The environment this view was merged for (`environment::pick`), if any.
     pub environment: Option<String>,
+    /// Services the file declares that this view leaves out, with the environments they exist
+    /// in (`environment::pick`), so that a command naming one says where it is.
+    pub elsewhere: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone)]

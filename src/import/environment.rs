@@ -43,9 +43,13 @@ impl Import {
                 undeclared.join(", ")
             );
         }
+        out.push_str(&self.secrets_comment());
         let _ = writeln!(out, "[environments.{name}]");
         let pool = self.pool_keys();
         let _ = writeln!(out, "pool = {{ {} }}", pool.join(", "));
+        if let Some(secrets) = self.secrets_keys() {
+            let _ = writeln!(out, "secrets = {{ {} }}", secrets.join(", "));
+        }
         out
     }
 

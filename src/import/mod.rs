@@ -4,8 +4,9 @@
 
 pub mod environment;
 mod read;
+pub mod secrets;
 
-pub use read::{ReadPool, read_pool};
+pub use read::{ReadPool, entries_under, read_pool};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -58,6 +59,8 @@ pub struct Import {
     region: Option<String>,
     services: BTreeMap<String, ImportedService>,
     skipped: Vec<SkippedClient>,
+    /// What `--find-secrets` found, if it was asked.
+    secrets: Option<secrets::Finding>,
 }
 
 #[derive(Debug, Default)]
@@ -264,11 +267,45 @@ impl Import {
             region: pool.region.map(str::to_owned),
             services,
             skipped,
+            secrets: None,
         }
     }
 
     pub fn skipped(&self) -> &[SkippedClient] {
         &self.skipped
+    }
+
+    /// Each service with a client, and the client's id: whose entries `--find-secrets` looks
+    /// for.
+    pub fn service_clients(&self) -> Vec<(&str, &str)> {
+        self.services
+            .iter()
+            .filter_map(|(name, service)| {
+                Some((name.as_str(), service.client.as_ref()?.id.as_str()))
+            })
+            .collect()
+    }
+
+    /// Writes `finding` into the file: the proposed `[secrets]` (and `[pool] token_url`), or
+    /// why none is proposed.
+    pub fn set_secrets(&mut self, finding: secrets::Finding) {
+        self.secrets = Some(finding);
+    }
+
+    pub fn secrets(&self) -> Option<&secrets::Finding> {
+        self.secrets.as_ref()
+    }
+
+    /// Drops the proposal, keeping why, when the file it would give does not validate.
+    pub fn withdraw_secrets(&mut self, reason: String) {
+        if let Some(finding) = &mut self.secrets {
+            finding.proposal = None;
+            finding.reason = Some(reason);
+        }
+    }
+
+    fn proposal(&self) -> Option<&secrets::Proposal> {
+        self.secrets.as_ref()?.proposal.as_ref()
     }
 
     /// The `--json` summary: what was written where, and what was left out and why.
@@ -288,13 +325,17 @@ impl Import {
                 })
             })
             .collect();
-        serde_json::json!({
+        let mut summary = serde_json::json!({
             "format_version": "1",
             "pool_id": self.pool_id,
             "output": output,
             "services": services,
             "skipped": self.skipped,
-        })
+        });
+        if let (Some(finding), Some(object)) = (&self.secrets, summary.as_object_mut()) {
+            object.insert("secrets".to_owned(), serde_json::json!(finding));
+        }
+        summary
     }
 
     /// `[pool]`'s keys as `key = value`: the id, the region, and the quotas a pool over AWS's
@@ -303,6 +344,12 @@ impl Import {
         let mut keys = vec![format!("id = {}", quote(&self.pool_id))];
         if let Some(region) = &self.region {
             keys.push(format!("region = {}", quote(region)));
+        }
+        if let Some(url) = self
+            .proposal()
+            .and_then(|proposal| proposal.token_url.as_ref())
+        {
+            keys.push(format!("token_url = {}", quote(url)));
         }
         let resource_servers = self
             .services
@@ -323,9 +370,79 @@ impl Import {
         keys
     }
 
-    /// The `[pool]` table as `to_toml` writes it.
+    /// The `[pool]` table as `to_toml` writes it, and the proposed `[secrets]` after it.
     fn pool_table(&self) -> String {
-        format!("\n[pool]\n{}\n", self.pool_keys().join("\n"))
+        let mut out = format!("\n[pool]\n{}\n", self.pool_keys().join("\n"));
+        out.push_str(&self.secrets_comment());
+        if let Some(keys) = self.secrets_keys() {
+            let _ = writeln!(out, "[secrets]\n{}", keys.join("\n"));
+        }
+        out
+    }
+
+    /// `[secrets]`'s keys as `key = value`, when a proposal was found.
+    pub(crate) fn secrets_keys(&self) -> Option<Vec<String>> {
+        let proposal = self.proposal()?;
+        let mut keys = vec![format!("path = {}", quote(&proposal.path))];
+        if let Some(fields) = &proposal.fields {
+            let entries: Vec<String> = fields
+                .iter()
+                .map(|(key, name)| format!("{key} = {}", quote(name)))
+                .collect();
+            keys.push(format!("fields = {{ {} }}", entries.join(", ")));
+        }
+        Some(keys)
+    }
+
+    /// Comment lines on what `--find-secrets` found: the entries, and the proposal or why none.
+    pub(crate) fn secrets_comment(&self) -> String {
+        let Some(finding) = &self.secrets else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let clients = self.service_clients().len();
+        let searched = format!("`import --find-secrets {}`", finding.prefix);
+        match &finding.proposal {
+            Some(proposal) => {
+                let _ = writeln!(
+                    out,
+                    "#\n# {searched} read {}; {} the id of one of the pool's {clients}\n# clients, each a {} with keys {}:",
+                    entries(finding.read),
+                    match finding.entries.len() {
+                        1 => "1 holds".to_owned(),
+                        count => format!("{count} hold"),
+                    },
+                    proposal.kind,
+                    proposal.keys.join(", "),
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "#\n# {searched} read {} and proposes no [secrets]: {}.",
+                    entries(finding.read),
+                    finding.reason.as_deref().unwrap_or("nothing matched")
+                );
+                if !finding.entries.is_empty() {
+                    let _ = writeln!(out, "# Entries that hold a client's id:");
+                }
+            }
+        }
+        for (service, entry) in &finding.entries {
+            let _ = writeln!(out, "#   {service}: {entry}");
+        }
+        if let Some(proposal) = &finding.proposal {
+            let url = if proposal.token_url.is_some() {
+                ", and [pool] token_url the URL they hold"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "# With the [secrets] below{url}, cogwire writes the same keys and\n# values there: adopting them changes nothing their readers get. For each service above:\n# `cogwire sync-secrets --dry-run --adopt SERVICE`, then the same without --dry-run."
+            );
+        }
+        out
     }
 
     /// Renders services.toml. Deterministic: the same pool gives the same bytes.
@@ -395,6 +512,15 @@ impl Import {
             }
         }
         out
+    }
+}
+
+/// "1 entry", "3 entries".
+pub(crate) fn entries(count: usize) -> String {
+    if count == 1 {
+        "1 entry".to_owned()
+    } else {
+        format!("{count} entries")
     }
 }
 
@@ -554,6 +680,87 @@ name = "reporting"
         let models = crate::config::model::load_all(&staging, None, None)
             .unwrap_or_else(|problems| panic!("invalid: {problems:?}\n{staging}"));
         assert_eq!(models[0].resource_server_count(), 30);
+    }
+
+    /// The proposal of `--find-secrets` lands in `[secrets]` and `[pool] token_url`, or in the
+    /// environment's table, and validates either way; without one, the file says why.
+    #[test]
+    fn found_entries_become_the_secrets_table_or_a_reason() {
+        use crate::cloud::stores::{Stored, StoredKind};
+        use crate::sensitive::Secret;
+        let servers = [server("orders", "orders", &[("read", "Read")])];
+        let clients = [client(
+            "id-billing",
+            "billing-app-client",
+            &["client_credentials"],
+            &["orders/read"],
+        )];
+        let pool = Pool {
+            pool_id: "us-east-1_X",
+            region: Some("us-east-1"),
+            resource_servers: &servers,
+            clients: &clients,
+        };
+        let mut import = Import::from_pool(&pool, &Patterns::default());
+        assert_eq!(import.service_clients(), vec![("billing", "id-billing")]);
+        let secret = Secret::new("the-secret");
+        let scopes = clients[0].scopes.clone();
+        let found = [secrets::FoundEntry {
+            name: "/app/billing/credentials".to_owned(),
+            stored: Stored {
+                value: Secret::new(
+                    r#"{"url":"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token","clientId":"id-billing","clientSecret":"the-secret"}"#,
+                ),
+                kind: StoredKind::SecureString,
+            },
+        }];
+        let service_clients = [secrets::ServiceClient {
+            service: "billing",
+            client_id: "id-billing",
+            secret: Some(&secret),
+            scopes: &scopes,
+        }];
+        import.set_secrets(secrets::propose(
+            "/app",
+            &found,
+            &service_clients,
+            "us-east-1_X",
+        ));
+        let text = import.to_toml();
+        assert!(
+            text.contains(
+                "token_url = \"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token\"\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("[secrets]\npath = \"/app/{service}/credentials\"\nfields = { client_id = \"clientId\", client_secret = \"clientSecret\", token_url = \"url\" }\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#   billing: /app/billing/credentials\n"),
+            "{text}"
+        );
+        assert!(!text.contains("the-secret"));
+        let model = crate::config::model::load(&text, None).expect("the import is valid");
+        assert_eq!(model.secrets.path_template, "/app/{service}/credentials");
+        let staging = import.to_toml_in("staging");
+        assert!(
+            staging.contains("secrets = { path = \"/app/{service}/credentials\", fields = {"),
+            "{staging}"
+        );
+        let models = crate::config::model::load_all(&staging, None, None)
+            .unwrap_or_else(|problems| panic!("invalid: {problems:?}\n{staging}"));
+        assert_eq!(
+            models[0].secrets.path_template,
+            "/app/{service}/credentials"
+        );
+
+        import.withdraw_secrets("a reason".to_owned());
+        let text = import.to_toml();
+        assert!(!text.contains("\n[secrets]\n"), "{text}");
+        assert!(!text.contains("token_url"), "{text}");
+        assert!(text.contains("proposes no [secrets]: a reason."), "{text}");
     }
 
     #[test]

@@ -1,11 +1,18 @@
 //! Everything of a pool that `import` describes: every resource server and every client, each
-//! client described once, all through the session's pacer.
+//! client described once, all through the session's pacer; and, for `--find-secrets`, every
+//! entry under a prefix, with its value, for `secrets::propose` to match in memory.
+
+use std::collections::BTreeMap;
 
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 
 use crate::cloud::operation::Operation;
-use crate::cloud::{ClientState, Cloud, CloudError, PoolNotFound, ResourceServerState, UserPool};
+use crate::cloud::stores::{SecretStore as _, Stored};
+use crate::cloud::{
+    ClientState, Cloud, CloudError, CloudResult, PoolNotFound, ResourceServerState, UserPool,
+};
 use crate::plan::observed::ReadError;
+use crate::sensitive::Secret;
 use crate::session::Session;
 
 /// Descriptions in flight at once; the pacer sets the rate.
@@ -16,9 +23,16 @@ const CONCURRENCY: usize = 16;
 pub struct ReadPool {
     pub resource_servers: Vec<ResourceServerState>,
     pub clients: Vec<ClientState>,
+    /// Client id to the secret DescribeUserPoolClient showed, when asked for (the same call
+    /// that describes the client tells it): only for matching stored entries in memory.
+    pub secrets: BTreeMap<String, Secret>,
 }
 
-pub async fn read_pool<C: Cloud>(session: &Session<C>) -> Result<ReadPool, ReadError> {
+/// Reads the pool; with `secrets`, keeps each client's secret from its description.
+pub async fn read_pool<C: Cloud>(
+    session: &Session<C>,
+    secrets: bool,
+) -> Result<ReadPool, ReadError> {
     let pool = session.pool();
     let pacer = &session.pacer;
     let (servers, clients) = tokio::join!(
@@ -35,19 +49,51 @@ pub async fn read_pool<C: Cloud>(session: &Session<C>) -> Result<ReadPool, ReadE
         resource_servers.len(),
         clients.len()
     );
-    let clients = stream::iter(clients)
+    let described: Vec<(ClientState, Option<Secret>)> = stream::iter(clients)
         .map(|summary| async move {
             pacer
-                .call(Operation::DescribeUserPoolClient, || {
-                    pool.describe_client(&summary.id)
+                .call(Operation::DescribeUserPoolClient, || async {
+                    if secrets {
+                        pool.describe_client_with_secret(&summary.id).await
+                    } else {
+                        Ok((pool.describe_client(&summary.id).await?, None))
+                    }
                 })
                 .await
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
+    let secrets = described
+        .iter()
+        .filter_map(|(client, secret)| Some((client.id.clone(), secret.clone()?)))
+        .collect();
     Ok(ReadPool {
         resource_servers,
-        clients,
+        clients: described.into_iter().map(|(client, _)| client).collect(),
+        secrets,
     })
+}
+
+/// Every entry of the store under `prefix`, at any depth, one paced call a page.
+pub async fn entries_under<C: Cloud>(
+    session: &Session<C>,
+    prefix: &str,
+) -> CloudResult<Vec<(String, Stored)>> {
+    let store = session.store();
+    let mut entries = Vec::new();
+    let mut next_token: Option<String> = None;
+    loop {
+        let page = session
+            .pacer
+            .call(Operation::GetParametersByPath, || {
+                store.read_under_page(prefix, next_token.clone())
+            })
+            .await?;
+        entries.extend(page.items);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(entries),
+        }
+    }
 }

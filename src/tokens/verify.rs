@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::config::model::Model;
+use crate::config::model::{Model, Service};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,6 +72,9 @@ pub struct Check {
 pub enum SelectError {
     #[error("services.toml declares no service `{0}`")]
     UnknownService(String),
+    /// Declared, but not in the environment chosen: these are the ones it exists in.
+    #[error("{}", crate::config::environment::declared_only_in(.0, .1).0)]
+    OtherEnvironment(String, Vec<String>),
     #[error("service `{0}` declares no routes")]
     NoRoutes(String),
     #[error("services.toml declares no routes")]
@@ -86,6 +89,12 @@ pub fn plan_checks(
     selected: &[String],
     clients: &[ManagedClient],
 ) -> Result<Vec<Check>, SelectError> {
+    Ok(checks_of(select(model, selected)?, clients))
+}
+
+/// The services to verify: those named (each declared here, with routes), else every service
+/// with routes. Told apart from the checks so that a bad name fails before AWS is read.
+pub fn select<'a>(model: &'a Model, selected: &[String]) -> Result<Vec<&'a Service>, SelectError> {
     let mut services = Vec::new();
     if selected.is_empty() {
         services.extend(
@@ -99,6 +108,12 @@ pub fn plan_checks(
         }
     } else {
         for name in selected {
+            if let Some(environments) = model.elsewhere.get(name) {
+                return Err(SelectError::OtherEnvironment(
+                    name.clone(),
+                    environments.clone(),
+                ));
+            }
             let service = model
                 .services
                 .get(name)
@@ -109,6 +124,11 @@ pub fn plan_checks(
             services.push(service);
         }
     }
+    Ok(services)
+}
+
+/// Checks a route at a time; see `plan_checks`.
+fn checks_of(services: Vec<&Service>, clients: &[ManagedClient]) -> Vec<Check> {
     let mut clients = clients.to_vec();
     clients.sort_by(|left, right| {
         left.service
@@ -154,7 +174,7 @@ pub fn plan_checks(
             ));
         }
     }
-    Ok(checks)
+    checks
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

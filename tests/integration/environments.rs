@@ -351,6 +351,63 @@ async fn bad_environments_are_one_line_each_with_a_hint() {
     );
 }
 
+/// `token`, `env` and `verify` naming a service that the chosen environment does not have say
+/// where it is declared, with the `--env` to pass, before any AWS call (the endpoint here
+/// answers nothing).
+#[test]
+fn a_service_of_another_environment_is_named_with_its_environment() {
+    let workdir = Workdir::new(&services(
+        "us-east-1_Stg",
+        "us-east-1_Prd",
+        "http://127.0.0.1:9",
+    ));
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]
+    .iter()
+    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+    .collect();
+    let commands: [&[&str]; 3] = [
+        &["token", "canary", "--env", "prod"],
+        &["env", "canary", "--env", "prod"],
+        &[
+            "verify",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--service",
+            "canary",
+            "--env",
+            "prod",
+        ],
+    ];
+    for args in commands {
+        let output = workdir.run(args, &env);
+        assert_eq!(output.code, 1, "{args:?}: {}", output.all());
+        assert!(
+            output
+                .stderr
+                .contains("service `canary` is declared only in environment staging"),
+            "{args:?}: {}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.contains("hint: pass --env staging"),
+            "{args:?}: {}",
+            output.stderr
+        );
+    }
+    // A name declared nowhere is still the plain "declares no service", with its guess.
+    let output = workdir.run(&["token", "canry", "--env", "staging"], &env);
+    assert_eq!(output.code, 1, "{}", output.all());
+    assert!(
+        output.stderr.contains("declares no service `canry`"),
+        "{}",
+        output.stderr
+    );
+}
+
 /// What the serverless plugin (and hand-written scripts like it) store: the token URL and the
 /// client's id and secret, in their own key names, at their own path.
 #[tokio::test]
@@ -427,6 +484,231 @@ consumes = ["customers-v1/customer.read"]
     assert_eq!(second.code, 0, "{}", second.all());
     let token = run(&["token", "accounts-v1", "--no-cache"]);
     assert_eq!(token.code, 0, "{}", token.all());
+}
+
+/// `import --find-secrets PREFIX` finds the entries another tool wrote in the serverless plugin's
+/// key names for the pool's clients, by the client id each holds, and proposes the `[secrets]
+/// path` and `fields` (and `[pool] token_url`) under which cogwire writes exactly what they hold.
+/// With that file, `apply` then `sync-secrets --adopt` leave every entry's keys, values and SSM
+/// version as they were, read from outside; no output and no file holds a secret.
+#[tokio::test]
+async fn import_finds_another_tools_entries_and_adopting_them_changes_nothing() {
+    let account = local_aws().account();
+    let pool = account.new_pool("serverless-found").await;
+    account
+        .new_resource_server(&pool, "customers-v1", &["customer.read"])
+        .await;
+    let token_url = format!("{}/oauth2/token", local_aws().endpoint());
+    let ssm = account.ssm().await;
+    let mut seeded = Vec::new();
+    for service in ["accounts-v1", "billing-v1", "orders-v1"] {
+        let (client_id, client_secret) = account
+            .new_client(
+                &pool,
+                &format!("{service}-app-client"),
+                &["customers-v1/customer.read"],
+            )
+            .await;
+        let name = format!("/sls/{service}/credentials");
+        // The plugin's key order, which cogwire (sorting its keys) would not write.
+        let value = format!(
+            r#"{{"url":"{token_url}","clientId":"{client_id}","clientSecret":"{client_secret}"}}"#
+        );
+        ssm.put_parameter()
+            .name(&name)
+            .value(&value)
+            .r#type(ParameterType::SecureString)
+            .send()
+            .await
+            .expect("PutParameter");
+        seeded.push((name, value, client_secret));
+    }
+    // Beside them, an entry of the same services that holds no client id: not the credentials.
+    ssm.put_parameter()
+        .name("/sls/orders-v1/database")
+        .value(r#"{"password":"not-a-client-secret"}"#)
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .expect("PutParameter");
+
+    let workdir = Workdir::new("");
+    let env = account.env();
+    let run = |args: &[&str]| workdir.run(args, &env);
+    let mut outputs = Vec::new();
+    account.reset_calls();
+    let imported = run(&[
+        "import",
+        "--user-pool-id",
+        &pool,
+        "--find-secrets",
+        "/sls",
+        "--output",
+        "services.toml",
+        "--force",
+        "--stats",
+        "--json",
+    ]);
+    assert_eq!(imported.code, 0, "{}", imported.all());
+    let summary: Value = serde_json::from_str(&imported.stdout).expect("JSON");
+    assert_eq!(
+        summary["secrets"]["proposal"]["path"],
+        "/sls/{service}/credentials"
+    );
+    assert_eq!(
+        summary["secrets"]["entries"]["orders-v1"],
+        "/sls/orders-v1/credentials"
+    );
+    assert_eq!(summary["secrets"]["read"], 4);
+    // Three clients, four entries under the prefix: one DescribeUserPoolClient each (which
+    // tells the secret too) and one page of GetParametersByPath.
+    assert_eq!(account.calls_to("DescribeUserPoolClient")["calls"], 3);
+    assert_eq!(account.calls_to("GetParametersByPath")["calls"], 1);
+    assert_eq!(account.calls_to("GetParameters")["calls"], Value::Null);
+    let written = std::fs::read_to_string(workdir.path().join("services.toml")).expect("the file");
+    assert!(
+        written.contains(&format!("token_url = \"{token_url}\"\n")),
+        "{written}"
+    );
+    assert!(
+        written.contains(
+            "[secrets]\npath = \"/sls/{service}/credentials\"\nfields = { client_id = \"clientId\", client_secret = \"clientSecret\", token_url = \"url\" }\n"
+        ),
+        "{written}"
+    );
+    assert!(
+        written.contains("#   orders-v1: /sls/orders-v1/credentials\n"),
+        "{written}"
+    );
+    outputs.push(imported.all());
+    outputs.push(written);
+
+    let applied = run(&["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert!(applied.stdout.contains("0 to add"), "{}", applied.stdout);
+    let adopt = [
+        "sync-secrets",
+        "--adopt",
+        "accounts-v1",
+        "--adopt",
+        "billing-v1",
+        "--adopt",
+        "orders-v1",
+    ];
+    let dry = run(&[&adopt[..], &["--dry-run"]].concat());
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    let adopted = run(&adopt);
+    assert_eq!(adopted.code, 0, "{}", adopted.all());
+    let again = run(&["sync-secrets", "--json"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    let report: Value = serde_json::from_str(&again.stdout).expect("JSON");
+    assert_eq!(report["changed"], serde_json::json!([]), "{report}");
+    outputs.extend([applied.all(), dry.all(), adopted.all(), again.all()]);
+
+    for (name, value, _) in &seeded {
+        let stored = ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .expect("GetParameter");
+        let parameter = stored.parameter().expect("the parameter");
+        assert_eq!(
+            parameter.value(),
+            Some(value.as_str()),
+            "{name}: not a byte changed"
+        );
+        assert_eq!(parameter.version(), 1, "{name}: never rewritten");
+        assert_eq!(parameter.r#type(), Some(&ParameterType::SecureString));
+    }
+    let tags = ssm
+        .list_tags_for_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id("/sls/orders-v1/credentials")
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert!(
+        tags.tag_list()
+            .iter()
+            .any(|tag| tag.key() == "managed-by" && tag.value() == "cogwire"),
+        "adopted: cogwire's from now on"
+    );
+    for output in &outputs {
+        for (_, _, secret) in &seeded {
+            assert!(!output.contains(secret.as_str()), "a secret was printed");
+        }
+        assert!(
+            !output.contains("not-a-client-secret"),
+            "a value was printed"
+        );
+    }
+}
+
+/// The serverless plugin itself merges the credentials into the application's configuration
+/// JSON, under `auth.cognito`: `import --find-secrets` names such an entry and proposes nothing,
+/// since `fields` cannot write it without dropping the rest.
+#[tokio::test]
+async fn import_names_credentials_nested_in_other_configuration_and_proposes_nothing() {
+    let account = local_aws().account();
+    let pool = account.new_pool("serverless-nested").await;
+    account
+        .new_resource_server(&pool, "customers-v1", &["customer.read"])
+        .await;
+    let (client_id, client_secret) = account
+        .new_client(
+            &pool,
+            "orders-v1-app-client",
+            &["customers-v1/customer.read"],
+        )
+        .await;
+    let value = format!(
+        "{{\n\t\"auth\": {{\n\t\t\"cognito\": {{\n\t\t\t\"url\": \"https://example-prefix.auth.us-east-1.amazoncognito.com/oauth2/token\",\n\t\t\t\"clientId\": \"{client_id}\",\n\t\t\t\"clientSecret\": \"{client_secret}\"\n\t\t}}\n\t}},\n\t\"database\": {{\n\t\t\"password\": \"db-password\"\n\t}}\n}}"
+    );
+    account
+        .ssm()
+        .await
+        .put_parameter()
+        .name("/layered-apis/orders-v1/prod")
+        .value(&value)
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .expect("PutParameter");
+    let workdir = Workdir::new("");
+    let imported = workdir.run(
+        &[
+            "import",
+            "--user-pool-id",
+            &pool,
+            "--find-secrets",
+            "/layered-apis",
+        ],
+        &account.env(),
+    );
+    assert_eq!(imported.code, 0, "{}", imported.all());
+    assert!(
+        !imported.stdout.contains("\n[secrets]\n"),
+        "{}",
+        imported.stdout
+    );
+    assert!(
+        imported.stdout.contains(
+            "proposes no [secrets]: /layered-apis/orders-v1/prod holds the client id of `orders-v1` at `auth.cognito.clientId`"
+        ),
+        "{}",
+        imported.stdout
+    );
+    assert!(
+        imported.stderr.contains("No [secrets] proposed"),
+        "{}",
+        imported.stderr
+    );
+    let all = imported.all();
+    assert!(!all.contains(&client_secret) && !all.contains("db-password"));
+    let checked = Workdir::new(&imported.stdout).run(&["validate"], &[]);
+    assert_eq!(checked.code, 0, "{}", checked.all());
 }
 
 /// `import --env NAME` writes the pool as `[environments.NAME]`; into an existing file it adds

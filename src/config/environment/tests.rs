@@ -62,6 +62,28 @@ fn a_service_exists_only_where_it_says() {
     let prod = load_in(FILE, None, Some("prod")).expect("valid");
     assert!(staging.services.contains_key("canary"));
     assert!(!prod.services.contains_key("canary"));
+    assert_eq!(
+        prod.elsewhere.get("canary"),
+        Some(&vec!["staging".to_owned()]),
+        "prod knows where canary is"
+    );
+    assert!(staging.elsewhere.is_empty());
+}
+
+#[test]
+fn a_service_of_other_environments_is_named_with_them_and_the_flag_to_pass() {
+    let (message, hint) = declared_only_in("canary", &["staging".to_owned()]);
+    assert_eq!(
+        message,
+        "service `canary` is declared only in environment staging"
+    );
+    assert_eq!(hint, "pass --env staging (or set COGWIRE_ENV=staging)");
+    let (message, hint) = declared_only_in("canary", &["dev".to_owned(), "staging".to_owned()]);
+    assert_eq!(
+        message,
+        "service `canary` is declared only in environments dev, staging"
+    );
+    assert!(hint.contains("one of dev, staging"), "{hint}");
 }
 
 #[test]
