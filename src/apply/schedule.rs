@@ -12,7 +12,6 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::apply::lock::{CHECK_INTERVAL, Check, LockError};
-use crate::apply::settle::Settle;
 use crate::apply::{Fence, Progress};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
@@ -275,6 +274,14 @@ fn graph(plan: &Plan) -> DiGraph<Step, ()> {
     graph
 }
 
+/// What the schedule hands each finished operation to (the settle phase).
+pub(super) trait Finished {
+    /// Whether an operation failed: no further one is launched.
+    fn failed(&self) -> bool;
+    /// Takes one finished operation; true when it succeeded, so what waits for it may start.
+    fn finished(&mut self, write: &Write, result: Result<Executed, Failure>) -> bool;
+}
+
 /// How the schedule ended.
 pub(super) struct Scheduled {
     /// Operations in the graph.
@@ -293,7 +300,7 @@ pub(super) async fn run<P: UserPool, S: Parameters, F: Fence>(
     pacer: &Pacer,
     fence: &F,
     progress: &dyn Progress,
-    settle: &mut Settle<'_>,
+    settle: &mut impl Finished,
 ) -> Scheduled {
     let graph = graph(plan);
     let total = graph.node_count();

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use crate::apply::intent::Intent;
 use crate::apply::lock::Check;
 use crate::apply::record::{Record, RecordError, RecordStore, RecordedClient, applied_digest};
-use crate::apply::schedule::{Executed, Failure, Scheduled, Write};
+use crate::apply::schedule::{Executed, Failure, Finished, Scheduled, Write};
 use crate::apply::{ApplyError, CreatedCredential, Fence, OnCreated, Outcome, UpdatedCredential};
 use crate::cloud::pace::Pacer;
 use crate::cloud::{ClientSpec, CloudError, Parameters};
@@ -44,13 +44,66 @@ impl<'a> Settle<'a> {
         &self.outcome
     }
 
-    /// Whether an operation failed: no further one is launched.
-    pub fn failed(&self) -> bool {
+    /// Ends the run: an error for a lost lock, a failure or a duplicate (what a failed run learned
+    /// saved first, while the lock is still this run's), or the outcome with the record to save.
+    pub async fn close<S: Parameters, F: Fence>(
+        self,
+        scheduled: Scheduled,
+        intent: Intent,
+        slot: Option<String>,
+        store: &RecordStore<'_, S>,
+        fence: &F,
+    ) -> Result<Outcome, ApplyError> {
+        let Self {
+            record,
+            mut outcome,
+            failures,
+            duplicate,
+            ..
+        } = self;
+        if let Some(lost) = scheduled.lost {
+            // No further write: the intent saved before the first write tells the next run what
+            // this one may have created.
+            return Err(ApplyError::lock_lost(lost, &outcome));
+        }
+        let failed = duplicate.is_some() || !failures.is_empty();
+        if failed && record != intent.record {
+            fence
+                .hold(Check::Now)
+                .await
+                .map_err(|lost| ApplyError::lock_lost(lost, &outcome))?;
+            store.save(&record, slot.as_deref()).await?;
+        }
+        if let Some((name, ids)) = duplicate {
+            return Err(ApplyError::Duplicate {
+                count: ids.len(),
+                name,
+                ids,
+            });
+        }
+        let failed = failures.len();
+        if let Some(first) = failures.into_iter().next() {
+            return Err(ApplyError::Failed {
+                failed,
+                total: scheduled.total,
+                first,
+            });
+        }
+        outcome.record = Some(UnsavedRecord {
+            record,
+            slot,
+            saved: intent.record,
+        });
+        Ok(outcome)
+    }
+}
+
+impl Finished for Settle<'_> {
+    fn failed(&self) -> bool {
         !self.failures.is_empty() || self.duplicate.is_some()
     }
 
-    /// Settles one finished operation; true when it succeeded, so what waits for it may start.
-    pub fn finished(&mut self, write: &Write, result: Result<Executed, Failure>) -> bool {
+    fn finished(&mut self, write: &Write, result: Result<Executed, Failure>) -> bool {
         let executed = match result {
             Ok(executed) => executed,
             Err(Failure::Cloud(error)) => {
@@ -128,59 +181,6 @@ impl<'a> Settle<'a> {
             }
         }
         true
-    }
-
-    /// Ends the run: an error for a lost lock, a failure or a duplicate (what a failed run learned
-    /// saved first, while the lock is still this run's), or the outcome with the record to save.
-    pub async fn close<S: Parameters, F: Fence>(
-        self,
-        scheduled: Scheduled,
-        intent: Intent,
-        slot: Option<String>,
-        store: &RecordStore<'_, S>,
-        fence: &F,
-    ) -> Result<Outcome, ApplyError> {
-        let Self {
-            record,
-            mut outcome,
-            failures,
-            duplicate,
-            ..
-        } = self;
-        if let Some(lost) = scheduled.lost {
-            // No further write: the intent saved before the first write tells the next run what
-            // this one may have created.
-            return Err(ApplyError::lock_lost(lost, &outcome));
-        }
-        let failed = duplicate.is_some() || !failures.is_empty();
-        if failed && record != intent.record {
-            fence
-                .hold(Check::Now)
-                .await
-                .map_err(|lost| ApplyError::lock_lost(lost, &outcome))?;
-            store.save(&record, slot.as_deref()).await?;
-        }
-        if let Some((name, ids)) = duplicate {
-            return Err(ApplyError::Duplicate {
-                count: ids.len(),
-                name,
-                ids,
-            });
-        }
-        let failed = failures.len();
-        if let Some(first) = failures.into_iter().next() {
-            return Err(ApplyError::Failed {
-                failed,
-                total: scheduled.total,
-                first,
-            });
-        }
-        outcome.record = Some(UnsavedRecord {
-            record,
-            slot,
-            saved: intent.record,
-        });
-        Ok(outcome)
     }
 }
 
