@@ -340,7 +340,7 @@ fn seed_fingerprints(cloud: &MemoryCloud, model: &Model) {
             .collect();
         let value = serde_json::to_string(&fingerprints).expect("json");
         cloud.seed_parameter(
-            &crate::apply::record::fingerprints_name(POOL_ID, id),
+            &crate::config::namespace::fingerprints_name(POOL_ID, id),
             &value,
             EntryKind::Plain,
             &[],
@@ -688,7 +688,7 @@ async fn fast_plan_agrees(cloud: &MemoryCloud, model: &Model) -> Result<(), Stri
 /// `secrets/<client-id>` under cogwire's prefix exists only while the client does. Not in
 /// Every scenario checks it; `fingerprints_outlive_...` seeds fingerprints so that it bites.
 fn no_fingerprints_outlive_their_client(last: &Final, _: &Expected<'_>) -> Vec<String> {
-    let prefix = format!("{}/secrets/", crate::apply::record::prefix(POOL_ID));
+    let prefix = format!("{}/secrets/", crate::config::namespace::prefix(POOL_ID));
     last.snapshot
         .parameters
         .keys()

@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::record::lock_name;
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
 use crate::cloud::{CloudError, Parameters};
+use crate::config::namespace::lock_name;
 
 /// A lock not refreshed for this long is taken to belong to a run that died.
 pub const LOCK_TTL: Duration = Duration::from_secs(30 * 60);

@@ -745,7 +745,7 @@ mod tests {
             client.applied = None;
         }
         let slot = store.save(&record, slot.as_deref()).await.expect("save");
-        let pointer = crate::apply::record::state_name(POOL_ID);
+        let pointer = crate::config::namespace::state_name(POOL_ID);
         let old = serde_json::json!({"format_version": 1, "slot": slot, "chunks": 1}).to_string();
         parameters.put(&pointer, &old, true).await.expect("put");
 

@@ -448,7 +448,7 @@ async fn execute<P: UserPool, S: Parameters>(
             // The fingerprints rotation kept of its secrets go first: should the run die between
             // the two, the next run still destroys the client (and deletes them again), whereas
             // a client gone first would leave them to nobody.
-            let fingerprints = crate::apply::record::fingerprints_name(pool.pool_id(), id);
+            let fingerprints = crate::config::namespace::fingerprints_name(pool.pool_id(), id);
             pacer
                 .call(Operation::DeleteParameter, || {
                     parameters.delete(&fingerprints)

@@ -10,6 +10,7 @@ pub mod environment;
 pub mod gateway;
 pub mod graph;
 pub mod model;
+pub mod namespace;
 pub mod rules;
 pub mod schema;
 pub mod shape;

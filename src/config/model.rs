@@ -7,10 +7,10 @@ use std::ops::Range;
 use serde::Serialize;
 use toml::Spanned;
 
-use crate::apply::record::reserved;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::duration::{self, DurationError, Seconds};
 use crate::config::gateway::{self, ApiGateway, ApiKind};
+use crate::config::namespace::reserved;
 use crate::config::rules;
 use crate::config::shape::{RawConfig, RawService};
 use crate::config::suggest;
@@ -1383,7 +1383,7 @@ impl Analyzer {
         }
     }
 
-    /// cogwire keeps its own SSM parameters under `/cogwire/<pool-id>/` (see `record::reserved`):
+    /// cogwire keeps its own SSM parameters under `/cogwire/<pool-id>/` (see `namespace::reserved`):
     /// credentials stored there would overwrite the ownership record or the lock, or be
     /// overwritten by them. Every name at or below that prefix is refused, whether in use today or
     /// not; with no pool id known, below any name shaped like a pool id. Secrets Manager names

@@ -501,7 +501,7 @@ pub fn decide(
 }
 
 /// What cogwire knows of a client's secrets: secret id to the fingerprint of its value, for the
-/// secrets whose value it has seen. Kept apart from the store (see `record::fingerprints_name`),
+/// secrets whose value it has seen. Kept apart from the store (see `namespace::fingerprints_name`),
 /// because Cognito never links a value to an id after AddUserPoolClientSecret: with two secrets,
 /// DescribeUserPoolClient shows one of them, and AWS does not say which.
 pub type Fingerprints = BTreeMap<String, String>;

@@ -13,11 +13,11 @@ use super::sync::{
     ManagedClient, SyncError, execute, list_managed, load_fingerprints, plan_sync, read_clients,
     read_current, secret_ids,
 };
-use crate::apply::record::fingerprints_name;
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::StoredKind;
 use crate::cloud::{AddedSecret, Cloud, CloudError, Parameters as _, UserPool as _};
 use crate::config::duration::Seconds;
+use crate::config::namespace::fingerprints_name;
 use crate::sensitive::Secret;
 use crate::session::Session;
 

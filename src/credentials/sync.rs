@@ -11,12 +11,13 @@ use super::decide::{
     Credential, Current, Fingerprints, Holding, SyncPlan, ValueChange, decide, desired_entries,
     entry_names, identify, scan_path, stored_secret, tags, token_url,
 };
-use crate::apply::record::{Record, RecordError, RecordStore, fingerprints_name};
+use crate::apply::record::{Record, RecordError, RecordStore};
 use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::{EntryWrite, SecretStore as _};
 use crate::cloud::{ClientState, Cloud, CloudError, Parameters as _, UserPool as _};
 use crate::config::model::Model;
+use crate::config::namespace::fingerprints_name;
 use crate::sensitive::{REDACTED, Secret};
 use crate::session::Session;
 
