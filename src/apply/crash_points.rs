@@ -26,7 +26,6 @@ use crate::cloud::stores::{EntryKind, SecretStore as _};
 use crate::cloud::{ClientExtras, ClientState, ResourceServerState, UserPool};
 use crate::config::duration::Seconds;
 use crate::config::model::{Model, load};
-use crate::credentials::decide::entry_names;
 use crate::credentials::rotate::{self, Rotated};
 use crate::credentials::sync::{SyncRequest, declared_services, sync};
 use crate::plan::diff::{CLIENT_CREDENTIALS, wanted_client_names};
@@ -105,7 +104,7 @@ impl Command for SyncSecrets {
     async fn prepare(&self, cloud: &MemoryCloud, model: &Model) {
         let store = cloud.store(model.secrets.store);
         for service in model.services.keys() {
-            for (name, _) in entry_names(&model.secrets, POOL_ID, service) {
+            for (name, _) in model.secrets.entry_names(POOL_ID, service) {
                 store.delete(&name).await.expect("deleting a stored entry");
             }
         }

@@ -22,12 +22,7 @@ pub const SERVICE_TAG: &str = "cogwire:service";
 /// account never delete each other's entries.
 pub const POOL_TAG: &str = "cogwire:user-pool";
 
-/// How an entry is stored: SSM distinguishes plain strings from encrypted ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    Plain,
-    Secure,
-}
+pub use crate::config::model::EntryKind;
 
 /// What kind of entry a name holds now, as the store tells it: what a reader of the entry gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

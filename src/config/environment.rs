@@ -17,7 +17,6 @@ use crate::config::shape::{
     self, Fields, RawClient, RawConfig, RawDefaults, RawPool, RawSecrets, a_type, toml_key,
 };
 use crate::config::suggest;
-use crate::credentials::decide::entry_names;
 
 pub(crate) const ENVIRONMENT_KEYS: &[&str] = &["pool", "secrets", "defaults", "services"];
 /// The keys of a service an environment may override: those that belong to one deployment.
@@ -689,7 +688,7 @@ fn shared_pools(raw: &RawConfig, models: &[Model]) -> Vec<Diagnostic> {
                         .services
                         .values()
                         .filter(|service| service.client.is_some())
-                        .flat_map(|service| entry_names(&model.secrets, pool, &service.name))
+                        .flat_map(|service| model.secrets.entry_names(pool, &service.name))
                         .map(|(name, _)| name)
                         .collect()
                 };

@@ -14,7 +14,6 @@ use crate::config::namespace::reserved;
 use crate::config::rules;
 use crate::config::shape::{RawConfig, RawService};
 use crate::config::suggest;
-use crate::credentials::decide::entry_names;
 
 /// The checked desired state of one user pool.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +92,47 @@ impl SecretsSettings {
         self.path_template
             .replace("{service}", service)
             .replace("{pool}", pool)
+    }
+
+    /// The names a service's credentials live under in pool `pool_id`, with how each is stored.
+    pub fn entry_names(&self, pool_id: &str, service: &str) -> Vec<(String, EntryKind)> {
+        let path = self.path_for(service, pool_id);
+        match self.layout {
+            SecretLayout::Json => vec![(path, EntryKind::Secure)],
+            SecretLayout::Split => vec![
+                (format!("{path}/{CLIENT_ID_ENTRY}"), EntryKind::Plain),
+                (format!("{path}/{CLIENT_SECRET_ENTRY}"), EntryKind::Secure),
+            ],
+        }
+    }
+}
+
+/// The last part of the names of a split layout's two entries.
+pub const CLIENT_ID_ENTRY: &str = "client_id";
+pub const CLIENT_SECRET_ENTRY: &str = "client_secret";
+
+/// How an entry is stored: SSM distinguishes plain strings from encrypted ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Plain,
+    Secure,
+}
+
+impl Pool {
+    /// `[pool] token_url`, else what `[pool] domain` implies: a prefix domain is Cognito's hosted
+    /// one in the pool's region, a value with a dot is a custom domain's host.
+    pub fn token_url(&self, region: Option<&str>) -> Option<String> {
+        if let Some(url) = &self.token_url {
+            return Some(url.clone());
+        }
+        let domain = self.domain.as_deref()?;
+        if domain.contains('.') {
+            Some(format!("https://{domain}/oauth2/token"))
+        } else {
+            region.map(|region| {
+                format!("https://{domain}.auth.{region}.amazoncognito.com/oauth2/token")
+            })
+        }
     }
 }
 
@@ -1336,7 +1376,7 @@ impl Analyzer {
 impl Analyzer {
     /// Every managed client's credentials need entries of their own: two services whose entries
     /// share a name would overwrite each other's, and each would be handed the other's client.
-    /// The names are the ones `sync-secrets` writes (`entry_names`); one report for each set of
+    /// The names are the ones `sync-secrets` writes (`SecretsSettings::entry_names`); one report for each set of
     /// services that share, naming the first entry they share.
     fn shared_entries(
         &mut self,
@@ -1348,7 +1388,7 @@ impl Analyzer {
     ) {
         let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for service in services.values().filter(|service| service.client.is_some()) {
-            for (name, _) in entry_names(settings, pool, &service.name) {
+            for (name, _) in settings.entry_names(pool, &service.name) {
                 let sharing = owners.entry(name).or_default();
                 if !sharing.contains(&service.name.as_str()) {
                     sharing.push(&service.name);
@@ -1399,12 +1439,13 @@ impl Analyzer {
     ) {
         let pool = pool_id.unwrap_or(PLACEHOLDER_POOL_ID);
         // Whether the path itself reaches the namespace, whatever a service is called.
-        let path_reaches = entry_names(settings, pool, "x")
+        let path_reaches = settings
+            .entry_names(pool, "x")
             .iter()
             .any(|(name, _)| reserved(name, pool_id).is_some());
         let mut reported = Vec::new();
         for service in services.values().filter(|service| service.client.is_some()) {
-            for (name, _) in entry_names(settings, pool, &service.name) {
+            for (name, _) in settings.entry_names(pool, &service.name) {
                 let Some(kind) = reserved(&name, pool_id) else {
                     continue;
                 };

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::cloud::stores::{EntryKind, MANAGED_BY, POOL_TAG, SERVICE_TAG, StoredKind};
-use crate::config::model::{Pool, SecretLayout, SecretsSettings};
+use crate::config::model::{CLIENT_ID_ENTRY, CLIENT_SECRET_ENTRY, SecretLayout, SecretsSettings};
 use crate::sensitive::Secret;
 
 /// What a service needs to get a token: the JSON a `json` entry holds.
@@ -43,21 +43,6 @@ impl Credential {
     }
 }
 
-/// `[pool] token_url`, else what `[pool] domain` implies: a prefix domain is Cognito's hosted
-/// one in the pool's region, a value with a dot is a custom domain's host.
-pub fn token_url(pool: &Pool, region: Option<&str>) -> Option<String> {
-    if let Some(url) = &pool.token_url {
-        return Some(url.clone());
-    }
-    let domain = pool.domain.as_deref()?;
-    if domain.contains('.') {
-        Some(format!("https://{domain}/oauth2/token"))
-    } else {
-        region
-            .map(|region| format!("https://{domain}.auth.{region}.amazoncognito.com/oauth2/token"))
-    }
-}
-
 /// One entry to hold, of one service.
 #[derive(Debug, Clone)]
 pub struct DesiredEntry {
@@ -67,31 +52,15 @@ pub struct DesiredEntry {
     pub kind: EntryKind,
 }
 
-const CLIENT_ID: &str = "client_id";
-const CLIENT_SECRET: &str = "client_secret";
-
-/// The names a service's credentials live under, with how each is stored.
-pub fn entry_names(
-    settings: &SecretsSettings,
-    pool_id: &str,
-    service: &str,
-) -> Vec<(String, EntryKind)> {
-    let path = settings.path_for(service, pool_id);
-    match settings.layout {
-        SecretLayout::Json => vec![(path, EntryKind::Secure)],
-        SecretLayout::Split => vec![
-            (format!("{path}/{CLIENT_ID}"), EntryKind::Plain),
-            (format!("{path}/{CLIENT_SECRET}"), EntryKind::Secure),
-        ],
-    }
-}
+const CLIENT_ID: &str = CLIENT_ID_ENTRY;
+const CLIENT_SECRET: &str = CLIENT_SECRET_ENTRY;
 
 pub fn desired_entries(
     settings: &SecretsSettings,
     service: &str,
     credential: &Credential,
 ) -> Vec<DesiredEntry> {
-    let names = entry_names(settings, &credential.user_pool_id, service);
+    let names = settings.entry_names(&credential.user_pool_id, service);
     let values = match settings.layout {
         SecretLayout::Json => vec![credential.json(settings)],
         SecretLayout::Split => vec![
@@ -119,7 +88,7 @@ pub fn stored_secret(
     client_id: &str,
     values: &BTreeMap<String, Secret>,
 ) -> Option<Secret> {
-    let names = entry_names(settings, pool_id, service);
+    let names = settings.entry_names(pool_id, service);
     match settings.layout {
         SecretLayout::Json => {
             let stored: serde_json::Value =
@@ -171,7 +140,7 @@ pub fn service_of(settings: &SecretsSettings, pool_id: &str, name: &str) -> Opti
             })
             .unwrap_or(rest.len());
         (1..=run).rev().map(|end| &rest[..end]).find_map(|service| {
-            let names = entry_names(settings, pool_id, service);
+            let names = settings.entry_names(pool_id, service);
             names
                 .iter()
                 .any(|(entry, _)| entry == name)
@@ -651,6 +620,7 @@ pub fn fingerprint(secret: &Secret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::Pool;
     use crate::config::model::StoreKind;
 
     fn settings(layout: SecretLayout) -> SecretsSettings {
@@ -687,18 +657,24 @@ mod tests {
     #[test]
     fn token_url_from_domain_or_override() {
         assert_eq!(
-            token_url(&pool(Some("fleet"), None), Some("eu-west-1")).as_deref(),
+            pool(Some("fleet"), None)
+                .token_url(Some("eu-west-1"))
+                .as_deref(),
             Some("https://fleet.auth.eu-west-1.amazoncognito.com/oauth2/token")
         );
         assert_eq!(
-            token_url(&pool(Some("auth.example.com"), None), None).as_deref(),
+            pool(Some("auth.example.com"), None)
+                .token_url(None)
+                .as_deref(),
             Some("https://auth.example.com/oauth2/token")
         );
         assert_eq!(
-            token_url(&pool(Some("fleet"), Some("http://local/t")), None).as_deref(),
+            pool(Some("fleet"), Some("http://local/t"))
+                .token_url(None)
+                .as_deref(),
             Some("http://local/t")
         );
-        assert_eq!(token_url(&pool(None, None), Some("us-east-1")), None);
+        assert_eq!(pool(None, None).token_url(Some("us-east-1")), None);
     }
 
     #[test]

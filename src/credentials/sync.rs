@@ -9,7 +9,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 
 use super::decide::{
     Credential, Current, Fingerprints, Holding, SyncPlan, ValueChange, decide, desired_entries,
-    entry_names, identify, scan_path, stored_secret, tags, token_url,
+    identify, scan_path, stored_secret, tags,
 };
 use crate::apply::record::{Record, RecordError, RecordStore};
 use crate::apply::{CreatedCredential, UpdatedCredential};
@@ -523,7 +523,7 @@ pub(super) async fn read_current<'a, C: Cloud>(
     let store = session.store();
     let settings = &session.model.secrets;
     let names: Vec<String> = services
-        .flat_map(|service| entry_names(settings, &session.pool_id, service))
+        .flat_map(|service| settings.entry_names(&session.pool_id, service))
         .map(|(name, _)| name)
         .collect();
     let operations = store.operations();
@@ -632,7 +632,7 @@ pub(super) fn plan_sync<C: Cloud>(
     adopt: &BTreeSet<String>,
 ) -> SyncPlan {
     let settings = &session.model.secrets;
-    let url = token_url(&session.model.pool, Some(&session.region));
+    let url = session.model.pool.token_url(Some(&session.region));
     let desired: Vec<_> = secrets
         .iter()
         .filter_map(|(service, secret)| {

@@ -8,7 +8,6 @@ use super::{ExportError, layout_fields};
 use crate::cloud::stores::{Located, SecretStore as _, StoredKind};
 use crate::cloud::{Cloud, CloudResult};
 use crate::config::model::{Model, SecretLayout, Service, StoreKind};
-use crate::credentials::decide::{entry_names, token_url};
 use crate::session::Session;
 use crate::tokens::token::{issuer, jwks_uri};
 
@@ -154,7 +153,7 @@ pub async fn locate<C: Cloud>(
     let selected = select(&session.model, named)?;
     let names: Vec<String> = selected
         .iter()
-        .flat_map(|service| entry_names(&session.model.secrets, &session.pool_id, service))
+        .flat_map(|service| session.model.secrets.entry_names(&session.pool_id, service))
         .map(|(name, _)| name)
         .collect();
     let store = session.store();
@@ -199,7 +198,7 @@ pub fn describe(
             guess: None,
         })?;
     let mut entries = Vec::new();
-    for (name, _) in entry_names(settings, pool_id, service) {
+    for (name, _) in settings.entry_names(pool_id, service) {
         let Some(found) = located.get(&name) else {
             return Err(ExportError::NotStored {
                 service: service.to_owned(),
@@ -228,7 +227,7 @@ pub fn describe(
             });
         }
     }
-    let token_url = token_url(&model.pool, Some(region));
+    let token_url = model.pool.token_url(Some(region));
     let fields: Vec<Field> = layout_fields(settings.layout, token_url.is_some())
         .into_iter()
         .map(|(key, entry, property)| Field {
@@ -312,7 +311,7 @@ consumes = ["customers/customer.read"]
     pub(crate) fn located(model: &Model) -> BTreeMap<String, Located> {
         let mut located = BTreeMap::new();
         for service in ["orders", "billing"] {
-            for (name, kind) in entry_names(&model.secrets, "us-east-1_Pool", service) {
+            for (name, kind) in model.secrets.entry_names("us-east-1_Pool", service) {
                 let (arn, kind) = match model.secrets.store {
                     StoreKind::Ssm => (
                         format!("arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{name}"),

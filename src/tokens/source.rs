@@ -10,7 +10,7 @@ use crate::cloud::stores::SecretStore as _;
 use crate::cloud::{Cloud, CloudError, UserPool as _};
 use crate::config::environment::declared_only_in;
 use crate::config::model::Service;
-use crate::credentials::decide::{entry_names, stored_secret};
+use crate::credentials::decide::stored_secret;
 use crate::sensitive::Secret;
 use crate::session::Session;
 use crate::tokens::token::{Token, TokenCache, TokenError, TokenRequest, cache_dir, fetch, now};
@@ -126,7 +126,10 @@ pub async fn managed_client<C: Cloud>(
 
 /// `[pool] token_url`, else what `[pool] domain` implies in the session's region.
 pub fn token_url<C: Cloud>(session: &Session<C>) -> Result<String, SourceError> {
-    crate::credentials::decide::token_url(&session.model.pool, Some(&session.region))
+    session
+        .model
+        .pool
+        .token_url(Some(&session.region))
         .ok_or(SourceError::NoTokenUrl)
 }
 
@@ -257,7 +260,8 @@ impl<'a, C: Cloud> TokenSource<'a, C> {
     async fn stored_secret(&self, service: &str, client_id: &str) -> Result<Secret, SourceError> {
         let session = self.session;
         let settings = &session.model.secrets;
-        let names: Vec<String> = entry_names(settings, &session.pool_id, service)
+        let names: Vec<String> = settings
+            .entry_names(&session.pool_id, service)
             .into_iter()
             .map(|(name, _)| name)
             .collect();
