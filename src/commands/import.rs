@@ -1,6 +1,5 @@
 //! `cogwire import`: describe a live pool as a services.toml.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use toml::Spanned;
@@ -8,11 +7,9 @@ use toml::Spanned;
 use super::hinted;
 use super::pool::explain;
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::cloud::ClientState;
 use crate::config::model::StoreKind;
 use crate::exit::ExitStatus;
-use crate::import::secrets::{self, FoundEntry, ServiceClient};
-use crate::import::{Import, Patterns, Pool, ReadPool, entries_under, read_pool};
+use crate::import::{Import, Patterns, Pool, find_secrets, read_pool};
 use crate::session::{self, SessionOptions};
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
@@ -90,19 +87,16 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         ssm_higher_throughput: false,
     };
     let session = session::connect(model, &options).await.map_err(explain)?;
-    let ReadPool {
-        resource_servers: servers,
-        clients: described,
-        secrets: client_secrets,
-    } = read_pool(&session, args.find_secrets.is_some())
+    let read = read_pool(&session, args.find_secrets.is_some())
         .await
         .map_err(explain)?;
+    let (servers, described) = (&read.resource_servers, &read.clients);
     let mut imported = Import::from_pool(
         &Pool {
             pool_id: &pool_id,
             region: Some(&session.region),
-            resource_servers: &servers,
-            clients: &described,
+            resource_servers: servers,
+            clients: described,
         },
         &Patterns {
             client: args.client_pattern.clone(),
@@ -110,30 +104,9 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitS
         },
     );
     if let Some(prefix) = &args.find_secrets {
-        let found: Vec<FoundEntry> = entries_under(&session, prefix)
+        find_secrets(&session, prefix, &read, &mut imported)
             .await
-            .map_err(explain)?
-            .into_iter()
-            .map(|(name, stored)| FoundEntry { name, stored })
-            .collect();
-        let by_id: BTreeMap<&str, &ClientState> = described
-            .iter()
-            .map(|client| (client.id.as_str(), client))
-            .collect();
-        let clients: Vec<ServiceClient<'_>> = imported
-            .service_clients()
-            .into_iter()
-            .filter_map(|(service, client_id)| {
-                Some(ServiceClient {
-                    service,
-                    client_id,
-                    secret: client_secrets.get(client_id),
-                    scopes: &by_id.get(client_id)?.scopes,
-                })
-            })
-            .collect();
-        let finding = secrets::propose(prefix, &found, &clients, &pool_id);
-        imported.set_secrets(finding);
+            .map_err(explain)?;
     }
     let existing = match (environment, &args.output) {
         (Some(_), Some(path)) if merging && path.exists() => {

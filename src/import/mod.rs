@@ -6,7 +6,7 @@ pub mod environment;
 mod read;
 pub mod secrets;
 
-pub use read::{ReadPool, entries_under, read_pool};
+pub use read::{ReadPool, find_secrets, read_pool};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

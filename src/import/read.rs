@@ -11,6 +11,8 @@ use crate::cloud::stores::{SecretStore as _, Stored};
 use crate::cloud::{
     ClientState, Cloud, CloudError, CloudResult, PoolNotFound, ResourceServerState, UserPool,
 };
+use crate::import::Import;
+use crate::import::secrets::{FoundEntry, ServiceClient, propose};
 use crate::plan::observed::ReadError;
 use crate::sensitive::Secret;
 use crate::session::Session;
@@ -75,8 +77,43 @@ pub async fn read_pool<C: Cloud>(
     })
 }
 
+/// `import --find-secrets PREFIX`: reads the entries under `prefix` and has `imported` propose
+/// the `[secrets]` that fits those holding its clients' ids (matching secrets in memory only).
+pub async fn find_secrets<C: Cloud>(
+    session: &Session<C>,
+    prefix: &str,
+    pool: &ReadPool,
+    imported: &mut Import,
+) -> CloudResult<()> {
+    let found: Vec<FoundEntry> = entries_under(session, prefix)
+        .await?
+        .into_iter()
+        .map(|(name, stored)| FoundEntry { name, stored })
+        .collect();
+    let by_id: BTreeMap<&str, &ClientState> = pool
+        .clients
+        .iter()
+        .map(|client| (client.id.as_str(), client))
+        .collect();
+    let clients: Vec<ServiceClient<'_>> = imported
+        .service_clients()
+        .into_iter()
+        .filter_map(|(service, client_id)| {
+            Some(ServiceClient {
+                service,
+                client_id,
+                secret: pool.secrets.get(client_id),
+                scopes: &by_id.get(client_id)?.scopes,
+            })
+        })
+        .collect();
+    let finding = propose(prefix, &found, &clients, &session.pool_id);
+    imported.set_secrets(finding);
+    Ok(())
+}
+
 /// Every entry of the store under `prefix`, at any depth, one paced call a page.
-pub async fn entries_under<C: Cloud>(
+async fn entries_under<C: Cloud>(
     session: &Session<C>,
     prefix: &str,
 ) -> CloudResult<Vec<(String, Stored)>> {
