@@ -11,6 +11,7 @@ mod gateway;
 mod graph;
 mod iam;
 mod import;
+mod layout;
 mod localaws;
 mod plan_apply;
 mod plan_safety;
