@@ -595,6 +595,77 @@ mod rest_api {
         assert!(!again.has_changes());
     }
 
+    /// A method gains a scope after its resource server has it, and loses one (deployed) before
+    /// the resource server drops it.
+    #[tokio::test(start_paused = true)]
+    async fn a_method_gains_a_scope_after_it_exists_and_loses_it_before_it_goes() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        let apis = cloud.rest_apis();
+        apis.put_api("x9y8z7w6v5", rest_api("COGNITO_USER_POOLS"));
+        plan_and_apply(&session(&cloud, &file(Some("prod"))))
+            .await
+            .expect("applied");
+        let with_admin = file(Some("prod"))
+            .replace(
+                "\"demo.write\" = \"Write\" }",
+                "\"demo.write\" = \"Write\", \"demo.admin\" = \"Admin\" }",
+            )
+            .replace(
+                "[services.reader]",
+                "[[services.gateway.routes]]\nmethod = \"GET\"\npath = \"/api/demo/bob\"\nroute = \"/api/demo/{name}\"\nscope = \"demo.admin\"\n\n[services.reader]",
+            );
+        let position = |log: &[Operation], from: usize, wanted: Operation| {
+            log.iter()
+                .skip(from)
+                .position(|operation| *operation == wanted)
+                .map(|index| index + from)
+                .unwrap_or_else(|| panic!("no {wanted} in {log:?}"))
+        };
+
+        let from = cloud.call_log().len();
+        plan_and_apply(&session(&cloud, &with_admin))
+            .await
+            .expect("applied");
+        let log = cloud.call_log();
+        assert!(
+            position(&log, from, Operation::UpdateResourceServer)
+                < position(&log, from, Operation::UpdateMethod),
+            "{:?}",
+            &log[from..]
+        );
+        let get = |apis: &crate::cloud::memory::MemoryRestApis| {
+            apis.api("x9y8z7w6v5").expect("api").resources[1].methods[0]
+                .scopes
+                .clone()
+        };
+        assert_eq!(
+            get(&apis),
+            set(&[
+                "https://gw.example.com/demo.admin",
+                "https://gw.example.com/demo.read"
+            ])
+        );
+
+        let from = cloud.call_log().len();
+        plan_and_apply(&session(&cloud, &file(Some("prod"))))
+            .await
+            .expect("applied");
+        let log = cloud.call_log();
+        let method = position(&log, from, Operation::UpdateMethod);
+        let deployed = position(&log, from, Operation::CreateDeployment);
+        let server = position(&log, from, Operation::UpdateResourceServer);
+        assert!(method < deployed && deployed < server, "{:?}", &log[from..]);
+        assert_eq!(get(&apis), set(&["https://gw.example.com/demo.read"]));
+        assert_eq!(
+            log[from..]
+                .iter()
+                .filter(|operation| **operation == Operation::CreateDeployment)
+                .count(),
+            1,
+            "narrowing finished the change: nothing left to deploy after the pool"
+        );
+    }
+
     fn change(before: &[&str], after: &[&str]) -> MethodChange {
         MethodChange {
             resource_id: "r".to_owned(),
