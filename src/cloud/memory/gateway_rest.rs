@@ -27,6 +27,8 @@ pub struct RestApi {
     pub stages: BTreeMap<String, Option<String>>,
     /// Every deployment made, oldest first: (id, stage, description).
     pub deployments: Vec<(String, String, String)>,
+    /// What each stage serves: the resources as its last deployment found them.
+    pub deployed: BTreeMap<String, Vec<ResourceState>>,
 }
 
 /// GetResources pages hold this many resources here, so that tests page.
@@ -194,6 +196,7 @@ impl RestApis for MemoryRestApis {
             api.deployments
                 .push((id.clone(), stage.to_owned(), description.to_owned()));
             api.stages.insert(stage.to_owned(), Some(id.clone()));
+            api.deployed.insert(stage.to_owned(), api.resources.clone());
             Ok(id)
         })
     }

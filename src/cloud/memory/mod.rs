@@ -102,6 +102,9 @@ pub struct Snapshot {
     /// SSM Parameter Store: cogwire's record and lock, and credentials when the store is SSM.
     pub parameters: BTreeMap<String, StoredEntry>,
     pub manager_secrets: BTreeMap<String, StoredEntry>,
+    /// API Gateway HTTP APIs and REST APIs, by id.
+    pub http_apis: BTreeMap<String, HttpApi>,
+    pub rest_apis: BTreeMap<String, RestApi>,
 }
 
 /// 2026-01-01T00:00:00Z: where the clock of secret creation times starts.
@@ -214,6 +217,8 @@ impl MemoryCloud {
             clients: account.clients.clone(),
             parameters: account.parameters.clone(),
             manager_secrets: account.manager_secrets.clone(),
+            http_apis: account.http_apis.clone(),
+            rest_apis: account.rest_apis.clone(),
         }
     }
 

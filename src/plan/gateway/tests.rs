@@ -377,6 +377,7 @@ mod rest_api {
             ],
             stages: BTreeMap::from([("prod".to_owned(), None)]),
             deployments: Vec::new(),
+            deployed: BTreeMap::new(),
         }
     }
 
