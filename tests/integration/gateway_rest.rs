@@ -373,6 +373,18 @@ async fn a_missing_method_or_stage_is_refused_before_any_write() {
         apply.stderr
     );
 
+    // An id that is no REST API here (an HTTP API's, say): the hint says where each kind goes.
+    let text = services("a1b2c3d4e5", &api.authorizer_id, Some("prod"));
+    let apply = Workdir::new(&text).run(&["apply", "--auto-approve"], &env);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply
+            .stderr
+            .contains("`rest_api` takes a REST API's id and `authorizer` its Cognito user pool authorizer's id (an HTTP API's id belongs in `http_api`)"),
+        "{}",
+        apply.stderr
+    );
+
     let calls = account.calls().to_string();
     for write in ["UpdateMethod", "UpdateAuthorizer", "CreateUserPoolClient"] {
         assert!(!calls.contains(write), "{write}: {calls}");
