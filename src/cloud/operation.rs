@@ -108,7 +108,9 @@ pub enum Retry {
 const COGNITO_PER_OPERATION: f64 = 5.0;
 
 impl Operation {
-    /// The name AWS gives it, as IAM and CloudTrail show it.
+    /// The name AWS gives it, as CloudTrail shows it; but for the REST API authorizer calls,
+    /// which AWS names as the HTTP API ones (GetAuthorizer, UpdateAuthorizer) and which are told
+    /// apart here (and in `--stats`) as GetRestAuthorizer and UpdateRestAuthorizer.
     pub fn name(self) -> &'static str {
         match self {
             Self::ListResourceServers => "ListResourceServers",
@@ -147,16 +149,6 @@ impl Operation {
             Self::GetStage => "GetStage",
             Self::CreateDeployment => "CreateDeployment",
             Self::DescribeUserPool => "DescribeUserPool",
-        }
-    }
-
-    /// The name AWS gives it where that differs from `name`: API Gateway calls both kinds of
-    /// authorizer call by one name (CloudTrail tells them apart by the path).
-    pub fn aws_name(self) -> &'static str {
-        match self {
-            Self::GetRestAuthorizer => "GetAuthorizer",
-            Self::UpdateRestAuthorizer => "UpdateAuthorizer",
-            _ => self.name(),
         }
     }
 
@@ -439,8 +431,6 @@ mod tests {
             "apigateway:PATCH"
         );
         assert_eq!(Operation::CreateDeployment.iam_action(), "apigateway:POST");
-        assert_eq!(Operation::GetRestAuthorizer.aws_name(), "GetAuthorizer");
-        assert_eq!(Operation::UpdateMethod.aws_name(), "UpdateMethod");
         // One deployment every 5 seconds, GetResources 5 every 2 seconds.
         assert_eq!(Operation::CreateDeployment.own_rate(), Some(0.2));
         assert_eq!(Operation::GetResources.own_rate(), Some(2.5));
