@@ -9,7 +9,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from . import cognito, ssm
+from . import apigateway, cognito, ssm
 from .app import LocalAws
 
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         create_backend_app,
     )
 
+    apigateway.install()
     cognito.install()
     ssm.install()
     moto_app = DomainDispatcherApplication(create_backend_app)

@@ -55,6 +55,15 @@ APIGATEWAY_V2 = [
     ("GET", re.compile(r"^/v2/apis/[^/]+/routes$"), "GetRoutes"),
     ("PATCH", re.compile(r"^/v2/apis/[^/]+/routes/[^/]+$"), "UpdateRoute"),
 ]
+# API Gateway REST APIs (v1), likewise. AWS names the authorizer calls as v2's.
+APIGATEWAY_V1 = [
+    ("GET", re.compile(r"^/restapis/[^/]+/authorizers/[^/]+/?$"), "GetAuthorizer"),
+    ("PATCH", re.compile(r"^/restapis/[^/]+/authorizers/[^/]+/?$"), "UpdateAuthorizer"),
+    ("GET", re.compile(r"^/restapis/[^/]+/resources$"), "GetResources"),
+    ("PATCH", re.compile(r"^/restapis/[^/]+/resources/[^/]+/methods/[^/]+/?$"), "UpdateMethod"),
+    ("GET", re.compile(r"^/restapis/[^/]+/stages/[^/]+/?$"), "GetStage"),
+    ("POST", re.compile(r"^/restapis/[^/]+/deployments$"), "CreateDeployment"),
+]
 APIGATEWAY_ERRORS = (
     "apigateway",
     ("TooManyRequestsException", "Too Many Requests"),
@@ -156,6 +165,12 @@ class LocalAws:
             operation = next(
                 (name for verb, pattern, name in APIGATEWAY_V2 if method == verb and pattern.match(path)),
                 "ApiGatewayV2",
+            )
+            return self.api_call(f"apigateway.{operation}", environ, start_response)
+        if path.startswith("/restapis"):
+            operation = next(
+                (name for verb, pattern, name in APIGATEWAY_V1 if method == verb and pattern.match(path)),
+                "ApiGateway",
             )
             return self.api_call(f"apigateway.{operation}", environ, start_response)
         return self.moto_app(environ, start_response)

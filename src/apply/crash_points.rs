@@ -311,12 +311,223 @@ async fn seed_foreign(cloud: &MemoryCloud, scenario: &Scenario) -> Foreign {
         Some(Secret::new("foreign-secret-value-two-0123456789")),
     );
     cloud.seed_parameter(FOREIGN_PARAMETER, "untouchable", EntryKind::Plain, &[]);
+    seed_gateways(cloud, scenario);
     let snapshot = cloud.snapshot();
     Foreign {
         resource_servers: snapshot.resource_servers,
         clients: snapshot.clients,
         parameters: snapshot.parameters,
     }
+}
+
+/// An audience entry, a provider and a route or method that are not cogwire's: kept as they are.
+const FOREIGN_AUDIENCE: &str = "someone-elses-client";
+const FOREIGN_PROVIDER: &str =
+    "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Other";
+const UNDECLARED_ROUTE: &str = "GET /health";
+
+/// The API of each service that names one, as its own definition made it: an authorizer of
+/// another issuer (HTTP, with an audience entry cogwire does not manage) or of another pool
+/// (REST), the declared routes or methods without authorization, an undeclared `GET /health`,
+/// and a REST API's stage `prod`.
+fn seed_gateways(cloud: &MemoryCloud, scenario: &Scenario) {
+    use crate::cloud::gateway::{AuthorizerState, RouteState};
+    use crate::cloud::gateway_rest::{MethodState, ResourceState, RestAuthorizerState};
+    use crate::cloud::memory::{HttpApi, RestApi};
+    use crate::config::gateway::{ApiKind, route_scopes};
+    let none = |http_method: &str| MethodState {
+        http_method: http_method.to_owned(),
+        authorization_type: "NONE".to_owned(),
+        authorizer_id: None,
+        scopes: BTreeSet::new(),
+    };
+    for service in scenario
+        .before
+        .iter()
+        .chain([&scenario.after])
+        .flat_map(|model| model.services.values())
+    {
+        let Some(api) = &service.api_gateway else {
+            continue;
+        };
+        let mut keys: Vec<(String, String)> = route_scopes(service).into_keys().collect();
+        keys.push(("GET".to_owned(), "/health".to_owned()));
+        match api.kind {
+            ApiKind::Http => {
+                if cloud.http_apis().api(&api.api_id).is_some() {
+                    continue;
+                }
+                let routes = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (method, path))| RouteState {
+                        id: format!("route{index:03}"),
+                        route_key: format!("{method} {path}"),
+                        authorization_type: "NONE".to_owned(),
+                        authorizer_id: None,
+                        scopes: BTreeSet::new(),
+                    })
+                    .collect();
+                let authorizer = AuthorizerState {
+                    id: api.authorizer.clone(),
+                    name: "cognito".to_owned(),
+                    authorizer_type: "JWT".to_owned(),
+                    issuer: Some("https://issuer.invalid/placeholder".to_owned()),
+                    audience: vec![FOREIGN_AUDIENCE.to_owned()],
+                };
+                cloud.http_apis().put_api(
+                    &api.api_id,
+                    HttpApi {
+                        authorizers: BTreeMap::from([(api.authorizer.clone(), authorizer)]),
+                        routes,
+                    },
+                );
+            }
+            ApiKind::Rest => {
+                if cloud.rest_apis().api(&api.api_id).is_some() {
+                    continue;
+                }
+                let mut paths: BTreeMap<String, Vec<MethodState>> = BTreeMap::new();
+                for (method, path) in &keys {
+                    paths.entry(path.clone()).or_default().push(none(method));
+                }
+                let resources = paths
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (path, methods))| ResourceState {
+                        id: format!("res{index:03}"),
+                        path,
+                        methods,
+                    })
+                    .collect();
+                let authorizer = RestAuthorizerState {
+                    id: api.authorizer.clone(),
+                    name: "cognito".to_owned(),
+                    authorizer_type: "COGNITO_USER_POOLS".to_owned(),
+                    provider_arns: vec![FOREIGN_PROVIDER.to_owned()],
+                };
+                cloud.rest_apis().put_api(
+                    &api.api_id,
+                    RestApi {
+                        authorizers: BTreeMap::from([(api.authorizer.clone(), authorizer)]),
+                        resources,
+                        stages: BTreeMap::from([("prod".to_owned(), None)]),
+                        ..RestApi::default()
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Every gateway as declared: an HTTP API's authorizer has the pool's issuer and an audience of
+/// exactly the managed callers' clients beside the entry cogwire does not manage; a REST API's
+/// providers are the other pool and this one; each declared route or method is guarded by the
+/// authorizer with its scopes (and, with a stage, deployed so); the undeclared one is untouched;
+/// no deployment is left pending.
+fn gateways_are_as_declared(last: &Final, expected: &Expected<'_>) -> Vec<String> {
+    use crate::config::gateway::{ApiKind, audience_services, route_scopes};
+    let mut problems = Vec::new();
+    let snapshot = &last.snapshot;
+    for service in expected.model.services.values() {
+        let Some(api) = &service.api_gateway else {
+            continue;
+        };
+        let declared = route_scopes(service);
+        match api.kind {
+            ApiKind::Http => {
+                let Some(found) = snapshot.http_apis.get(&api.api_id) else {
+                    problems.push(format!("HTTP API {} is gone", api.api_id));
+                    continue;
+                };
+                let authorizer = &found.authorizers[&api.authorizer];
+                let issuer = crate::tokens::token::issuer(POOL_ID, "us-east-1");
+                if authorizer.issuer.as_deref() != Some(issuer.as_str()) {
+                    problems.push(format!("authorizer issuer {:?}", authorizer.issuer));
+                }
+                let mut wanted: BTreeSet<String> = audience_services(expected.model, service)
+                    .iter()
+                    .filter_map(|caller| last.record.client_of_service(caller))
+                    .map(str::to_owned)
+                    .collect();
+                wanted.insert(FOREIGN_AUDIENCE.to_owned());
+                let audience: BTreeSet<String> = authorizer.audience.iter().cloned().collect();
+                if audience != wanted || audience.len() != authorizer.audience.len() {
+                    problems.push(format!(
+                        "audience {:?}, wanted {wanted:?}",
+                        authorizer.audience
+                    ));
+                }
+                for route in &found.routes {
+                    if route.route_key == UNDECLARED_ROUTE {
+                        if route.authorization_type != "NONE" || !route.scopes.is_empty() {
+                            problems.push(format!("undeclared route {UNDECLARED_ROUTE} changed"));
+                        }
+                        continue;
+                    }
+                    let Some((method, path)) = route.route_key.split_once(' ') else {
+                        continue;
+                    };
+                    let scopes = declared.get(&(method.to_owned(), path.to_owned()));
+                    if route.authorization_type != "JWT"
+                        || route.authorizer_id.as_deref() != Some(api.authorizer.as_str())
+                        || Some(&route.scopes) != scopes
+                    {
+                        problems.push(format!("route {} is {route:?}", route.route_key));
+                    }
+                }
+            }
+            ApiKind::Rest => {
+                let Some(found) = snapshot.rest_apis.get(&api.api_id) else {
+                    problems.push(format!("REST API {} is gone", api.api_id));
+                    continue;
+                };
+                let pool_arn =
+                    format!("arn:aws:cognito-idp:us-east-1:123456789012:userpool/{POOL_ID}");
+                let providers = &found.authorizers[&api.authorizer].provider_arns;
+                if *providers != [FOREIGN_PROVIDER.to_owned(), pool_arn] {
+                    problems.push(format!("providers {providers:?}"));
+                }
+                let in_line = |resources: &[crate::cloud::gateway_rest::ResourceState]| {
+                    resources.iter().all(|resource| {
+                        resource.methods.iter().all(|method| {
+                            match declared.get(&(method.http_method.clone(), resource.path.clone()))
+                            {
+                                Some(scopes) => {
+                                    method.authorization_type == "COGNITO_USER_POOLS"
+                                        && method.authorizer_id.as_deref()
+                                            == Some(api.authorizer.as_str())
+                                        && method.scopes == *scopes
+                                }
+                                None => {
+                                    method.authorization_type == "NONE" && method.scopes.is_empty()
+                                }
+                            }
+                        })
+                    })
+                };
+                if !in_line(&found.resources) {
+                    problems.push(format!("methods {:?}", found.resources));
+                }
+                if let Some(stage) = &api.stage
+                    && !found
+                        .deployed
+                        .get(stage)
+                        .is_some_and(|deployed| in_line(deployed))
+                {
+                    problems.push(format!(
+                        "stage {stage} serves {:?}",
+                        found.deployed.get(stage)
+                    ));
+                }
+                let marker = crate::config::namespace::deployment_name(POOL_ID, &api.api_id);
+                if snapshot.parameters.contains_key(&marker) {
+                    problems.push("a deployment is left pending".to_owned());
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// The fingerprints `rotate-secret` keeps of each managed client's secrets, as if every client
@@ -1003,6 +1214,82 @@ async fn services_toml_with_removals() {
             after: model(&services_toml_reduced()),
         },
         CHECKS,
+    )
+    .await;
+}
+
+/// services.toml with its gateway behind an HTTP API (or a REST API with a stage).
+fn services_toml_with_gateway(kind: &str) -> String {
+    let table = match kind {
+        "rest" => {
+            "[services.gateway.api_gateway]\nrest_api = \"x9y8z7w6v5\"\nauthorizer = \"cog123\"\nstage = \"prod\"\n"
+        }
+        _ => "[services.gateway.api_gateway]\nhttp_api = \"a1b2c3d4e5\"\nauthorizer = \"abc123\"\n",
+    };
+    edit(
+        SERVICES_TOML,
+        "# [services.gateway.api_gateway]\n# http_api = \"a1b2c3d4e5\"\n# authorizer = \"abc123\"\n",
+        table,
+    )
+}
+
+/// Gateway checks beside the apply's.
+const GATEWAY_CHECKS: &[Check] = &[
+    no_two_clients_share_a_name,
+    nothing_unmanaged_touched,
+    pool_is_as_declared,
+    record_maps_every_managed_resource,
+    stored_credentials_are_live_secrets,
+    gateways_are_as_declared,
+];
+
+#[tokio::test(start_paused = true)]
+async fn an_http_api_from_empty() {
+    assert_every_crash_point_converges(
+        Scenario {
+            name: "an HTTP API from empty".to_owned(),
+            before: None,
+            after: model(&services_toml_with_gateway("http")),
+        },
+        GATEWAY_CHECKS,
+    )
+    .await;
+}
+
+/// A caller removed: it leaves the audience before its client goes; a scope added to a route.
+#[tokio::test(start_paused = true)]
+async fn an_http_api_loses_a_caller_and_a_route_gains_a_scope() {
+    let before = services_toml_with_gateway("http");
+    let after = edit(
+        &before,
+        "[services.gateway-reader]\nconsumes = [\"gateway/demo.read\"]\n",
+        "",
+    );
+    let after = edit(
+        &after,
+        "body = { name = \"report.csv\", size = 42 }\n",
+        "body = { name = \"report.csv\", size = 42 }\n\n[[services.gateway.routes]]\nmethod = \"POST\"\npath = \"/api/demo/protectedUpload\"\nscope = \"demo.read\"\n",
+    );
+    assert_every_crash_point_converges(
+        Scenario {
+            name: "an HTTP API changed".to_owned(),
+            before: Some(model(&before)),
+            after: model(&after),
+        },
+        GATEWAY_CHECKS,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rest_api_from_empty() {
+    assert_every_crash_point_converges(
+        Scenario {
+            name: "a REST API from empty".to_owned(),
+            before: None,
+            after: model(&services_toml_with_gateway("rest")),
+        },
+        GATEWAY_CHECKS,
     )
     .await;
 }

@@ -107,17 +107,20 @@ pub async fn plan_now<C: Cloud>(
         plan = diff(&session.model, &observed, &selection)?;
     }
     // The gateway end: read only when a selected service names a gateway.
-    let gateways = crate::plan::gateway::read(
-        &session.model,
-        services,
-        session.cloud.gateway(),
-        &session.pacer,
-    )
-    .await?;
+    let gateways =
+        crate::plan::gateway::read(&session.model, services, &session.cloud, &session.pacer)
+            .await?;
     if !gateways.is_empty() {
         let issuer = crate::tokens::token::issuer(&session.pool_id, &session.region);
-        plan.gateways =
-            crate::plan::gateway::diff(&session.model, &gateways, &plan, &observed.record, &issuer);
+        plan.gateways = crate::plan::gateway::diff(
+            &session.model,
+            &gateways,
+            &plan,
+            &observed.record,
+            &issuer,
+            &session.pool_id,
+        );
+        crate::plan::gateway::check_stages(&plan.gateways, &session.cloud, &session.pacer).await?;
         plan.summary.change += plan
             .gateways
             .iter()
@@ -259,7 +262,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
                     crate::plan::gateway::read(
                         &session.model,
                         &gateway_services,
-                        session.cloud.gateway(),
+                        &session.cloud,
                         &session.pacer,
                     )
                     .await?
@@ -270,6 +273,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
                     saved,
                     &observed.record,
                     &crate::tokens::token::issuer(&session.pool_id, &session.region),
+                    &session.pool_id,
                 );
                 if now != saved.gateways {
                     return Err(RunError::PoolChanged {
@@ -301,20 +305,16 @@ impl<'s, C: Cloud> Locked<'s, C> {
             self.hold(Check::Now).await.map_err(|error| {
                 RunError::Apply(ApplyError::lock_lost(error, &Outcome::default()))
             })?;
-            crate::apply::gateway::before_pool(
-                &plan.gateways,
-                session.cloud.gateway(),
-                &session.pacer,
-            )
-            .await
-            .map_err(crate::plan::gateway::GatewayError::from)?
+            crate::apply::gateway::before_pool(&plan.gateways, &session.cloud, &session.pacer)
+                .await
+                .map_err(crate::plan::gateway::GatewayError::from)?
         };
         if plan.actions.is_empty() {
             let gateway_writes = gateway_writes
                 + crate::apply::gateway::after_pool(
                     &plan.gateways,
                     &BTreeMap::new(),
-                    session.cloud.gateway(),
+                    &session.cloud,
                     &session.pacer,
                 )
                 .await
@@ -443,7 +443,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
             crate::apply::gateway::after_pool(
                 &plan.gateways,
                 &created_ids,
-                session.cloud.gateway(),
+                &session.cloud,
                 &session.pacer,
             )
             .await

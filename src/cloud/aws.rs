@@ -188,6 +188,7 @@ pub struct AwsCloud {
     parameters: AwsParameters,
     store: super::stores::AwsStore,
     gateway: super::gateway_aws::AwsHttpApis,
+    rest_gateway: super::gateway_rest_aws::AwsRestApis,
 }
 
 impl AwsCloud {
@@ -201,6 +202,7 @@ impl AwsCloud {
             parameters: AwsParameters::new(&config),
             store: super::stores::AwsStore::new(&config, secrets.store, secrets.kms_key_id.clone()),
             gateway: super::gateway_aws::AwsHttpApis::new(&config),
+            rest_gateway: super::gateway_rest_aws::AwsRestApis::new(&config),
             config,
         }
     }
@@ -211,9 +213,14 @@ impl super::Cloud for AwsCloud {
     type Parameters = AwsParameters;
     type Store = super::stores::AwsStore;
     type Gateway = super::gateway_aws::AwsHttpApis;
+    type RestGateway = super::gateway_rest_aws::AwsRestApis;
 
     fn gateway(&self) -> &Self::Gateway {
         &self.gateway
+    }
+
+    fn rest_gateway(&self) -> &Self::RestGateway {
+        &self.rest_gateway
     }
 
     fn pool(&self) -> &AwsUserPool {
@@ -370,6 +377,25 @@ impl UserPool for AwsUserPool {
 
     fn region(&self) -> Option<&str> {
         self.region.as_deref()
+    }
+
+    async fn pool_arn(&self) -> CloudResult<String> {
+        const OPERATION: Operation = Operation::DescribeUserPool;
+        let reply = self
+            .client
+            .describe_user_pool()
+            .user_pool_id(&self.pool_id)
+            .send()
+            .await
+            .map_err(|error| classify(OPERATION, error))?;
+        reply
+            .user_pool()
+            .and_then(|pool| pool.arn())
+            .map(str::to_owned)
+            .ok_or_else(|| CloudError::NotFound {
+                operation: OPERATION,
+                what: format!("user pool {} has no ARN in the reply", self.pool_id),
+            })
     }
 
     async fn list_resource_servers_page(

@@ -5,6 +5,8 @@
 pub mod aws;
 pub mod gateway;
 pub mod gateway_aws;
+pub mod gateway_rest;
+pub mod gateway_rest_aws;
 pub mod memory;
 pub mod operation;
 pub mod pace;
@@ -227,6 +229,21 @@ impl CloudError {
                 operation: Operation::UpdateAuthorizer | Operation::UpdateRoute,
                 ..
             } => Some("API Gateway refused the change: check the API's own definition (the route's authorizer type, the authorizer's identity source)".to_owned()),
+            Self::NotFound {
+                operation: Operation::GetRestAuthorizer | Operation::GetResources,
+                ..
+            } => Some("check `[services.<name>.api_gateway]`: `rest_api` takes a REST API's id and `authorizer` its Cognito user pool authorizer's id (an HTTP API's id belongs in `http_api`), in the pool's region".to_owned()),
+            Self::NotFound {
+                operation: Operation::CreateDeployment,
+                ..
+            } => Some("check `stage` in `[services.<name>.api_gateway]`: it names a stage of the REST API to deploy to (create it in the API's own definition)".to_owned()),
+            Self::Rejected {
+                operation:
+                    Operation::UpdateRestAuthorizer
+                    | Operation::UpdateMethod
+                    | Operation::CreateDeployment,
+                ..
+            } => Some("API Gateway refused the change: check the API's own definition (the method's integration, the authorizer's type, the stage)".to_owned()),
             Self::NotFound { .. } | Self::AlreadyExists { .. } | Self::Rejected { .. } => None,
         }
     }
@@ -320,6 +337,10 @@ pub trait UserPool: Send + Sync + 'static {
     /// The region the pool is looked for in, to say so when it is not there.
     fn region(&self) -> Option<&str> {
         None
+    }
+    /// The pool's ARN, as DescribeUserPool tells it: a REST API's user pool authorizer names it.
+    fn pool_arn(&self) -> impl Future<Output = CloudResult<String>> + Send {
+        async { Err(unsupported(Operation::DescribeUserPool)) }
     }
     /// One page (50 servers); list every page with `list_resource_servers`, which paces each.
     fn list_resource_servers_page(
@@ -424,11 +445,14 @@ pub trait Cloud: Send + Sync + 'static {
     type Parameters: Parameters;
     type Store: stores::SecretStore;
     type Gateway: gateway::HttpApis;
+    type RestGateway: gateway_rest::RestApis;
     fn pool(&self) -> &Self::Pool;
     fn parameters(&self) -> &Self::Parameters;
     fn store(&self) -> &Self::Store;
     /// API Gateway's HTTP APIs: called only for services that name one (`api_gateway`).
     fn gateway(&self) -> &Self::Gateway;
+    /// API Gateway's REST APIs: called only for services that name one (`rest_api`).
+    fn rest_gateway(&self) -> &Self::RestGateway;
 }
 
 /// SSM Parameter Store, as far as cogwire's own bookkeeping (ownership record, lock) needs it.

@@ -40,6 +40,15 @@ pub enum Operation {
     UpdateAuthorizer,
     GetRoutes,
     UpdateRoute,
+    // API Gateway REST APIs (v1). AWS names the authorizer calls as v2's; the variants differ.
+    GetRestAuthorizer,
+    UpdateRestAuthorizer,
+    GetResources,
+    UpdateMethod,
+    GetStage,
+    CreateDeployment,
+    // Cognito again: the pool's ARN, which a REST API's authorizer names.
+    DescribeUserPool,
 }
 
 /// A shared request budget: AWS throttles the sum of an account's calls in a category.
@@ -49,6 +58,8 @@ pub enum Category {
     UserPoolResourceUpdate,
     /// Cognito: reading resource servers.
     UserPoolResourceRead,
+    /// Cognito: reading user pools (DescribeUserPool).
+    UserPoolRead,
     /// Cognito: creating, updating and deleting app clients and their secrets.
     UserPoolClientUpdate,
     /// Cognito: reading app clients.
@@ -97,7 +108,9 @@ pub enum Retry {
 const COGNITO_PER_OPERATION: f64 = 5.0;
 
 impl Operation {
-    /// The name AWS gives it, as IAM and CloudTrail show it.
+    /// The name AWS gives it, as CloudTrail shows it; but for the REST API authorizer calls,
+    /// which AWS names as the HTTP API ones (GetAuthorizer, UpdateAuthorizer) and which are told
+    /// apart here (and in `--stats`) as GetRestAuthorizer and UpdateRestAuthorizer.
     pub fn name(self) -> &'static str {
         match self {
             Self::ListResourceServers => "ListResourceServers",
@@ -129,6 +142,13 @@ impl Operation {
             Self::UpdateAuthorizer => "UpdateAuthorizer",
             Self::GetRoutes => "GetRoutes",
             Self::UpdateRoute => "UpdateRoute",
+            Self::GetRestAuthorizer => "GetRestAuthorizer",
+            Self::UpdateRestAuthorizer => "UpdateRestAuthorizer",
+            Self::GetResources => "GetResources",
+            Self::UpdateMethod => "UpdateMethod",
+            Self::GetStage => "GetStage",
+            Self::CreateDeployment => "CreateDeployment",
+            Self::DescribeUserPool => "DescribeUserPool",
         }
     }
 
@@ -140,7 +160,11 @@ impl Operation {
             Service::Ssm => "ssm",
             Service::SecretsManager => "secretsmanager",
             Service::ApiGateway => {
-                let verb = if self.writes() { "PATCH" } else { "GET" };
+                let verb = match self {
+                    Self::CreateDeployment => "POST",
+                    _ if self.writes() => "PATCH",
+                    _ => "GET",
+                };
                 return format!("apigateway:{verb}");
             }
         };
@@ -151,6 +175,7 @@ impl Operation {
         match self.category() {
             Category::UserPoolResourceUpdate
             | Category::UserPoolResourceRead
+            | Category::UserPoolRead
             | Category::UserPoolClientUpdate
             | Category::UserPoolClientRead => Service::Cognito,
             Category::SsmWrite | Category::SsmRead => Service::Ssm,
@@ -171,6 +196,7 @@ impl Operation {
             | Self::UpdateResourceServer
             | Self::DeleteResourceServer => Category::UserPoolResourceUpdate,
             Self::ListResourceServers => Category::UserPoolResourceRead,
+            Self::DescribeUserPool => Category::UserPoolRead,
             Self::CreateUserPoolClient
             | Self::UpdateUserPoolClient
             | Self::DeleteUserPoolClient
@@ -191,21 +217,37 @@ impl Operation {
             Self::TagResource => Category::SecretsManagerTag,
             Self::BatchGetSecretValue => Category::SecretsManagerBatchRead,
             Self::ListSecrets => Category::SecretsManagerList,
-            Self::GetAuthorizer | Self::UpdateAuthorizer | Self::GetRoutes | Self::UpdateRoute => {
-                Category::ApiGatewayManagement
-            }
+            Self::GetAuthorizer
+            | Self::UpdateAuthorizer
+            | Self::GetRoutes
+            | Self::UpdateRoute
+            | Self::GetRestAuthorizer
+            | Self::UpdateRestAuthorizer
+            | Self::GetResources
+            | Self::UpdateMethod
+            | Self::GetStage
+            | Self::CreateDeployment => Category::ApiGatewayManagement,
         }
     }
 
     /// It changes something (a read changes nothing, so a crash around it loses nothing).
     pub fn writes(self) -> bool {
         match self {
-            Self::GetAuthorizer | Self::GetRoutes => return false,
-            Self::UpdateAuthorizer | Self::UpdateRoute => return true,
+            Self::GetAuthorizer
+            | Self::GetRoutes
+            | Self::GetRestAuthorizer
+            | Self::GetResources
+            | Self::GetStage => return false,
+            Self::UpdateAuthorizer
+            | Self::UpdateRoute
+            | Self::UpdateRestAuthorizer
+            | Self::UpdateMethod
+            | Self::CreateDeployment => return true,
             _ => {}
         }
         match self.category() {
             Category::UserPoolResourceRead
+            | Category::UserPoolRead
             | Category::UserPoolClientRead
             | Category::SsmRead
             | Category::SecretsManagerBatchRead
@@ -222,9 +264,15 @@ impl Operation {
     }
 
     /// Requests a second this operation alone may make, where AWS limits it apart from its
-    /// category: Cognito's per-pool rate of every operation.
+    /// category: Cognito's per-pool rate of every operation, and the API Gateway operations its
+    /// quota table lists with a rate of their own (GetResources 5 every 2 seconds,
+    /// CreateDeployment 1 every 5 seconds, per account).
     pub fn own_rate(self) -> Option<f64> {
-        (self.service() == Service::Cognito).then_some(COGNITO_PER_OPERATION)
+        match self {
+            Self::GetResources => Some(2.5),
+            Self::CreateDeployment => Some(0.2),
+            _ => (self.service() == Service::Cognito).then_some(COGNITO_PER_OPERATION),
+        }
     }
 
     pub fn retry(self) -> Retry {
@@ -235,7 +283,7 @@ impl Operation {
     }
 
     /// Every operation, for tests and documentation.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 36] = [
         Self::ListResourceServers,
         Self::CreateResourceServer,
         Self::UpdateResourceServer,
@@ -265,6 +313,13 @@ impl Operation {
         Self::UpdateAuthorizer,
         Self::GetRoutes,
         Self::UpdateRoute,
+        Self::GetRestAuthorizer,
+        Self::UpdateRestAuthorizer,
+        Self::GetResources,
+        Self::UpdateMethod,
+        Self::GetStage,
+        Self::CreateDeployment,
+        Self::DescribeUserPool,
     ];
 }
 
@@ -280,7 +335,8 @@ impl Category {
         match self {
             Self::UserPoolResourceUpdate
             | Self::UserPoolClientUpdate
-            | Self::UserPoolClientRead => 15.0,
+            | Self::UserPoolClientRead
+            | Self::UserPoolRead => 15.0,
             Self::UserPoolResourceRead => 20.0,
             // PutParameter's default throughput, the slowest quota cogwire meets.
             Self::SsmWrite => 3.0,
@@ -363,6 +419,27 @@ mod tests {
             assert_eq!(operation.category(), Category::ApiGatewayManagement);
             assert!(operation.own_rate().is_none());
         }
+    }
+
+    #[test]
+    fn rest_apis_are_authorized_by_verb_and_paced_by_their_own_quotas() {
+        assert_eq!(Operation::GetResources.iam_action(), "apigateway:GET");
+        assert_eq!(Operation::GetRestAuthorizer.iam_action(), "apigateway:GET");
+        assert_eq!(Operation::UpdateMethod.iam_action(), "apigateway:PATCH");
+        assert_eq!(
+            Operation::UpdateRestAuthorizer.iam_action(),
+            "apigateway:PATCH"
+        );
+        assert_eq!(Operation::CreateDeployment.iam_action(), "apigateway:POST");
+        // One deployment every 5 seconds, GetResources 5 every 2 seconds.
+        assert_eq!(Operation::CreateDeployment.own_rate(), Some(0.2));
+        assert_eq!(Operation::GetResources.own_rate(), Some(2.5));
+        assert!(Operation::CreateDeployment.writes() && !Operation::GetResources.writes());
+        assert_eq!(
+            Operation::DescribeUserPool.iam_action(),
+            "cognito-idp:DescribeUserPool"
+        );
+        assert!(!Operation::DescribeUserPool.writes());
     }
 
     #[test]

@@ -98,6 +98,46 @@ pub fn is_gateway_id(text: &str) -> bool {
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
 }
 
+/// What an id-shaped mistake names, where it can tell: an API's ARN (`.../restapis/<id>` is a
+/// REST API, `.../apis/<id>` an HTTP API) or its invoke URL (`https://<id>.execute-api...`).
+/// Returns the kind when the text tells it, and the id.
+pub fn id_in(text: &str) -> Option<(Option<ApiKind>, String)> {
+    let after = |marker: &str| {
+        text.split_once(marker)
+            .map(|(_, rest)| rest.split('/').next().unwrap_or_default().to_owned())
+    };
+    let (kind, id) = if let Some(id) = after("/restapis/") {
+        (Some(ApiKind::Rest), id)
+    } else if let Some(id) = after("/apis/") {
+        (Some(ApiKind::Http), id)
+    } else {
+        let host = text.split_once("://").map_or(text, |(_, rest)| rest);
+        let (id, _) = host.split_once(".execute-api.")?;
+        (None, id.to_owned())
+    };
+    is_gateway_id(&id).then_some((kind, id))
+}
+
+/// The hint for a value of `key` (`http_api` or `rest_api`) that is not an id.
+pub fn id_hint(key: &str, value: &str) -> String {
+    let generic = format!(
+        "`{key}` takes the id API Gateway shows (6 to 10 lower-case letters and digits, such as \"a1b2c3d4e5\"), not a name or an ARN"
+    );
+    match id_in(value) {
+        Some((Some(kind), id)) if key != kind.key() && key != "authorizer" => format!(
+            "that is {} {}: name it with {} = \"{id}\" instead",
+            match kind {
+                ApiKind::Http => "an HTTP API's",
+                ApiKind::Rest => "a REST API's",
+            },
+            if value.contains("://") { "URL" } else { "ARN" },
+            kind.key()
+        ),
+        Some((_, id)) if key != "authorizer" => format!("give the id alone: {key} = \"{id}\""),
+        _ => generic,
+    }
+}
+
 /// A stage name as API Gateway allows it.
 pub fn is_stage_name(text: &str) -> bool {
     (1..=128).contains(&text.len())
@@ -215,6 +255,36 @@ mod tests {
         assert!(!is_gateway_id("A1B2C3D4E5"));
         assert!(!is_gateway_id("a1b2c3d4e5f"));
         assert!(!is_gateway_id("https://x"));
+    }
+
+    #[test]
+    fn an_arn_or_url_given_as_an_id_is_named_with_its_kind() {
+        assert_eq!(
+            id_hint("rest_api", "arn:aws:apigateway:us-east-1::/apis/a1b2c3d4e5"),
+            "that is an HTTP API's ARN: name it with http_api = \"a1b2c3d4e5\" instead"
+        );
+        assert_eq!(
+            id_hint(
+                "http_api",
+                "arn:aws:apigateway:us-east-1::/restapis/x9y8z7w6v5/stages/prod"
+            ),
+            "that is a REST API's ARN: name it with rest_api = \"x9y8z7w6v5\" instead"
+        );
+        assert_eq!(
+            id_hint(
+                "rest_api",
+                "https://x9y8z7w6v5.execute-api.us-east-1.amazonaws.com/prod"
+            ),
+            "give the id alone: rest_api = \"x9y8z7w6v5\""
+        );
+        assert!(id_hint("rest_api", "my-api").contains("not a name or an ARN"));
+        assert!(
+            id_hint(
+                "authorizer",
+                "arn:aws:apigateway:us-east-1::/apis/a1b2c3d4e5"
+            )
+            .contains("not a name or an ARN")
+        );
     }
 
     #[test]

@@ -970,7 +970,7 @@ impl Analyzer {
                     "api-gateway-id",
                     format!("`{}` is not an API Gateway id", value.get_ref()),
                     Some(value.span()),
-                    Some(format!("`{key}` takes the id API Gateway shows (6 to 10 lower-case letters and digits, such as \"a1b2c3d4e5\"), not a name or an ARN")),
+                    Some(gateway::id_hint(key, value.get_ref())),
                 );
             }
         }

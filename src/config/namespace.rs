@@ -14,6 +14,12 @@ pub fn lock_name(pool_id: &str) -> String {
     format!("{}/lock", prefix(pool_id))
 }
 
+/// Set while a REST API's methods changed and their deployment to the stage is not yet made: a
+/// run that dies in between leaves it, and the next plan deploys.
+pub fn deployment_name(pool_id: &str, api_id: &str) -> String {
+    format!("{}/deploy/{api_id}", prefix(pool_id))
+}
+
 pub fn fingerprints_name(pool_id: &str, client_id: &str) -> String {
     format!("{}/secrets/{client_id}", prefix(pool_id))
 }

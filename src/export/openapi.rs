@@ -323,6 +323,48 @@ consumes = ["gateway/demo.read"]
         );
     }
 
+    /// What `export openapi` writes for a REST API is what `apply` makes of it: each declared
+    /// method (by its resource path), guarded by the user pool authorizer with the same
+    /// `<identifier>/<scope>` scopes.
+    #[test]
+    fn a_rest_export_names_the_methods_and_scopes_apply_sets() {
+        let text = FILE.replace("http_api", "rest_api");
+        let model = model(&text);
+        let with_arn = PoolFacts {
+            pool_arn: Some(
+                "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Example".to_owned(),
+            ),
+            ..facts()
+        };
+        let document = openapi(&model, "gateway", &with_arn).expect("exported");
+        let mut exported = BTreeMap::new();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                let scopes: std::collections::BTreeSet<String> = operation["security"]
+                    .as_array()
+                    .expect("security")
+                    .iter()
+                    .flat_map(|requirement| {
+                        requirement[SCHEME].as_array().cloned().unwrap_or_default()
+                    })
+                    .filter_map(|scope| scope.as_str().map(str::to_owned))
+                    .collect();
+                exported.insert((method.to_ascii_uppercase(), path.clone()), scopes);
+            }
+        }
+        assert_eq!(exported, gateway::route_scopes(&model.services["gateway"]));
+        let authorizer =
+            &document["components"]["securitySchemes"][SCHEME]["x-amazon-apigateway-authorizer"];
+        assert_eq!(
+            authorizer["type"],
+            crate::cloud::gateway_rest::COGNITO_USER_POOLS.to_ascii_lowercase()
+        );
+        assert!(crate::plan::gateway::rest::names_pool(
+            authorizer["providerARNs"][0].as_str().unwrap_or_default(),
+            "us-east-1_Example"
+        ));
+    }
+
     #[test]
     fn services_without_routes_or_scopes_are_refused_with_a_hint() {
         let model = model(FILE);

@@ -1,5 +1,6 @@
 //! The API Gateway end of a plan: for each service that names an HTTP API (`api_gateway`), what
-//! its authorizer (issuer, audience) and its declared routes (authorization, scopes) would become.
+//! its authorizer (issuer, audience) and its declared routes (authorization, scopes) would become;
+//! for a REST API, `rest` does the same for its user pool authorizer and methods.
 //! `read` makes the only API Gateway calls of a plan, and none when no service names a gateway;
 //! `diff` is pure. Routes and authorizers services.toml does not name are never read into a
 //! change, and audience entries that are not clients cogwire manages are kept.
@@ -9,6 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::apply::record::Record;
+pub mod rest;
+
+use crate::cloud::Cloud;
 use crate::cloud::gateway::{AuthorizerState, HttpApis, RouteState};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
@@ -25,6 +29,10 @@ pub struct ObservedGateway {
     pub authorizer: AuthorizerState,
     /// Only the routes the service declares, by `METHOD template`.
     pub routes: BTreeMap<String, RouteState>,
+    /// A REST API: its user pool authorizer and declared methods (`authorizer` then holds the
+    /// authorizer's id, name and type only, and `routes` nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest: Option<rest::ObservedRest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,9 +56,27 @@ pub enum GatewayError {
         known: Vec<String>,
     },
     #[error(
-        "service `{service}` is behind REST API {api_id}: cogwire keeps HTTP APIs in line so far"
+        "authorizer {authorizer} of REST API {api_id} (service `{service}`) is a {found} authorizer, not a Cognito user pool authorizer"
     )]
-    RestNotYet { service: String, api_id: String },
+    NotUserPools {
+        service: String,
+        api_id: String,
+        authorizer: String,
+        found: String,
+    },
+    #[error("REST API {api_id} has no method `{method_key}` (declared by service `{service}`)")]
+    NoSuchMethod {
+        service: String,
+        api_id: String,
+        method_key: String,
+        known: Vec<String>,
+    },
+    #[error("REST API {api_id} has no stage `{stage}` (service `{service}`)")]
+    NoSuchStage {
+        service: String,
+        api_id: String,
+        stage: String,
+    },
 }
 
 impl GatewayError {
@@ -71,7 +97,21 @@ impl GatewayError {
                 };
                 Some(format!("cogwire does not create routes (their integrations belong to the API's own definition): add the route there, or give the declared route's `route` the gateway's template; {listed}"))
             }
-            Self::RestNotYet { .. } => Some("export the scopes instead: `cogwire export openapi SERVICE`, and merge them into the API's definition".to_owned()),
+            Self::NotUserPools { .. } => Some("`authorizer` takes the id of the REST API's COGNITO_USER_POOLS authorizer (a Lambda authorizer cannot be checked); create one in the API's own definition, with the pool among its providers".to_owned()),
+            Self::NoSuchMethod {
+                method_key, known, ..
+            } => {
+                let listed = match crate::config::suggest::closest(
+                    method_key,
+                    known.iter().map(String::as_str),
+                ) {
+                    Some(guess) => format!("did you mean `{guess}`?"),
+                    None if known.is_empty() => "the API has no methods".to_owned(),
+                    None => format!("its methods: {}", known.join(", ")),
+                };
+                Some(format!("cogwire does not create methods (their integrations belong to the API's own definition): add the method there, or give the declared route's `route` the resource's path; {listed}"))
+            }
+            Self::NoSuchStage { .. } => Some("`stage` names an existing stage to deploy to (a deployment would create a missing one): create it in the API's own definition, or fix the name".to_owned()),
         }
     }
 }
@@ -83,12 +123,13 @@ pub fn route_key(method: &str, template: &str) -> String {
 
 /// Reads the authorizer and the declared routes of each service in `services` (every one when
 /// empty) that names a gateway. No service naming one: no call.
-pub async fn read<G: HttpApis>(
+pub async fn read<C: Cloud>(
     model: &Model,
     services: &[String],
-    gateway: &G,
+    cloud: &C,
     pacer: &Pacer,
 ) -> Result<Vec<ObservedGateway>, GatewayError> {
+    let gateway = cloud.gateway();
     let mut observed = Vec::new();
     for service in model.services.values() {
         let Some(api) = &service.api_gateway else {
@@ -98,10 +139,31 @@ pub async fn read<G: HttpApis>(
             continue;
         }
         if api.kind == ApiKind::Rest {
-            return Err(GatewayError::RestNotYet {
+            let read = rest::read(
+                service,
+                &api.api_id,
+                &api.authorizer,
+                api.stage.as_deref(),
+                cloud.rest_gateway(),
+                cloud.pool(),
+                cloud.parameters(),
+                pacer,
+            )
+            .await?;
+            observed.push(ObservedGateway {
                 service: service.name.clone(),
                 api_id: api.api_id.clone(),
+                authorizer: AuthorizerState {
+                    id: read.authorizer.id.clone(),
+                    name: read.authorizer.name.clone(),
+                    authorizer_type: read.authorizer.authorizer_type.clone(),
+                    issuer: None,
+                    audience: Vec::new(),
+                },
+                routes: BTreeMap::new(),
+                rest: Some(read),
             });
+            continue;
         }
         let authorizer = pacer
             .call(Operation::GetAuthorizer, || {
@@ -155,9 +217,45 @@ pub async fn read<G: HttpApis>(
             api_id: api.api_id.clone(),
             authorizer,
             routes,
+            rest: None,
         });
     }
     Ok(observed)
+}
+
+/// Each REST API stage a change deploys to exists: CreateDeployment would create a missing one,
+/// and a misspelt stage must be an error before any write, not a new stage.
+pub async fn check_stages<C: Cloud>(
+    changes: &[GatewayChange],
+    cloud: &C,
+    pacer: &Pacer,
+) -> Result<(), GatewayError> {
+    use crate::cloud::gateway_rest::RestApis as _;
+    for change in changes {
+        let Some(rest) = &change.rest else {
+            continue;
+        };
+        let Some(stage) = rest.stage.as_deref().filter(|_| rest.deploys()) else {
+            continue;
+        };
+        let found = pacer
+            .call(Operation::GetStage, || {
+                cloud.rest_gateway().get_stage(&change.api_id, stage)
+            })
+            .await;
+        match found {
+            Ok(()) => {}
+            Err(CloudError::NotFound { .. }) => {
+                return Err(GatewayError::NoSuchStage {
+                    service: change.service.clone(),
+                    api_id: change.api_id.clone(),
+                    stage: stage.to_owned(),
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }
 
 /// A caller in an authorizer's audience: a managed client, by its service. `client_id` is `None`
@@ -179,6 +277,9 @@ pub struct GatewayChange {
     pub routes: Vec<RouteChange>,
     /// Audience entries that are not clients cogwire manages: kept, and shown.
     pub unmanaged_audience: Vec<String>,
+    /// A REST API's changes (`authorizer` and `routes` are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest: Option<rest::RestChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,19 +375,22 @@ impl RouteChange {
 impl GatewayChange {
     /// Resources that change: the authorizer and each route.
     pub fn count(&self) -> usize {
-        usize::from(self.authorizer.is_some()) + self.routes.len()
+        usize::from(self.authorizer.is_some())
+            + self.routes.len()
+            + self.rest.as_ref().map_or(0, rest::RestChange::count)
     }
 }
 
 /// The gateway changes that bring each observed gateway in line with the model, given the
 /// Cognito plan (clients it creates join the audience) and cogwire's record (which clients are
-/// managed). `issuer` is the pool's.
+/// managed). `issuer` is the pool's, `pool_id` the pool.
 pub fn diff(
     model: &Model,
     observed: &[ObservedGateway],
     plan: &Plan,
     record: &Record,
     issuer: &str,
+    pool_id: &str,
 ) -> Vec<GatewayChange> {
     let mut changes = Vec::new();
     for gateway in observed {
@@ -296,6 +400,24 @@ pub fn diff(
         let Some(api) = &service.api_gateway else {
             continue;
         };
+        if let Some(observed_rest) = &gateway.rest {
+            changes.push(GatewayChange {
+                service: service.name.clone(),
+                api_id: gateway.api_id.clone(),
+                authorizer_id: api.authorizer.clone(),
+                authorizer: None,
+                routes: Vec::new(),
+                unmanaged_audience: Vec::new(),
+                rest: Some(rest::diff(
+                    service,
+                    &api.authorizer,
+                    api.stage.as_deref(),
+                    observed_rest,
+                    pool_id,
+                )),
+            });
+            continue;
+        }
         let desired: Vec<AudienceMember> = audience_services(model, service)
             .into_iter()
             .map(|caller| AudienceMember {
@@ -374,6 +496,7 @@ pub fn diff(
             authorizer,
             routes,
             unmanaged_audience,
+            rest: None,
         });
     }
     changes
@@ -399,6 +522,9 @@ fn client_after(plan: &Plan, record: &Record, caller: &str) -> Option<String> {
 /// The plan's lines for one gateway, in the plan's vocabulary.
 pub fn human_lines(change: &GatewayChange, style: crate::style::Style) -> String {
     use std::fmt::Write as _;
+    if let Some(rest) = &change.rest {
+        return rest::human_lines(&change.api_id, &change.authorizer_id, rest, style);
+    }
     let mut out = String::new();
     let update = style.yellow("~");
     if let Some(authorizer) = &change.authorizer {

@@ -12,10 +12,15 @@ const IMPLIED: &[&str] = &["secretsmanager:GetSecretValue"];
 /// The actions of every operation cogwire has, each of which an adapter in src/cloud calls.
 fn called_actions() -> BTreeSet<String> {
     let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/cloud");
-    let adapters: String = ["aws.rs", "stores.rs", "gateway_aws.rs"]
-        .iter()
-        .map(|file| std::fs::read_to_string(format!("{folder}/{file}")).expect("adapter source"))
-        .collect();
+    let adapters: String = [
+        "aws.rs",
+        "stores.rs",
+        "gateway_aws.rs",
+        "gateway_rest_aws.rs",
+    ]
+    .iter()
+    .map(|file| std::fs::read_to_string(format!("{folder}/{file}")).expect("adapter source"))
+    .collect();
     Operation::ALL
         .into_iter()
         .inspect(|operation| {

@@ -866,3 +866,175 @@ async fn secrets_manager_basics_work() {
         .await;
     assert_eq!(error_code(&gone), Some("ResourceNotFoundException"));
 }
+
+/// moto has no UpdateMethod, and answers a 500 to a patch of an authorizer's providers: localaws
+/// adds both, as cogwire sends them (one scope or one ARN an operation).
+#[tokio::test]
+async fn rest_api_methods_and_authorizer_providers_take_patches() {
+    use aws_sdk_apigateway::types::{AuthorizerType, Op, PatchOperation};
+    let account = local_aws().account();
+    let client = aws_sdk_apigateway::Client::new(&account.sdk_config().await);
+    let api = client
+        .create_rest_api()
+        .name("patches")
+        .send()
+        .await
+        .expect("CreateRestApi")
+        .id()
+        .expect("id")
+        .to_owned();
+    let root = client
+        .get_resources()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .expect("GetResources")
+        .items()[0]
+        .id()
+        .expect("root")
+        .to_owned();
+    let items = client
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("items")
+        .send()
+        .await
+        .expect("CreateResource")
+        .id()
+        .expect("resource")
+        .to_owned();
+    client
+        .put_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .expect("PutMethod");
+    let first = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_First";
+    let second = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Second";
+    let authorizer = client
+        .create_authorizer()
+        .rest_api_id(&api)
+        .name("cognito")
+        .r#type(AuthorizerType::CognitoUserPools)
+        .provider_arns(first)
+        .identity_source("method.request.header.Authorization")
+        .send()
+        .await
+        .expect("CreateAuthorizer")
+        .id()
+        .expect("authorizer")
+        .to_owned();
+    let patch = |op: Op, path: &str, value: &str| {
+        PatchOperation::builder()
+            .op(op)
+            .path(path)
+            .value(value)
+            .build()
+    };
+
+    // Providers: add one (twice is once), remove one, never the last.
+    for _ in 0..2 {
+        client
+            .update_authorizer()
+            .rest_api_id(&api)
+            .authorizer_id(&authorizer)
+            .patch_operations(patch(Op::Add, "/providerARNs", second))
+            .send()
+            .await
+            .expect("UpdateAuthorizer add");
+    }
+    let providers = |reply: &aws_sdk_apigateway::operation::get_authorizer::GetAuthorizerOutput| {
+        reply.provider_arns().to_vec()
+    };
+    let read = client
+        .get_authorizer()
+        .rest_api_id(&api)
+        .authorizer_id(&authorizer)
+        .send()
+        .await
+        .expect("GetAuthorizer");
+    assert_eq!(providers(&read), [first, second]);
+    client
+        .update_authorizer()
+        .rest_api_id(&api)
+        .authorizer_id(&authorizer)
+        .patch_operations(patch(Op::Remove, "/providerARNs", first))
+        .send()
+        .await
+        .expect("UpdateAuthorizer remove");
+    let last = client
+        .update_authorizer()
+        .rest_api_id(&api)
+        .authorizer_id(&authorizer)
+        .patch_operations(patch(Op::Remove, "/providerARNs", second))
+        .send()
+        .await;
+    assert_eq!(error_code(&last), Some("BadRequestException"));
+
+    // Methods: authorization type, authorizer and single scopes, all or nothing.
+    let updated = client
+        .update_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("GET")
+        .patch_operations(patch(
+            Op::Replace,
+            "/authorizationType",
+            "COGNITO_USER_POOLS",
+        ))
+        .patch_operations(patch(Op::Replace, "/authorizerId", &authorizer))
+        .patch_operations(patch(Op::Add, "/authorizationScopes", "https://x/read"))
+        .patch_operations(patch(Op::Add, "/authorizationScopes", "https://x/write"))
+        .send()
+        .await
+        .expect("UpdateMethod");
+    assert_eq!(updated.authorization_type(), Some("COGNITO_USER_POOLS"));
+    assert_eq!(
+        updated.authorization_scopes(),
+        ["https://x/read", "https://x/write"]
+    );
+    client
+        .update_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("GET")
+        .patch_operations(patch(Op::Remove, "/authorizationScopes", "https://x/read"))
+        .send()
+        .await
+        .expect("UpdateMethod remove");
+    let bad = client
+        .update_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("GET")
+        .patch_operations(patch(Op::Add, "/authorizationScopes", "https://x/admin"))
+        .patch_operations(patch(Op::Replace, "/authorizerId", "nosuch1234"))
+        .send()
+        .await;
+    assert_eq!(error_code(&bad), Some("BadRequestException"));
+    let method = client
+        .get_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("GET")
+        .send()
+        .await
+        .expect("GetMethod");
+    assert_eq!(method.authorizer_id(), Some(authorizer.as_str()));
+    assert_eq!(method.authorization_scopes(), ["https://x/write"]);
+    let missing = client
+        .update_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("POST")
+        .patch_operations(patch(Op::Add, "/authorizationScopes", "https://x/read"))
+        .send()
+        .await;
+    assert_eq!(error_code(&missing), Some("NotFoundException"));
+    let calls = account.calls();
+    assert_eq!(calls["operations"]["UpdateMethod"]["calls"], 4, "{calls}");
+}

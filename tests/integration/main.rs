@@ -8,6 +8,7 @@ mod environments;
 mod export;
 mod foreign_entries;
 mod gateway;
+mod gateway_rest;
 mod graph;
 mod iam;
 mod import;

@@ -1,24 +1,18 @@
-//! HTTP APIs in memory: authorizers and routes of any number of APIs, with a log of the calls
-//! made, for tests of the gateway plan and apply.
+//! HTTP APIs in memory: authorizers and routes of any number of APIs, held in the account so
+//! that their calls are numbered and faulted with the pool's (a crash point may fall between two
+//! gateway writes) and a fork copies them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::{Account, MemoryCloud};
 use crate::cloud::gateway::{AuthorizerState, HttpApis, RouteAuthorization, RouteState};
-use crate::cloud::operation::Operation;
+use crate::cloud::operation::{Operation, Service};
 use crate::cloud::{CloudError, CloudResult, Page};
 
-/// A handle on the in-memory APIs; clones share them.
-#[derive(Debug, Clone, Default)]
+/// A handle on the account's HTTP APIs.
+#[derive(Debug, Clone)]
 pub struct MemoryHttpApis {
-    state: Arc<Mutex<Apis>>,
-}
-
-#[derive(Debug, Default)]
-struct Apis {
-    /// By API id.
-    apis: BTreeMap<String, Api>,
-    log: Vec<Operation>,
+    cloud: MemoryCloud,
 }
 
 /// One HTTP API: its authorizers by id and its routes in order.
@@ -32,21 +26,30 @@ pub struct Api {
 const PAGE: usize = 2;
 
 impl MemoryHttpApis {
-    fn lock(&self) -> MutexGuard<'_, Apis> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(super) fn new(cloud: MemoryCloud) -> Self {
+        Self { cloud }
     }
 
+    /// Puts an API in the account without a call.
     pub fn put_api(&self, api_id: &str, api: Api) {
-        self.lock().apis.insert(api_id.to_owned(), api);
+        self.cloud
+            .lock()
+            .account
+            .http_apis
+            .insert(api_id.to_owned(), api);
     }
 
     pub fn api(&self, api_id: &str) -> Option<Api> {
-        self.lock().apis.get(api_id).cloned()
+        self.cloud.lock().account.http_apis.get(api_id).cloned()
     }
 
-    /// The operations called so far, in order.
+    /// The API Gateway operations called so far (HTTP and REST), in order.
     pub fn calls(&self) -> Vec<Operation> {
-        self.lock().log.clone()
+        self.cloud
+            .call_log()
+            .into_iter()
+            .filter(|operation| operation.service() == Service::ApiGateway)
+            .collect()
     }
 
     fn call<T>(
@@ -55,16 +58,16 @@ impl MemoryHttpApis {
         api_id: &str,
         effect: impl FnOnce(&mut Api) -> CloudResult<T>,
     ) -> CloudResult<T> {
-        let mut state = self.lock();
-        state.log.push(operation);
-        let api = state
-            .apis
-            .get_mut(api_id)
-            .ok_or_else(|| CloudError::NotFound {
-                operation,
-                what: format!("Invalid API identifier specified {api_id}"),
-            })?;
-        effect(api)
+        self.cloud.call(operation, |account: &mut Account| {
+            let api = account
+                .http_apis
+                .get_mut(api_id)
+                .ok_or_else(|| CloudError::NotFound {
+                    operation,
+                    what: format!("Invalid API identifier specified {api_id}"),
+                })?;
+            effect(api)
+        })
     }
 }
 

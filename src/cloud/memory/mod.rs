@@ -12,6 +12,7 @@
 
 mod faults;
 mod gateway;
+mod gateway_rest;
 mod parameters;
 mod pool;
 mod stores;
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use faults::{Fault, FaultPlan};
 pub use gateway::{Api as HttpApi, MemoryHttpApis};
+pub use gateway_rest::{MemoryRestApis, RestApi};
 pub use parameters::MemoryParameters;
 pub use pool::MemoryUserPool;
 pub use stores::MemoryStore;
@@ -56,6 +58,9 @@ struct Account {
     clients: BTreeMap<String, StoredClient>,
     parameters: BTreeMap<String, StoredEntry>,
     manager_secrets: BTreeMap<String, StoredEntry>,
+    /// API Gateway HTTP APIs and REST APIs, by id.
+    http_apis: BTreeMap<String, HttpApi>,
+    rest_apis: BTreeMap<String, RestApi>,
     /// Ids and secret values: seeded, so two runs of a test make the same ones.
     random: SplitMix,
     /// Nanoseconds since the epoch of the last secret made; each new one is later.
@@ -97,6 +102,9 @@ pub struct Snapshot {
     /// SSM Parameter Store: cogwire's record and lock, and credentials when the store is SSM.
     pub parameters: BTreeMap<String, StoredEntry>,
     pub manager_secrets: BTreeMap<String, StoredEntry>,
+    /// API Gateway HTTP APIs and REST APIs, by id.
+    pub http_apis: BTreeMap<String, HttpApi>,
+    pub rest_apis: BTreeMap<String, RestApi>,
 }
 
 /// 2026-01-01T00:00:00Z: where the clock of secret creation times starts.
@@ -117,6 +125,8 @@ impl MemoryCloud {
                 clients: BTreeMap::new(),
                 parameters: BTreeMap::new(),
                 manager_secrets: BTreeMap::new(),
+                http_apis: BTreeMap::new(),
+                rest_apis: BTreeMap::new(),
                 random: SplitMix::new(seed),
                 clock: EPOCH_NANOS,
             },
@@ -153,6 +163,16 @@ impl MemoryCloud {
         MemoryParameters::new(self.clone())
     }
 
+    /// The account's API Gateway HTTP APIs.
+    pub fn http_apis(&self) -> MemoryHttpApis {
+        MemoryHttpApis::new(self.clone())
+    }
+
+    /// The account's API Gateway REST APIs.
+    pub fn rest_apis(&self) -> MemoryRestApis {
+        MemoryRestApis::new(self.clone())
+    }
+
     /// The credentials store of `kind`: SSM shares its parameters with `parameters()`.
     pub fn store(&self, kind: StoreKind) -> MemoryStore {
         MemoryStore::new(self.clone(), kind)
@@ -164,7 +184,8 @@ impl MemoryCloud {
             pool: self.user_pool(),
             parameters: self.parameters(),
             store: self.store(kind),
-            gateway: MemoryHttpApis::default(),
+            gateway: self.http_apis(),
+            rest_gateway: self.rest_apis(),
         }
     }
 
@@ -196,6 +217,8 @@ impl MemoryCloud {
             clients: account.clients.clone(),
             parameters: account.parameters.clone(),
             manager_secrets: account.manager_secrets.clone(),
+            http_apis: account.http_apis.clone(),
+            rest_apis: account.rest_apis.clone(),
         }
     }
 
@@ -308,14 +331,7 @@ pub struct MemoryAccount {
     parameters: MemoryParameters,
     store: MemoryStore,
     gateway: MemoryHttpApis,
-}
-
-impl MemoryAccount {
-    /// The same account, with `gateway` as its HTTP APIs.
-    pub fn with_gateway(mut self, gateway: MemoryHttpApis) -> Self {
-        self.gateway = gateway;
-        self
-    }
+    rest_gateway: MemoryRestApis,
 }
 
 impl crate::cloud::Cloud for MemoryAccount {
@@ -323,9 +339,14 @@ impl crate::cloud::Cloud for MemoryAccount {
     type Parameters = MemoryParameters;
     type Store = MemoryStore;
     type Gateway = MemoryHttpApis;
+    type RestGateway = MemoryRestApis;
 
     fn gateway(&self) -> &MemoryHttpApis {
         &self.gateway
+    }
+
+    fn rest_gateway(&self) -> &MemoryRestApis {
+        &self.rest_gateway
     }
 
     fn pool(&self) -> &MemoryUserPool {

@@ -142,9 +142,21 @@ fn check_validity(operation: Operation, validity: Option<Seconds>) -> CloudResul
     }
 }
 
+/// The account every in-memory pool's ARN names.
+pub const ACCOUNT_ID: &str = "123456789012";
+
 impl UserPool for MemoryUserPool {
     fn pool_id(&self) -> &str {
         &self.pool_id
+    }
+
+    async fn pool_arn(&self) -> CloudResult<String> {
+        let region = self.pool_id.split('_').next().unwrap_or_default();
+        let arn = format!(
+            "arn:aws:cognito-idp:{region}:{ACCOUNT_ID}:userpool/{}",
+            self.pool_id
+        );
+        self.cloud.call(Operation::DescribeUserPool, |_| Ok(arn))
     }
 
     async fn list_resource_servers_page(
