@@ -53,11 +53,16 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
     }
     let shown: Vec<&Action> = plan.actions.iter().collect();
     let gateways_change = plan.gateways.iter().any(|gateway| gateway.count() > 0);
-    if shown.is_empty() && plan.pending_credentials.is_empty() && !gateways_change {
+    let mut used: BTreeSet<Change> = shown.iter().map(|action| action.change()).collect();
+    if gateways_change {
+        // An authorizer's or a route's line is an update in place.
+        used.insert(Change::Update);
+    }
+    if used.is_empty() && plan.pending_credentials.is_empty() {
         let _ = writeln!(out, "{}", style.bold("No changes."));
         let _ = writeln!(out, "User pool {} matches services.toml.", plan.pool_id);
-    } else if !shown.is_empty() {
-        let used: BTreeSet<Change> = shown.iter().map(|action| action.change()).collect();
+    }
+    if !used.is_empty() {
         let _ = writeln!(
             out,
             "Resource actions are indicated with the following symbols:"
@@ -70,6 +75,8 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
                 legend(*change)
             );
         }
+    }
+    if !shown.is_empty() {
         let _ = writeln!(
             out,
             "\ncogwire will perform the following actions in user pool {}:",
@@ -89,13 +96,6 @@ pub fn human(plan: &Plan, style: Style, show_unmanaged: bool) -> String {
         }
     }
     if gateways_change {
-        if shown.is_empty() {
-            let _ = writeln!(
-                out,
-                "Resource actions are indicated with the following symbols:\n  {} update in-place",
-                paint(style, Change::Update, "~")
-            );
-        }
         let _ = writeln!(out, "\ncogwire will update these API Gateway resources:");
         for gateway in plan.gateways.iter().filter(|gateway| gateway.count() > 0) {
             let _ = writeln!(
@@ -414,6 +414,30 @@ mod tests {
         );
         let json: serde_json::Value = serde_json::from_str(&json(&plan)).expect("json");
         assert_eq!(json["actions"][0]["replaces"]["id"], "c1");
+    }
+
+    #[test]
+    fn the_legend_names_the_update_of_a_gateway_beside_the_pools_changes() {
+        let mut plan = plan(vec![client_action(Change::Create, "reader-app-client", "")]);
+        plan.gateways = vec![crate::plan::gateway::GatewayChange {
+            service: "gateway".into(),
+            api_id: "a1b2c3d4e5".into(),
+            authorizer_id: "abc123".into(),
+            authorizer: None,
+            routes: vec![crate::plan::gateway::RouteChange {
+                route_id: "r1".into(),
+                route_key: "GET /demo".into(),
+                authorization_type_before: "NONE".into(),
+                authorizer_before: None,
+                scopes_before: BTreeSet::new(),
+                scopes_after: BTreeSet::from(["gateway/demo.read".to_owned()]),
+            }],
+            unmanaged_audience: Vec::new(),
+            rest: None,
+        }];
+        let text = human(&plan, Style::plain(), false);
+        assert!(text.contains("  + create\n  ~ update in-place\n"), "{text}");
+        assert_eq!(text.matches("Resource actions are indicated").count(), 1);
     }
 
     #[test]
