@@ -60,20 +60,7 @@ pub async fn before_pool<C: Cloud>(
     let mut writes = 0;
     for change in changes {
         if let Some(rest) = &change.rest {
-            let patches: Vec<(&str, &str, MethodAuthorization)> = rest
-                .methods
-                .iter()
-                .filter_map(|method| {
-                    method.narrowing(&change.authorizer_id).map(|patch| {
-                        (
-                            method.resource_id.as_str(),
-                            method.http_method.as_str(),
-                            patch,
-                        )
-                    })
-                })
-                .collect();
-            writes += rest_step(change, rest, &patches, false, cloud, pacer).await?;
+            writes += rest_step(change, rest, false, cloud, pacer).await?;
             continue;
         }
         for route in &change.routes {
@@ -118,20 +105,7 @@ pub async fn after_pool<C: Cloud>(
     let mut writes = 0;
     for change in changes {
         if let Some(rest) = &change.rest {
-            let patches: Vec<(&str, &str, MethodAuthorization)> = rest
-                .methods
-                .iter()
-                .filter_map(|method| {
-                    method.completion(&change.authorizer_id).map(|patch| {
-                        (
-                            method.resource_id.as_str(),
-                            method.http_method.as_str(),
-                            patch,
-                        )
-                    })
-                })
-                .collect();
-            writes += rest_step(change, rest, &patches, true, cloud, pacer).await?;
+            writes += rest_step(change, rest, true, cloud, pacer).await?;
             continue;
         }
         if let Some(authorizer) = &change.authorizer {
@@ -178,11 +152,29 @@ pub async fn after_pool<C: Cloud>(
 async fn rest_step<C: Cloud>(
     change: &GatewayChange,
     rest: &RestChange,
-    patches: &[(&str, &str, MethodAuthorization)],
     after: bool,
     cloud: &C,
     pacer: &Pacer,
 ) -> Result<usize, CloudError> {
+    // Before the pool: only what narrows; after it: the rest.
+    let patches: Vec<(&str, &str, MethodAuthorization)> = rest
+        .methods
+        .iter()
+        .filter_map(|method| {
+            let patch = if after {
+                method.completion(&change.authorizer_id)
+            } else {
+                method.narrowing(&change.authorizer_id)
+            };
+            patch.map(|patch| {
+                (
+                    method.resource_id.as_str(),
+                    method.http_method.as_str(),
+                    patch,
+                )
+            })
+        })
+        .collect();
     let add_provider = after && rest.add_provider;
     let finish_pending = after && rest.deployment_pending;
     if !add_provider && patches.is_empty() && !finish_pending {
@@ -217,7 +209,7 @@ async fn rest_step<C: Cloud>(
             change.api_id
         );
     }
-    for (resource_id, http_method, patch) in patches {
+    for (resource_id, http_method, patch) in &patches {
         pacer
             .call(Operation::UpdateMethod, || {
                 api.update_method(&change.api_id, resource_id, http_method, patch)

@@ -124,14 +124,8 @@ fn steps(plan: &Plan) -> Vec<(Step, Option<usize>)> {
                 )),
                 ServerChange::Update(edit) | ServerChange::Import(edit) => {
                     let (before, after) = (&edit.before, &edit.after);
-                    let adds = after
-                        .scopes
-                        .keys()
-                        .any(|scope| !before.scopes.contains_key(scope));
-                    let removes = before
-                        .scopes
-                        .keys()
-                        .any(|scope| !after.scopes.contains_key(scope));
+                    let adds = !server.restored_scopes().is_empty();
+                    let removes = !server.removed_scopes().is_empty();
                     let step =
                         |state: ResourceServerState, adds_scopes, removes_scopes| Step::Server {
                             write: Write::UpdateResourceServer(state),

@@ -244,6 +244,13 @@ impl AwsSsmStore {
     }
 }
 
+/// A parameter as the store tells it: its name, value and kind.
+fn named_stored(parameter: &ssm::types::Parameter) -> Option<(String, Stored)> {
+    let kind = parameter_kind(parameter.r#type());
+    let value = Secret::new(parameter.value().unwrap_or_default());
+    Some((parameter.name()?.to_owned(), Stored { value, kind }))
+}
+
 /// What a reader of a parameter of this type gets.
 fn parameter_kind(parameter_type: Option<&ssm::types::ParameterType>) -> StoredKind {
     match parameter_type {
@@ -291,11 +298,7 @@ impl SecretStore for AwsSsmStore {
         Ok(output
             .parameters()
             .iter()
-            .filter_map(|parameter| {
-                let kind = parameter_kind(parameter.r#type());
-                let value = Secret::new(parameter.value().unwrap_or_default());
-                Some((parameter.name()?.to_owned(), Stored { value, kind }))
-            })
+            .filter_map(named_stored)
             .collect())
     }
 
@@ -364,15 +367,7 @@ impl SecretStore for AwsSsmStore {
             .send()
             .await
             .map_err(|error| classify(OPERATION, error))?;
-        let items = page
-            .parameters()
-            .iter()
-            .filter_map(|parameter| {
-                let kind = parameter_kind(parameter.r#type());
-                let value = Secret::new(parameter.value().unwrap_or_default());
-                Some((parameter.name()?.to_owned(), Stored { value, kind }))
-            })
-            .collect();
+        let items = page.parameters().iter().filter_map(named_stored).collect();
         Ok(Page {
             items,
             next_token: page

@@ -246,13 +246,9 @@ impl ServerAction {
     /// server's. Forgetting or renaming leaves the pool's server as it is.
     pub fn removed_scopes(&self) -> Vec<&str> {
         match &self.change {
-            ServerChange::Update(edit) | ServerChange::Import(edit) => edit
-                .before
-                .scopes
-                .keys()
-                .filter(|scope| !edit.after.scopes.contains_key(*scope))
-                .map(String::as_str)
-                .collect(),
+            ServerChange::Update(edit) | ServerChange::Import(edit) => {
+                lacking(&edit.before, &edit.after)
+            }
             ServerChange::Delete { before } => before.scopes.keys().map(String::as_str).collect(),
             ServerChange::Create { .. }
             | ServerChange::Forget { .. }
@@ -263,16 +259,22 @@ impl ServerAction {
     /// The scopes it adds to a server that exists (a created server's are all new anyway).
     pub fn restored_scopes(&self) -> Vec<&str> {
         match &self.change {
-            ServerChange::Update(edit) | ServerChange::Import(edit) => edit
-                .after
-                .scopes
-                .keys()
-                .filter(|scope| !edit.before.scopes.contains_key(*scope))
-                .map(String::as_str)
-                .collect(),
+            ServerChange::Update(edit) | ServerChange::Import(edit) => {
+                lacking(&edit.after, &edit.before)
+            }
             _ => Vec::new(),
         }
     }
+}
+
+/// The scopes of `server` that `other` lacks.
+fn lacking<'a>(server: &'a ResourceServerState, other: &ResourceServerState) -> Vec<&'a str> {
+    server
+        .scopes
+        .keys()
+        .filter(|scope| !other.scopes.contains_key(*scope))
+        .map(String::as_str)
+        .collect()
 }
 
 /// An action whose saved form lacks what its change needs.
