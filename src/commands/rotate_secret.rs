@@ -64,7 +64,8 @@ pub async fn run(global: &GlobalArgs, args: &RotateSecretArgs) -> anyhow::Result
         })
     };
     let result = async {
-        let selected = select(&declared_services(&session), &args.services).map_err(explain)?;
+        let selected = select(&session.model, &declared_services(&session), &args.services)
+            .map_err(explain)?;
         let mut outcomes: BTreeMap<String, Rotated> = BTreeMap::new();
         if !args.finish {
             for service in &selected {

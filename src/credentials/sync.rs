@@ -16,6 +16,7 @@ use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::{EntryWrite, SecretStore as _};
 use crate::cloud::{ClientState, Cloud, CloudError, Parameters as _, UserPool as _};
+use crate::config::environment::declared_only_in;
 use crate::config::model::Model;
 use crate::config::namespace::fingerprints_name;
 use crate::sensitive::{REDACTED, Secret};
@@ -25,6 +26,12 @@ use crate::session::Session;
 pub enum SyncError {
     #[error("service `{service}` has no app client that cogwire manages")]
     UnknownService { service: String },
+    /// Declared, but not in the environment chosen: these are the ones it exists in.
+    #[error("{}", declared_only_in(service, environments).0)]
+    OtherEnvironment {
+        service: String,
+        environments: Vec<String>,
+    },
     #[error(transparent)]
     Cloud(#[from] CloudError),
     #[error(transparent)]
@@ -38,6 +45,10 @@ impl SyncError {
                 "name a service of services.toml that consumes scopes (and is not external)"
                     .to_owned(),
             ),
+            Self::OtherEnvironment {
+                service,
+                environments,
+            } => Some(declared_only_in(service, environments).1),
             Self::Cloud(error) | Self::Record(RecordError::Cloud(error)) => error.hint(),
             Self::Record(_) => Some(
                 "upgrade cogwire, or restore the parameter from its version history in SSM"
@@ -141,9 +152,9 @@ pub async fn sync<C: Cloud>(
     request: &SyncRequest,
 ) -> Result<SyncReport, SyncError> {
     let declared = declared_services(session);
-    let adopt = select(&declared, &request.adopt)?;
+    let adopt = select(&session.model, &declared, &request.adopt)?;
     let prune = request.services.is_empty();
-    let mut selected = select(&declared, &request.services)?;
+    let mut selected = select(&session.model, &declared, &request.services)?;
     if selected.is_empty() && prune {
         selected = declared;
     }
@@ -168,14 +179,22 @@ pub fn declared_services<C: Cloud>(session: &Session<C>) -> BTreeSet<String> {
         .collect()
 }
 
-/// `names`, each checked to be one of `declared`.
+/// `names`, each checked to be one of `declared`; one that only other environments of `model`
+/// declare is named as such.
 pub fn select(
+    model: &Model,
     declared: &BTreeSet<String>,
     names: &[String],
 ) -> Result<BTreeSet<String>, SyncError> {
     match names.iter().find(|name| !declared.contains(*name)) {
-        Some(unknown) => Err(SyncError::UnknownService {
-            service: unknown.clone(),
+        Some(unknown) => Err(match model.elsewhere.get(unknown) {
+            Some(environments) => SyncError::OtherEnvironment {
+                service: unknown.clone(),
+                environments: environments.clone(),
+            },
+            None => SyncError::UnknownService {
+                service: unknown.clone(),
+            },
         }),
         None => Ok(names.iter().cloned().collect()),
     }
@@ -959,5 +978,45 @@ consumes = ["orders/order.read"]
         let billing = entry(&cloud, "/cogwire/billing").expect("stored");
         assert!(billing.value.expose().contains(&clients["billing"]));
         assert!(!cloud.call_log().contains(&Operation::ListUserPoolClients));
+    }
+}
+
+#[cfg(test)]
+mod selection_tests {
+    use super::*;
+    use crate::config::model::load_in;
+
+    #[test]
+    fn a_service_of_another_environment_is_named_with_its_environment() {
+        let text = r#"
+[environments.staging]
+pool = { id = "us-east-1_Stg" }
+[environments.prod]
+pool = { id = "us-east-1_Prd" }
+[services.orders]
+scopes = { "read" = "Read" }
+[services.canary]
+environments = ["staging"]
+consumes = ["orders/read"]
+[services.reader]
+consumes = ["orders/read"]
+"#;
+        let prod = load_in(text, None, Some("prod")).expect("valid");
+        let declared = BTreeSet::from(["reader".to_owned()]);
+        let error = select(&prod, &declared, &["canary".to_owned()]).expect_err("not in prod");
+        assert_eq!(
+            error.to_string(),
+            "service `canary` is declared only in environment staging"
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("pass --env staging (or set COGWIRE_ENV=staging)")
+        );
+        let error = select(&prod, &declared, &["nobody".to_owned()]).expect_err("unknown");
+        assert!(matches!(error, SyncError::UnknownService { .. }), "{error}");
+        assert_eq!(
+            select(&prod, &declared, &["reader".to_owned()]).expect("declared"),
+            declared
+        );
     }
 }

@@ -112,6 +112,12 @@ pub fn select(model: &Model, named: &[String]) -> Result<Vec<String>, ExportErro
     }
     let mut selected: Vec<String> = Vec::new();
     for name in named {
+        if let Some(environments) = model.elsewhere.get(name) {
+            return Err(ExportError::OtherEnvironment {
+                service: name.clone(),
+                environments: environments.clone(),
+            });
+        }
         let Some(service) = model.services.get(name) else {
             return Err(ExportError::UnknownService {
                 name: name.clone(),
@@ -430,5 +436,20 @@ consumes = ["customers/customer.read"]
             select(&model, &["order".to_owned()]),
             Err(ExportError::UnknownService { guess: Some(guess), .. }) if guess == "orders"
         ));
+    }
+
+    #[test]
+    fn a_service_of_another_environment_is_named_with_its_environment() {
+        let text = "[environments.staging]\n[environments.prod]\n[services.orders]\nscopes = { \"read\" = \"Read\" }\n[services.canary]\nenvironments = [\"staging\"]\nconsumes = [\"orders/read\"]\n";
+        let prod = crate::config::model::load_in(text, None, Some("prod")).expect("valid");
+        let error = select(&prod, &["canary".to_owned()]).expect_err("not in prod");
+        assert_eq!(
+            error.to_string(),
+            "service `canary` is declared only in environment staging"
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("pass --env staging (or set COGWIRE_ENV=staging)")
+        );
     }
 }
