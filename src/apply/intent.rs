@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crate::apply::record::{Record, RecordError, RecordStore, RecordedClient, applied_digest};
 use crate::cloud::Parameters;
 use crate::plan::observed::Observed;
-use crate::plan::{Action, ClientAction, ClientChange, Plan, ServerAction, ServerChange};
+use crate::plan::{Action, Change, ClientAction, ClientChange, Plan, ServerAction, ServerChange};
 
 /// The record as it must be saved before the first write.
 pub(super) struct Intent {
@@ -25,7 +25,6 @@ pub(super) struct Intent {
 /// What the record says once the plan's intent is written into it. Pure.
 pub(super) fn intent(plan: &Plan, observed: &Observed) -> Intent {
     let mut record = observed.record.clone();
-    let mut imported = 0;
     for action in &plan.actions {
         match action {
             Action::ResourceServer(ServerAction {
@@ -33,13 +32,10 @@ pub(super) fn intent(plan: &Plan, observed: &Observed) -> Intent {
                 identifier,
                 change,
             }) => match change {
-                ServerChange::Create { .. } | ServerChange::Import(_) => {
-                    record
-                        .resource_servers
-                        .insert(identifier.clone(), service.clone());
-                }
                 // A renamed service keeps its resources: the record moves them to the new name.
-                ServerChange::Rename { .. } => {
+                ServerChange::Create { .. }
+                | ServerChange::Import(_)
+                | ServerChange::Rename { .. } => {
                     record
                         .resource_servers
                         .insert(identifier.clone(), service.clone());
@@ -76,19 +72,12 @@ pub(super) fn intent(plan: &Plan, observed: &Observed) -> Intent {
                 ClientChange::Update(_) | ClientChange::Delete { .. } => {}
             },
         }
-        if matches!(
-            action,
-            Action::ResourceServer(ServerAction {
-                change: ServerChange::Import(_),
-                ..
-            }) | Action::Client(ClientAction {
-                change: ClientChange::Import(_),
-                ..
-            })
-        ) {
-            imported += 1;
-        }
     }
+    let imported = plan
+        .actions
+        .iter()
+        .filter(|action| action.change() == Change::Import)
+        .count();
     let owners_changed = record != observed.record || observed.record_stale;
     let unsettled: BTreeSet<String> = plan
         .actions
