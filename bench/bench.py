@@ -391,17 +391,21 @@ def bench_size(args, local: Local, n: int, speedup: float, results: list, work: 
     print(f"==> N={n}: {n} resource servers, {clients} clients, pool {pool}, speedup {speedup}",
           file=sys.stderr)
 
-    def step(name: str, command: list[str], floor: tuple[float, str] | None, **extra) -> dict:
+    def step(name: str, command: list[str], floor: tuple[float, str] | None,
+             at: float | None = None, **extra) -> dict:
+        """Runs one step; `at` runs it at another speed-up than the size's (quotas set before)."""
+        rate = speedup if at is None else at
         local.reset_calls(account)
-        outcome = run([args.cogwire, *command, "--config", str(config)], env, directory)
+        step_env = env if at is None else environment(local.endpoint, account, rate, directory)
+        outcome = run([args.cogwire, *command, "--config", str(config)], step_env, directory)
         calls, throttled, failed = summarize(local.calls(account))
         retries = re.search(r"(\d+) calls, (\d+) retries", outcome["stderr"])
         row = {
-            "n": n, "step": name, "speedup": speedup, "exit": outcome["exit"],
+            "n": n, "step": name, "speedup": rate, "exit": outcome["exit"],
             "wall": outcome["wall"], "rss_mib": outcome["rss_kib"] / 1024,
             "calls": calls, "total_calls": sum(calls.values()), "throttled": throttled,
             "failed": failed, "retries": int(retries.group(2)) if retries else None,
-            "floor": None if floor is None else floor[0] / speedup,
+            "floor": None if floor is None else floor[0] / rate,
             "floor_bound": None if floor is None else floor[1],
             **extra,
         }
@@ -442,6 +446,20 @@ def bench_size(args, local: Local, n: int, speedup: float, results: list, work: 
              expected_calls=read_calls_trusting(fleet, ten_fleet))
         step("plan (10 changed, full)", ["plan", "--stats", "--detailed-exitcode"],
              bucket_floor(read_calls(ten_fleet)))
+        if args.fast_plans_at_real_quotas and speedup != 1.0:
+            # The pull-request plans again at real quotas, on the pool applied at `speedup`.
+            def quotas(rate: float) -> None:
+                local.control("POST", "/_localaws/quotas", {
+                    "enabled": True, "speedup": rate, "accounts": [account, cli_account],
+                })
+            quotas(1.0)
+            for name, now in (("plan (no-op, --refresh=false, S=1)", fleet),
+                              ("plan (10 changed, --refresh=false, S=1)", ten_fleet)):
+                config.write_text(toml(now, pool, args.store))
+                step(name, ["plan", "--stats", "--detailed-exitcode", "--refresh=false"],
+                     bucket_floor(read_calls_trusting(fleet, now)), at=1.0,
+                     expected_calls=read_calls_trusting(fleet, now))
+            quotas(speedup)
         config.write_text(toml(fleet, pool, args.store))
     help_text = subprocess.run([args.cogwire, "--help"], capture_output=True, text=True).stdout
     if "sync-secrets" in help_text:
@@ -567,6 +585,9 @@ def main() -> None:
     parser.add_argument("--awscli", default="", help="the aws executable; empty skips the baseline")
     parser.add_argument("--awscli-max", type=int, default=200,
                         help="largest N for the AWS CLI baseline (about 1 s a resource)")
+    parser.add_argument("--fast-plans-at-real-quotas", action="store_true",
+                        help="for sizes run at a speed-up, also run the --refresh=false plans at "
+                             "speed-up 1 (real quotas)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     args.cogwire = str(Path(args.cogwire).resolve())
