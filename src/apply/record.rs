@@ -102,9 +102,20 @@ impl Record {
         resource_servers: &[String],
         clients: &[ClientSummary],
     ) -> Vec<String> {
-        let mut recovered = Vec::new();
+        self.reconcile_resource_servers(resource_servers);
+        self.reconcile_clients(clients)
+    }
+
+    /// The resource-server half of `reconcile`: forgets servers the pool no longer has.
+    pub fn reconcile_resource_servers(&mut self, resource_servers: &[String]) {
         self.resource_servers
             .retain(|identifier, _| resource_servers.contains(identifier));
+    }
+
+    /// The client half of `reconcile`, which needs only the pool's client list; returns what
+    /// `reconcile` returns.
+    pub fn reconcile_clients(&mut self, clients: &[ClientSummary]) -> Vec<String> {
+        let mut recovered = Vec::new();
         self.clients
             .retain(|id, _| clients.iter().any(|client| &client.id == id));
         for (id, recorded) in &mut self.clients {

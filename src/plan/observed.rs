@@ -189,40 +189,51 @@ pub async fn read<P: UserPool, S: Parameters>(
     reading: Reading<'_>,
 ) -> Result<Observed, ReadError> {
     let store = RecordStore::new(parameters, pacer, pool.pool_id());
-    let (servers, clients, loaded) = tokio::join!(
+    // The clients to describe follow from the client list and the record alone: they are
+    // described while the resource servers' pages are still being listed.
+    let clients_and_record = async {
+        let (clients, loaded) = tokio::join!(
+            crate::cloud::list_clients(pool, pacer),
+            store.load_versioned()
+        );
+        let mut clients = clients.map_err(ReadError::Cloud)?;
+        clients.sort_by(|left, right| left.id.cmp(&right.id));
+        let loaded = loaded?;
+        let mut record = loaded.record.clone();
+        let recovered = record.reconcile_clients(&clients);
+        let mut to_describe = Vec::new();
+        let mut described = BTreeMap::new();
+        for client in clients.iter().filter(|client| {
+            wanted_names.contains(&client.name) || record.clients.contains_key(&client.id)
+        }) {
+            match trusted(&record, client, reading) {
+                Some(state) => {
+                    described.insert(client.id.clone(), state);
+                }
+                None => to_describe.push(client.id.clone()),
+            }
+        }
+        let read = describe(pool, pacer, to_describe)
+            .await
+            .map_err(ReadError::Cloud)?;
+        Ok::<_, ReadError>((clients, loaded, record, recovered, described, read))
+    };
+    let (servers, clients_and_record) = tokio::join!(
         crate::cloud::list_resource_servers(pool, pacer),
-        crate::cloud::list_clients(pool, pacer),
-        store.load_versioned(),
+        clients_and_record,
     );
     let servers = servers.map_err(|error| match error {
         CloudError::NotFound { .. } => ReadError::PoolNotFound(PoolNotFound::of(pool)),
         other => ReadError::Cloud(other),
     })?;
-    let mut clients = clients?;
-    clients.sort_by(|left, right| left.id.cmp(&right.id));
-    let loaded = loaded?;
-    let mut record = loaded.record.clone();
+    let (clients, loaded, mut record, recovered, mut described, read) = clients_and_record?;
     let identifiers: Vec<String> = servers
         .iter()
         .map(|server| server.identifier.clone())
         .collect();
-    let recovered = record.reconcile(&identifiers, &clients);
-
-    let mut to_describe = Vec::new();
-    let mut described = BTreeMap::new();
-    for client in clients.iter().filter(|client| {
-        wanted_names.contains(&client.name) || record.clients.contains_key(&client.id)
-    }) {
-        match trusted(&record, client, reading) {
-            Some(state) => {
-                described.insert(client.id.clone(), state);
-            }
-            None => to_describe.push(client.id.clone()),
-        }
-    }
+    record.reconcile_resource_servers(&identifiers);
     let trusted: BTreeSet<String> = described.keys().cloned().collect();
     let trusted_count = trusted.len();
-    let read = describe(pool, pacer, to_describe).await?;
     // What was read is what the record knows of each client from now on.
     for (id, state) in &read {
         if let Some(recorded) = record.clients.get_mut(id) {
