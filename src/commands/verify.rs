@@ -75,11 +75,7 @@ fn selection(error: SelectError) -> anyhow::Error {
             error.to_string(),
             "declare routes under [[services.NAME.routes]] with method, path and scope",
         ),
-        SelectError::OtherEnvironment(service, environments) => {
-            let (message, hint) =
-                crate::config::environment::declared_only_in(&service, &environments);
-            hinted(message, hint)
-        }
+        SelectError::OtherEnvironment(elsewhere) => hinted(elsewhere.to_string(), elsewhere.hint()),
         other => anyhow::anyhow!(other),
     }
 }

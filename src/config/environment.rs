@@ -334,29 +334,46 @@ fn exists_in(service: &shape::RawService, environment: &str) -> bool {
     })
 }
 
-/// What a command says of a service the chosen environment (or the file's own tables) does not
-/// have but other environments declare: `(message, hint)`.
-pub fn declared_only_in(service: &str, environments: &[String]) -> (String, String) {
-    let message = if environments.is_empty() {
-        format!(
-            "service `{service}` is declared for no environment (its `environments` names none that exist)"
-        )
-    } else {
-        format!(
-            "service `{service}` is declared only in environment{} {}",
-            if environments.len() == 1 { "" } else { "s" },
-            environments.join(", ")
-        )
-    };
-    let hint = match environments {
-        [] => "add a declared environment to the service's `environments`".to_owned(),
-        [one] => format!("pass --env {one} (or set COGWIRE_ENV={one})"),
-        several => format!(
-            "pass --env with one of {} (or set COGWIRE_ENV)",
-            several.join(", ")
-        ),
-    };
-    (message, hint)
+/// A service the chosen environment (or the file's own tables) does not have but other
+/// environments declare: what every command that names a service says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredElsewhere {
+    pub service: String,
+    /// The environments that declare it (none: its `environments` names none that exist).
+    pub environments: Vec<String>,
+}
+
+impl std::fmt::Display for DeclaredElsewhere {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let service = &self.service;
+        match self.environments.as_slice() {
+            [] => write!(
+                formatter,
+                "service `{service}` is declared for no environment (its `environments` names none that exist)"
+            ),
+            environments => write!(
+                formatter,
+                "service `{service}` is declared only in environment{} {}",
+                if environments.len() == 1 { "" } else { "s" },
+                environments.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DeclaredElsewhere {}
+
+impl DeclaredElsewhere {
+    pub fn hint(&self) -> String {
+        match self.environments.as_slice() {
+            [] => "add a declared environment to the service's `environments`".to_owned(),
+            [one] => format!("pass --env {one} (or set COGWIRE_ENV={one})"),
+            several => format!(
+                "pass --env with one of {} (or set COGWIRE_ENV)",
+                several.join(", ")
+            ),
+        }
+    }
 }
 
 /// An environment that is not declared, with the closest declared name.

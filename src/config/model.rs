@@ -206,6 +206,19 @@ impl Route {
 }
 
 impl Model {
+    /// `name`, when only environments other than this model's declare it.
+    pub fn declared_elsewhere(
+        &self,
+        name: &str,
+    ) -> Option<crate::config::environment::DeclaredElsewhere> {
+        self.elsewhere.get(name).map(
+            |environments| crate::config::environment::DeclaredElsewhere {
+                service: name.to_owned(),
+                environments: environments.clone(),
+            },
+        )
+    }
+
     pub fn resource_server_count(&self) -> usize {
         self.services
             .values()

@@ -16,7 +16,7 @@ use crate::apply::{CreatedCredential, UpdatedCredential};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::{EntryWrite, SecretStore as _};
 use crate::cloud::{ClientState, Cloud, CloudError, Parameters as _, UserPool as _};
-use crate::config::environment::declared_only_in;
+use crate::config::environment::DeclaredElsewhere;
 use crate::config::model::Model;
 use crate::config::namespace::fingerprints_name;
 use crate::sensitive::{REDACTED, Secret};
@@ -26,12 +26,8 @@ use crate::session::Session;
 pub enum SyncError {
     #[error("service `{service}` has no app client that cogwire manages")]
     UnknownService { service: String },
-    /// Declared, but not in the environment chosen: these are the ones it exists in.
-    #[error("{}", declared_only_in(service, environments).0)]
-    OtherEnvironment {
-        service: String,
-        environments: Vec<String>,
-    },
+    #[error(transparent)]
+    OtherEnvironment(DeclaredElsewhere),
     #[error(transparent)]
     Cloud(#[from] CloudError),
     #[error(transparent)]
@@ -45,10 +41,7 @@ impl SyncError {
                 "name a service of services.toml that consumes scopes (and is not external)"
                     .to_owned(),
             ),
-            Self::OtherEnvironment {
-                service,
-                environments,
-            } => Some(declared_only_in(service, environments).1),
+            Self::OtherEnvironment(elsewhere) => Some(elsewhere.hint()),
             Self::Cloud(error) | Self::Record(RecordError::Cloud(error)) => error.hint(),
             Self::Record(_) => Some(
                 "upgrade cogwire, or restore the parameter from its version history in SSM"
@@ -187,15 +180,12 @@ pub fn select(
     names: &[String],
 ) -> Result<BTreeSet<String>, SyncError> {
     match names.iter().find(|name| !declared.contains(*name)) {
-        Some(unknown) => Err(match model.elsewhere.get(unknown) {
-            Some(environments) => SyncError::OtherEnvironment {
-                service: unknown.clone(),
-                environments: environments.clone(),
-            },
-            None => SyncError::UnknownService {
+        Some(unknown) => Err(model.declared_elsewhere(unknown).map_or_else(
+            || SyncError::UnknownService {
                 service: unknown.clone(),
             },
-        }),
+            SyncError::OtherEnvironment,
+        )),
         None => Ok(names.iter().cloned().collect()),
     }
 }

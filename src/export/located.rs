@@ -112,11 +112,8 @@ pub fn select(model: &Model, named: &[String]) -> Result<Vec<String>, ExportErro
     }
     let mut selected: Vec<String> = Vec::new();
     for name in named {
-        if let Some(environments) = model.elsewhere.get(name) {
-            return Err(ExportError::OtherEnvironment {
-                service: name.clone(),
-                environments: environments.clone(),
-            });
+        if let Some(elsewhere) = model.declared_elsewhere(name) {
+            return Err(ExportError::OtherEnvironment(elsewhere));
         }
         let Some(service) = model.services.get(name) else {
             return Err(ExportError::UnknownService {

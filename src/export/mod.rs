@@ -165,12 +165,8 @@ pub fn render(
 pub enum ExportError {
     #[error("`{name}` is not a service of services.toml")]
     UnknownService { name: String, guess: Option<String> },
-    /// Declared, but not in the environment chosen: these are the ones it exists in.
-    #[error("{}", crate::config::environment::declared_only_in(service, environments).0)]
-    OtherEnvironment {
-        service: String,
-        environments: Vec<String>,
-    },
+    #[error(transparent)]
+    OtherEnvironment(crate::config::environment::DeclaredElsewhere),
     #[error("`{service}` consumes no scopes, so it has no credentials to export")]
     ConsumesNothing { service: String },
     #[error("`{service}` is external: cogwire stores no credentials for it")]
@@ -205,10 +201,7 @@ impl ExportError {
             Self::UnknownService { guess: None, .. } => {
                 "name a service declared in services.toml (`cogwire graph` lists them)".to_owned()
             }
-            Self::OtherEnvironment {
-                service,
-                environments,
-            } => crate::config::environment::declared_only_in(service, environments).1,
+            Self::OtherEnvironment(elsewhere) => elsewhere.hint(),
             Self::ConsumesNothing { .. } | Self::External { .. } | Self::NoConsumers => {
                 "a service has credentials when it `consumes` scopes of another (`[services.NAME] consumes = [\"provider/scope\"]`); export the services that do".to_owned()
             }

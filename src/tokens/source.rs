@@ -8,7 +8,7 @@ use crate::apply::record::{RecordError, RecordStore};
 use crate::cloud::operation::Operation;
 use crate::cloud::stores::SecretStore as _;
 use crate::cloud::{Cloud, CloudError, UserPool as _};
-use crate::config::environment::declared_only_in;
+use crate::config::environment::DeclaredElsewhere;
 use crate::config::model::Service;
 use crate::credentials::decide::stored_secret;
 use crate::sensitive::Secret;
@@ -28,12 +28,8 @@ pub struct SourceOptions {
 pub enum SourceError {
     #[error("services.toml declares no service `{name}`")]
     UnknownService { name: String, guess: Option<String> },
-    /// Declared, but not in the environment chosen: these are the ones it exists in.
-    #[error("{}", declared_only_in(service, environments).0)]
-    OtherEnvironment {
-        service: String,
-        environments: Vec<String>,
-    },
+    #[error(transparent)]
+    OtherEnvironment(DeclaredElsewhere),
     #[error("service `{service}` has no app client")]
     NoClient { service: String },
     #[error("cogwire manages no client of service `{service}` in pool {pool_id}")]
@@ -59,10 +55,7 @@ impl SourceError {
             Self::UnknownService { guess: None, .. } => {
                 "name a service declared in services.toml (`cogwire graph` lists them)".to_owned()
             }
-            Self::OtherEnvironment {
-                service,
-                environments,
-            } => declared_only_in(service, environments).1,
+            Self::OtherEnvironment(elsewhere) => elsewhere.hint(),
             Self::NoClient { .. } => {
                 "a service gets a client when it `consumes` scopes of another".to_owned()
             }
@@ -82,11 +75,8 @@ pub fn declared_service<'a, C: Cloud>(
     session: &'a Session<C>,
     name: &str,
 ) -> Result<&'a Service, SourceError> {
-    if let Some(environments) = session.model.elsewhere.get(name) {
-        return Err(SourceError::OtherEnvironment {
-            service: name.to_owned(),
-            environments: environments.clone(),
-        });
+    if let Some(elsewhere) = session.model.declared_elsewhere(name) {
+        return Err(SourceError::OtherEnvironment(elsewhere));
     }
     session
         .model

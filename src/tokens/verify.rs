@@ -72,9 +72,8 @@ pub struct Check {
 pub enum SelectError {
     #[error("services.toml declares no service `{0}`")]
     UnknownService(String),
-    /// Declared, but not in the environment chosen: these are the ones it exists in.
-    #[error("{}", crate::config::environment::declared_only_in(.0, .1).0)]
-    OtherEnvironment(String, Vec<String>),
+    #[error(transparent)]
+    OtherEnvironment(crate::config::environment::DeclaredElsewhere),
     #[error("service `{0}` declares no routes")]
     NoRoutes(String),
     #[error("services.toml declares no routes")]
@@ -108,11 +107,8 @@ pub fn select<'a>(model: &'a Model, selected: &[String]) -> Result<Vec<&'a Servi
         }
     } else {
         for name in selected {
-            if let Some(environments) = model.elsewhere.get(name) {
-                return Err(SelectError::OtherEnvironment(
-                    name.clone(),
-                    environments.clone(),
-                ));
+            if let Some(elsewhere) = model.declared_elsewhere(name) {
+                return Err(SelectError::OtherEnvironment(elsewhere));
             }
             let service = model
                 .services

@@ -72,13 +72,23 @@ fn a_service_exists_only_where_it_says() {
 
 #[test]
 fn a_service_of_other_environments_is_named_with_them_and_the_flag_to_pass() {
-    let (message, hint) = declared_only_in("canary", &["staging".to_owned()]);
+    let elsewhere = |environments: &[&str]| DeclaredElsewhere {
+        service: "canary".to_owned(),
+        environments: environments.iter().map(|name| (*name).to_owned()).collect(),
+    };
+    let (message, hint) = {
+        let staging = elsewhere(&["staging"]);
+        (staging.to_string(), staging.hint())
+    };
     assert_eq!(
         message,
         "service `canary` is declared only in environment staging"
     );
     assert_eq!(hint, "pass --env staging (or set COGWIRE_ENV=staging)");
-    let (message, hint) = declared_only_in("canary", &["dev".to_owned(), "staging".to_owned()]);
+    let (message, hint) = {
+        let both = elsewhere(&["dev", "staging"]);
+        (both.to_string(), both.hint())
+    };
     assert_eq!(
         message,
         "service `canary` is declared only in environments dev, staging"
