@@ -288,40 +288,26 @@ pub struct Page<T> {
     pub next_token: Option<String>,
 }
 
-/// Every item of a listing, one paced call of `operation` a page: `page` fetches the page after
-/// a token (`None`: the first). A throttled page is retried alone, not the whole listing.
-pub async fn all_pages<T, Fut>(
-    pacer: &crate::cloud::pace::Pacer,
-    operation: Operation,
-    page: impl Fn(Option<String>) -> Fut,
-) -> CloudResult<Vec<T>>
-where
-    Fut: Future<Output = CloudResult<Page<T>>>,
-{
-    let mut items = Vec::new();
-    let mut next_token = None;
-    loop {
-        let Page {
-            items: more,
-            next_token: next,
-        } = pacer.call(operation, || page(next_token.clone())).await?;
-        items.extend(more);
-        match next {
-            Some(token) => next_token = Some(token),
-            None => return Ok(items),
-        }
-    }
-}
-
-/// Every resource server of the pool, one paced call a page.
+/// Every resource server of the pool, one paced call a page: a throttled page is retried alone,
+/// not the whole listing.
 pub async fn list_resource_servers<P: UserPool>(
     pool: &P,
     pacer: &crate::cloud::pace::Pacer,
 ) -> CloudResult<Vec<ResourceServerState>> {
-    all_pages(pacer, Operation::ListResourceServers, |token| {
-        pool.list_resource_servers_page(token)
-    })
-    .await
+    let mut items = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = pacer
+            .call(Operation::ListResourceServers, || {
+                pool.list_resource_servers_page(next_token.clone())
+            })
+            .await?;
+        items.extend(page.items);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(items),
+        }
+    }
 }
 
 /// Every client of the pool (id and name), one paced call a page.
@@ -329,10 +315,20 @@ pub async fn list_clients<P: UserPool>(
     pool: &P,
     pacer: &crate::cloud::pace::Pacer,
 ) -> CloudResult<Vec<ClientSummary>> {
-    all_pages(pacer, Operation::ListUserPoolClients, |token| {
-        pool.list_clients_page(token)
-    })
-    .await
+    let mut items = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = pacer
+            .call(Operation::ListUserPoolClients, || {
+                pool.list_clients_page(next_token.clone())
+            })
+            .await?;
+        items.extend(page.items);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(items),
+        }
+    }
 }
 
 /// One user pool's resource servers and app clients.

@@ -118,8 +118,19 @@ async fn entries_under<C: Cloud>(
     prefix: &str,
 ) -> CloudResult<Vec<(String, Stored)>> {
     let store = session.store();
-    crate::cloud::all_pages(&session.pacer, Operation::GetParametersByPath, |token| {
-        store.read_under_page(prefix, token)
-    })
-    .await
+    let mut entries = Vec::new();
+    let mut next_token: Option<String> = None;
+    loop {
+        let page = session
+            .pacer
+            .call(Operation::GetParametersByPath, || {
+                store.read_under_page(prefix, next_token.clone())
+            })
+            .await?;
+        entries.extend(page.items);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(entries),
+        }
+    }
 }

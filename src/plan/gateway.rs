@@ -5,17 +5,18 @@
 //! `diff` is pure. Routes and authorizers services.toml does not name are never read into a
 //! change, and audience entries that are not clients cogwire manages are kept.
 
-pub mod rest;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::apply::record::Record;
+pub mod rest;
+
+use crate::cloud::Cloud;
 use crate::cloud::gateway::{AuthorizerState, HttpApis, RouteState};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
-use crate::cloud::{Cloud, CloudError};
+use crate::cloud::{CloudError, Page};
 use crate::config::gateway::{ApiKind, audience_services, route_scopes};
 use crate::config::model::Model;
 use crate::plan::{Action, ClientChange, Plan};
@@ -177,10 +178,23 @@ pub async fn read<C: Cloud>(
                 found: authorizer.authorizer_type,
             });
         }
-        let all = crate::cloud::all_pages(pacer, Operation::GetRoutes, |token| {
-            gateway.get_routes_page(&api.api_id, token)
-        })
-        .await?;
+        let mut all = Vec::new();
+        let mut next_token = None;
+        loop {
+            let Page {
+                items,
+                next_token: next,
+            } = pacer
+                .call(Operation::GetRoutes, || {
+                    gateway.get_routes_page(&api.api_id, next_token.clone())
+                })
+                .await?;
+            all.extend(items);
+            match next {
+                Some(token) => next_token = Some(token),
+                None => break,
+            }
+        }
         let mut routes = BTreeMap::new();
         for (method, template) in route_scopes(service).into_keys() {
             let key = route_key(&method, &template);

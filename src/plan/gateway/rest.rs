@@ -14,7 +14,7 @@ use crate::cloud::gateway_rest::{
 };
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
-use crate::cloud::{Parameters, UserPool};
+use crate::cloud::{Page, Parameters, UserPool};
 use crate::config::gateway::route_scopes;
 use crate::config::model::Service;
 
@@ -152,10 +152,20 @@ pub async fn read<R: RestApis, P: UserPool, S: Parameters>(
             found: authorizer.authorizer_type,
         });
     }
-    let resources = crate::cloud::all_pages(pacer, Operation::GetResources, |position| {
-        rest.get_resources_page(api_id, position)
-    })
-    .await?;
+    let mut resources = Vec::new();
+    let mut position = None;
+    loop {
+        let Page { items, next_token } = pacer
+            .call(Operation::GetResources, || {
+                rest.get_resources_page(api_id, position.clone())
+            })
+            .await?;
+        resources.extend(items);
+        match next_token {
+            Some(token) => position = Some(token),
+            None => break,
+        }
+    }
     let mut methods = BTreeMap::new();
     for (method, path) in route_scopes(service).into_keys() {
         let key = route_key(&method, &path);
