@@ -337,7 +337,7 @@ pub(super) async fn run<P: UserPool, S: Parameters, F: Fence>(
             // waits for that check instead of queueing in the pacer past it. (What was launched
             // in this round has not reserved its slot yet: it is counted here.)
             let call = write.first_call();
-            let starts_in = pacer.wait_for(call) + pacer.spacing(call) * launched;
+            let starts_in = pacer.wait_for(call, launched);
             if !running.is_empty() && starts_in > CHECK_INTERVAL {
                 ready.push(next);
                 break;

@@ -4,6 +4,12 @@
 //! Cognito allows any one operation 5 requests a second per user pool, and each category of
 //! operations 15 to 20 a second per account; cogwire spaces its calls to stay inside both, so
 //! throttling is rare rather than the way it finds the limit.
+//!
+//! Each budget is a token bucket that holds one second of its rate and starts full, as AWS's
+//! request-rate quotas are enforced: a run may make a second's worth of calls at once, then one
+//! every `1 / rate`, and a budget left idle fills again. A throttled reply means the bucket on
+//! AWS's side held less than that (another client spent it, or it is smaller): the budget is
+//! emptied and spaces its calls without a burst for the rest of the run.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -83,7 +89,7 @@ enum Budget {
 
 #[derive(Default)]
 struct PacerState {
-    next_slot: BTreeMap<Budget, Instant>,
+    buckets: BTreeMap<Budget, Bucket>,
     stats: BTreeMap<Operation, OperationStats>,
     retries: u64,
     random: u64,
@@ -117,57 +123,63 @@ impl Pacer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The budgets a call of `operation` spends, with their rates in this run.
+    fn budgets(&self, operation: Operation) -> Vec<(Budget, f64)> {
+        // The share of each quota cogwire may use, times the bench's time scale.
+        let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
+        let category = operation.category();
+        let mut budgets = vec![(Budget::Category(category), self.rate(category) * factor)];
+        if let Some(rate) = operation.own_rate() {
+            budgets.push((Budget::Operation(operation), rate * factor));
+        }
+        budgets
+    }
+
     /// Reserves the earliest moment at which both the operation's and its category's budgets
     /// allow another call, and waits for it.
     async fn pace(&self, operation: Operation) {
-        // The share of each quota cogwire may use, times the bench's time scale.
-        let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
+        let budgets = self.budgets(operation);
         let wait_until = {
             let mut state = self.lock();
             let now = Instant::now();
-            let category = operation.category();
-            let mut keys = vec![(Budget::Category(category), self.rate(category))];
-            if let Some(rate) = operation.own_rate() {
-                keys.push((Budget::Operation(operation), rate));
-            }
-            let slot = keys
-                .iter()
-                .filter_map(|(key, _)| state.next_slot.get(key).copied())
-                .fold(now, Instant::max);
-            for (key, rate) in keys {
-                state
-                    .next_slot
-                    .insert(key, slot + Duration::from_secs_f64(1.0 / (rate * factor)));
-            }
-            slot
+            reserve(&mut state.buckets, &budgets, now)
         };
         tokio::time::sleep_until(wait_until).await;
     }
 
-    /// How long a call of `operation` made now would wait for its budgets, reserving nothing:
-    /// the apply engine launches a wave of what can start soon, then checks its lock again.
-    pub fn wait_for(&self, operation: Operation) -> Duration {
-        let state = self.lock();
+    /// A throttled reply: the operation's budgets are empty now, and burst no more in this run.
+    fn drain(&self, operation: Operation) {
+        let budgets = self.budgets(operation);
+        let mut state = self.lock();
         let now = Instant::now();
-        let mut keys = vec![Budget::Category(operation.category())];
-        if operation.own_rate().is_some() {
-            keys.push(Budget::Operation(operation));
+        for (budget, rate) in budgets {
+            let bucket = state
+                .buckets
+                .entry(budget)
+                .or_insert_with(|| Bucket::new(now));
+            bucket.burst = false;
+            bucket.tat = bucket.tat.max(now + interval(rate));
         }
-        keys.iter()
-            .filter_map(|key| state.next_slot.get(key).copied())
-            .fold(now, Instant::max)
-            .saturating_duration_since(now)
     }
 
-    /// The time between two calls of `operation` its budgets allow.
-    pub fn spacing(&self, operation: Operation) -> Duration {
-        let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
-        let rate = operation
-            .own_rate()
-            .map_or(self.rate(operation.category()), |own| {
-                own.min(self.rate(operation.category()))
-            });
-        Duration::from_secs_f64(1.0 / (rate * factor))
+    /// How long the call of `operation` that follows `queued` more made now would wait for its
+    /// budgets, reserving nothing: the apply engine launches a wave of what can start soon, then
+    /// checks its lock again.
+    pub fn wait_for(&self, operation: Operation, queued: u32) -> Duration {
+        let budgets = self.budgets(operation);
+        let mut buckets: BTreeMap<Budget, Bucket> = {
+            let state = self.lock();
+            budgets
+                .iter()
+                .filter_map(|(budget, _)| state.buckets.get(budget).map(|b| (*budget, *b)))
+                .collect()
+        };
+        let now = Instant::now();
+        let mut slot = now;
+        for _ in 0..=queued {
+            slot = reserve(&mut buckets, &budgets, now);
+        }
+        slot.saturating_duration_since(now)
     }
 
     /// One paced, counted attempt.
@@ -188,10 +200,15 @@ impl Pacer {
         let mut state = self.lock();
         let stats = state.stats.entry(operation).or_default();
         stats.calls += 1;
+        let throttled = matches!(result, Err(CloudError::Throttled { .. }));
         match &result {
             Err(CloudError::Throttled { .. }) => stats.throttled += 1,
             Err(_) => stats.failed += 1,
             Ok(_) => {}
+        }
+        drop(state);
+        if throttled {
+            self.drain(operation);
         }
         result
     }
@@ -303,6 +320,77 @@ impl Pacer {
     }
 }
 
+/// One budget's token bucket, kept as the generic cell rate algorithm keeps it: a call may go once
+/// `now >= tat - (burst - 1) * interval`, and moves `tat` on by one interval; a bucket whose `tat`
+/// is past is full.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    /// The theoretical arrival time of the next call were calls spaced evenly.
+    tat: Instant,
+    /// Whether it may burst: false once AWS throttled a call of this budget.
+    burst: bool,
+    /// Whether the wait for a refill in this episode has had its slack (see `burst`): set by
+    /// the first call that has to wait, cleared when the bucket is found full again.
+    slackened: bool,
+}
+
+impl Bucket {
+    fn new(now: Instant) -> Self {
+        Self {
+            tat: now,
+            burst: true,
+            slackened: false,
+        }
+    }
+}
+
+/// Reserves the earliest moment, not before `now`, at which every one of `budgets` allows a call.
+fn reserve(
+    buckets: &mut BTreeMap<Budget, Bucket>,
+    budgets: &[(Budget, f64)],
+    now: Instant,
+) -> Instant {
+    let mut slot = now;
+    for (budget, rate) in budgets {
+        let bucket = buckets.entry(*budget).or_insert_with(|| Bucket::new(now));
+        if bucket.tat <= now {
+            bucket.slackened = false;
+        }
+        let calls = if bucket.burst { burst(*rate) } else { 1 };
+        // In whole intervals, as `tat` moves, so that rounding never delays a call.
+        let tolerance = interval(*rate) * (calls - 1);
+        if bucket.tat.checked_sub(tolerance).is_some_and(|at| at > now)
+            && calls > 1
+            && !bucket.slackened
+        {
+            bucket.tat += interval(*rate) / 2;
+            bucket.slackened = true;
+        }
+        let allowed = bucket.tat.checked_sub(tolerance).unwrap_or(now).max(now);
+        slot = slot.max(allowed);
+    }
+    for (budget, rate) in budgets {
+        if let Some(bucket) = buckets.get_mut(budget) {
+            bucket.tat = bucket.tat.max(slot) + interval(*rate);
+        }
+    }
+    slot
+}
+
+/// The time between two calls at `rate` a second.
+fn interval(rate: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / rate)
+}
+
+/// How many calls a budget of `rate` a second lets go at once: one second's worth, as AWS's
+/// buckets hold (and localaws's emulate), and at least one. The first call after a burst that has
+/// to wait for a refill waits half an interval more, once: the burst's first calls open
+/// connections and reach AWS later than the calls that follow on open ones, so AWS's bucket is
+/// drawn on a little later than cogwire's and must not be found a fraction of a token short.
+fn burst(rate: f64) -> u32 {
+    rate.floor().max(1.0) as u32
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsReport {
     pub operations: BTreeMap<String, OperationStats>,
@@ -337,21 +425,115 @@ impl StatsReport {
 mod tests {
     use super::*;
 
+    async fn succeed(pacer: &Pacer, operation: Operation) {
+        pacer
+            .attempt(operation, || async { Ok::<_, CloudError>(()) })
+            .await
+            .ok();
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn calls_of_one_operation_are_spaced_to_its_rate() {
+    async fn a_full_bucket_lets_a_second_of_calls_go_then_spaces_them_to_the_rate() {
         let pacer = Pacer::new(PaceSettings::default());
         let start = tokio::time::Instant::now();
-        for _ in 0..6 {
-            pacer
-                .attempt(Operation::CreateResourceServer, || async {
-                    Ok::<_, CloudError>(())
-                })
-                .await
-                .ok();
+        let mut starts = Vec::new();
+        for _ in 0..8 {
+            succeed(&pacer, Operation::CreateResourceServer).await;
+            starts.push(start.elapsed());
         }
-        // Five a second: the sixth call waits a whole second after the first.
-        assert_eq!(start.elapsed(), Duration::from_secs(1));
-        assert_eq!(pacer.report().operations["CreateResourceServer"].calls, 6);
+        // Five a second per pool: five at once, then (after half an interval of slack) one
+        // every 200 ms.
+        let ms: Vec<u128> = starts.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, vec![0, 0, 0, 0, 0, 300, 500, 700]);
+        assert_eq!(pacer.report().operations["CreateResourceServer"].calls, 8);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_budget_fills_again_but_never_past_one_second() {
+        let pacer = Pacer::new(PaceSettings::default());
+        for _ in 0..5 {
+            succeed(&pacer, Operation::CreateResourceServer).await;
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let start = tokio::time::Instant::now();
+        for _ in 0..6 {
+            succeed(&pacer, Operation::CreateResourceServer).await;
+        }
+        // Ten idle seconds buy five calls, not fifty.
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_budget_is_emptied_and_bursts_no_more() {
+        let pacer = Pacer::new(PaceSettings {
+            max_attempts: 1,
+            ..PaceSettings::default()
+        });
+        let throttled: CloudResult<()> = pacer
+            .call(Operation::DescribeUserPoolClient, || async {
+                Err(CloudError::Throttled {
+                    operation: Operation::DescribeUserPoolClient,
+                    code: "TooManyRequestsException".into(),
+                })
+            })
+            .await;
+        assert!(throttled.is_err());
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            succeed(&pacer, Operation::DescribeUserPoolClient).await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(400));
+        // Another operation's budget still bursts.
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            succeed(&pacer, Operation::CreateResourceServer).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_category_budget_binds_operations_that_share_it() {
+        let pacer = Pacer::new(PaceSettings::default());
+        let start = tokio::time::Instant::now();
+        // Three client writes of 5 a second each fill UserPoolClientUpdate's 15 a second.
+        for operation in [
+            Operation::CreateUserPoolClient,
+            Operation::UpdateUserPoolClient,
+            Operation::DeleteUserPoolClient,
+        ] {
+            for _ in 0..5 {
+                succeed(&pacer, operation).await;
+            }
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        succeed(&pacer, Operation::AddUserPoolClientSecret).await;
+        // The sixteenth waits one and a half intervals of 15 a second (the paused clock keeps
+        // milliseconds).
+        assert!((99..=101).contains(&start.elapsed().as_millis()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_counts_the_calls_already_queued() {
+        let pacer = Pacer::new(PaceSettings::default());
+        assert_eq!(
+            pacer.wait_for(Operation::CreateUserPoolClient, 0),
+            Duration::ZERO
+        );
+        assert_eq!(
+            pacer.wait_for(Operation::CreateUserPoolClient, 4),
+            Duration::ZERO
+        );
+        assert_eq!(
+            pacer.wait_for(Operation::CreateUserPoolClient, 6),
+            Duration::from_millis(500)
+        );
+        succeed(&pacer, Operation::CreateUserPoolClient).await;
+        // One made and four queued: the sixth.
+        assert_eq!(
+            pacer.wait_for(Operation::CreateUserPoolClient, 4),
+            Duration::from_millis(300)
+        );
     }
 
     #[tokio::test(start_paused = true)]
