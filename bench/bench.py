@@ -54,11 +54,13 @@ CATEGORY_OF = {
     "ListUserPoolClients": "UserPoolClientRead",
 }
 # SSM is not emulated by localaws; its standard-throughput quotas as cogwire's pace.rs models them.
-SSM_RPS = {"SsmWrite": 3.0, "SsmRead": 40.0}
+# PutParameter alone is in the throughput quota (with GetParameter and GetParameters); cogwire
+# paces DeleteParameter and AddTagsToResource in a budget of their own at the same rate.
+SSM_RPS = {"SsmWrite": 3.0, "SsmManage": 3.0, "SsmRead": 40.0}
 SSM_CATEGORY_OF = {
     "PutParameter": "SsmWrite",
-    "DeleteParameter": "SsmWrite",
-    "AddTagsToResource": "SsmWrite",
+    "DeleteParameter": "SsmManage",
+    "AddTagsToResource": "SsmManage",
     "GetParameters": "SsmRead",
     "GetParameter": "SsmRead",
     "GetParametersByPath": "SsmRead",
@@ -395,6 +397,10 @@ def bench_size(args, local: Local, n: int, speedup: float, results: list, work: 
              at: float | None = None, **extra) -> dict:
         """Runs one step; `at` runs it at another speed-up than the size's (quotas set before)."""
         rate = speedup if at is None else at
+        # Every floor assumes the buckets start full, as they do after a second's rest (a bucket
+        # holds one second of its rate): without it, a step that follows one that drained a
+        # bucket (a full plan's describes) starts on an empty one and meets throttling.
+        time.sleep(1.0 / rate)
         local.reset_calls(account)
         step_env = env if at is None else environment(local.endpoint, account, rate, directory)
         outcome = run([args.cogwire, *command, "--config", str(config)], step_env, directory)

@@ -66,6 +66,10 @@ pub enum Category {
     UserPoolClientRead,
     /// SSM: PutParameter at the standard throughput (the account's default).
     SsmWrite,
+    /// SSM: DeleteParameter and AddTagsToResource. Parameter Store's throughput quota (and its
+    /// higher-throughput setting) covers GetParameter, GetParameters and PutParameter only; AWS
+    /// publishes no rate for these, so they get a budget of their own at the standard write rate.
+    SsmManage,
     /// SSM: reads.
     SsmRead,
     /// Secrets Manager: PutSecretValue and its group (RestoreSecret's own quota is as large).
@@ -178,7 +182,7 @@ impl Operation {
             | Category::UserPoolRead
             | Category::UserPoolClientUpdate
             | Category::UserPoolClientRead => Service::Cognito,
-            Category::SsmWrite | Category::SsmRead => Service::Ssm,
+            Category::SsmWrite | Category::SsmManage | Category::SsmRead => Service::Ssm,
             Category::SecretsManagerPut
             | Category::SecretsManagerCreate
             | Category::SecretsManagerDelete
@@ -205,9 +209,8 @@ impl Operation {
             Self::DescribeUserPoolClient
             | Self::ListUserPoolClients
             | Self::ListUserPoolClientSecrets => Category::UserPoolClientRead,
-            Self::PutParameter | Self::DeleteParameter | Self::AddTagsToResource => {
-                Category::SsmWrite
-            }
+            Self::PutParameter => Category::SsmWrite,
+            Self::DeleteParameter | Self::AddTagsToResource => Category::SsmManage,
             Self::GetParameters | Self::GetParametersByPath | Self::DescribeParameters => {
                 Category::SsmRead
             }
@@ -255,6 +258,7 @@ impl Operation {
             Category::UserPoolResourceUpdate
             | Category::UserPoolClientUpdate
             | Category::SsmWrite
+            | Category::SsmManage
             | Category::SecretsManagerPut
             | Category::SecretsManagerCreate
             | Category::SecretsManagerDelete
@@ -339,7 +343,7 @@ impl Category {
             | Self::UserPoolRead => 15.0,
             Self::UserPoolResourceRead => 20.0,
             // PutParameter's default throughput, the slowest quota cogwire meets.
-            Self::SsmWrite => 3.0,
+            Self::SsmWrite | Self::SsmManage => 3.0,
             Self::SsmRead => 40.0,
             Self::SecretsManagerPut
             | Self::SecretsManagerCreate
