@@ -1605,6 +1605,23 @@ async fn a_fleet_after_a_change() {
     .await;
 }
 
+/// The same change with the record in many chunks, as a large fleet's is: the intent marks the
+/// clients it writes in the pointer alone, and each chunk is a write that a crash may follow.
+#[tokio::test(start_paused = true)]
+async fn a_fleet_after_a_change_with_a_record_in_chunks() {
+    crate::apply::record::testing::small_parameters(700);
+    let fleet = Fleet::generate(FLEET_SEED);
+    assert_every_crash_point_converges(
+        Scenario {
+            name: "fleet changed, record in chunks".to_owned(),
+            before: Some(fleet.model()),
+            after: fleet.changed(FLEET_SEED).model(),
+        },
+        CHECKS,
+    )
+    .await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_fleet_with_removals() {
     let fleet = Fleet::generate(FLEET_SEED);

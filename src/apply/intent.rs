@@ -105,7 +105,8 @@ pub(super) async fn save<S: Parameters>(
     observed: &Observed,
     store: &RecordStore<'_, S>,
 ) -> Result<Option<String>, RecordError> {
-    if intent.owners_changed {
+    // An inline record (no chunks) is saved whole: one write, as a mark would be.
+    if intent.owners_changed || (intent.record != observed.record && observed.record_chunks == 0) {
         return Ok(Some(
             store
                 .save(&intent.record, observed.record_slot.as_deref())

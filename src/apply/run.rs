@@ -744,8 +744,17 @@ mod tests {
         for client in record.clients.values_mut() {
             client.applied = None;
         }
-        let slot = store.save(&record, slot.as_deref()).await.expect("save");
         let pointer = crate::config::namespace::state_name(POOL_ID);
+        let slot = if slot.as_deref() == Some("a") {
+            "b"
+        } else {
+            "a"
+        };
+        let json = serde_json::to_string(&record).expect("json");
+        parameters
+            .put(&format!("{pointer}/{slot}/0"), &json, true)
+            .await
+            .expect("put");
         let old = serde_json::json!({"format_version": 1, "slot": slot, "chunks": 1}).to_string();
         parameters.put(&pointer, &old, true).await.expect("put");
 
@@ -764,6 +773,8 @@ mod tests {
     /// client whose update may not have been recorded is never trusted.
     #[tokio::test(start_paused = true)]
     async fn an_unsettled_client_is_described() {
+        // A record in chunks, whose pointer alone can be rewritten to mark a client.
+        crate::apply::record::testing::small_parameters(512);
         let cloud = MemoryCloud::new(POOL_ID);
         apply_now(&cloud, &fleet(&[]), true).await;
         let parameters = cloud.parameters();

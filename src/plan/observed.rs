@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::{Deserialize, Serialize};
 
-use crate::apply::record::{FORMAT_VERSION, Record, RecordError, RecordStore, applied_digest};
+use crate::apply::record::{DIGESTS_SINCE, Record, RecordError, RecordStore, applied_digest};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
 use crate::cloud::{
@@ -245,7 +245,7 @@ pub async fn read<P: UserPool, S: Parameters>(
     let record_stale = record != loaded.record;
     let refresh = match (reading, loaded.format_version) {
         (Reading::Full, _) => Refresh::Full,
-        (Reading::Trusting(_), Some(format)) if format < FORMAT_VERSION => Refresh::FellBack {
+        (Reading::Trusting(_), Some(format)) if format < DIGESTS_SINCE => Refresh::FellBack {
             record_format: format,
         },
         (Reading::Trusting(_), _) => Refresh::Skipped {
