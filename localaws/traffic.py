@@ -218,9 +218,13 @@ POOL_OPERATION_RPS = 5.0
 
 
 class _Bucket:
-    def __init__(self, rate: float) -> None:
+    """Refills at `rate` a second up to `capacity` calls. At a speed-up S the rate is S times the
+    quota and the capacity stays one second of the quota itself: time runs S times faster, and a
+    bucket holds as many calls as at real speed."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
         self.rate = rate
-        self.capacity = max(rate, 1.0)
+        self.capacity = max(capacity, 1.0)
         self.tokens = self.capacity
         self.updated = time.monotonic()
 
@@ -309,7 +313,7 @@ class Quotas:
             for key, rps in wanted:
                 bucket = self._buckets.get(key)
                 if bucket is None:
-                    bucket = self._buckets[key] = _Bucket(rps * settings.speedup)
+                    bucket = self._buckets[key] = _Bucket(rps * settings.speedup, rps)
                 bucket.refill(now)
                 buckets.append(bucket)
             if any(bucket.tokens < 1.0 for bucket in buckets):

@@ -105,21 +105,35 @@ pub(super) async fn save<S: Parameters>(
     observed: &Observed,
     store: &RecordStore<'_, S>,
 ) -> Result<Option<String>, RecordError> {
-    // An inline record (no chunks) is saved whole: one write, as a mark would be.
-    if intent.owners_changed || (intent.record != observed.record && observed.record_chunks == 0) {
+    if intent.owners_changed {
         return Ok(Some(
             store
                 .save(&intent.record, observed.record_slot.as_deref())
                 .await?,
         ));
     }
-    if intent.record != observed.record
-        && let Some(current) = &observed.record_slot
-    {
-        // Only digests to forget: the pointer alone says so, one write instead of the record.
-        store
-            .mark_unsettled(current, observed.record_chunks, &intent.unsettled)
-            .await?;
+    // The read already made the stored record forget these (`observed::Forget`).
+    if intent.unsettled.is_subset(&observed.forgotten) || intent.record == observed.record {
+        return Ok(observed.record_slot.clone());
     }
+    let Some(current) = &observed.record_slot else {
+        return Ok(None);
+    };
+    if observed.record_chunks == 0 {
+        // An inline record is saved whole: one write, as a mark would be.
+        return Ok(Some(
+            store.save(&intent.record, Some(current.as_str())).await?,
+        ));
+    }
+    // Only digests to forget: the pointer alone says so, one write instead of the record; it
+    // keeps naming what the read made it forget.
+    let unsettled: BTreeSet<String> = intent
+        .unsettled
+        .union(&observed.forgotten)
+        .cloned()
+        .collect();
+    store
+        .mark_unsettled(current, observed.record_chunks, &unsettled)
+        .await?;
     Ok(observed.record_slot.clone())
 }

@@ -247,6 +247,9 @@ pub struct Loaded {
     pub chunks: usize,
     /// The format it was written in; `None` when there is no record.
     pub format_version: Option<u32>,
+    /// The clients its pointer names as unsettled (their digests are already dropped from
+    /// `record`): a rewrite of the pointer must keep naming them.
+    pub unsettled: BTreeSet<String>,
 }
 
 /// Reads and writes the record of one pool.
@@ -329,11 +332,13 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
                 client.applied = None;
             }
         }
+        let unsettled = pointer.unsettled;
         Ok(Loaded {
             record,
             slot: Some(pointer.slot),
             chunks: pointer.chunks,
             format_version: Some(pointer.format_version),
+            unsettled,
         })
     }
 

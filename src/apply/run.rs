@@ -20,7 +20,7 @@ use crate::plan::diff::{
     DiffError, Selection, declared_clients, diff, trusted_holders_of_restored_scopes,
     undescribed_holders, wanted_client_names,
 };
-use crate::plan::observed::{Observed, ReadError, Reading, read};
+use crate::plan::observed::{Forget, Observed, ReadError, Reading, read};
 use crate::plan::{Action, ClientChange, Plan};
 use crate::session::Session;
 
@@ -66,10 +66,23 @@ impl RunError {
 /// The pool read and the plan made for `services` (all when empty); shared with `plan`. With
 /// `refresh` false, managed clients whose declaration is what cogwire last applied are taken from
 /// its record instead of described (`plan --refresh=false`).
-pub async fn plan_now<C: Cloud>(
+///
+/// Not an `async fn` of its own: one more layer of futures would take the binary's past rustc's
+/// query depth limit.
+pub fn plan_now<'a, C: Cloud>(
+    session: &'a Session<C>,
+    services: &'a [String],
+    refresh: bool,
+) -> impl Future<Output = Result<(Plan, Observed), RunError>> + 'a {
+    plan_reading(session, services, refresh, false)
+}
+
+/// `plan_now`; `forget` is an apply's, under its lock (`observed::Forget::Differing`).
+async fn plan_reading<C: Cloud>(
     session: &Session<C>,
     services: &[String],
     refresh: bool,
+    forget: bool,
 ) -> Result<(Plan, Observed), RunError> {
     let selection = Selection::of(&session.model, services)?;
     let wanted = wanted_client_names(&session.model);
@@ -85,6 +98,11 @@ pub async fn plan_now<C: Cloud>(
         &session.pacer,
         &wanted,
         reading,
+        if forget {
+            Forget::Differing(&declared)
+        } else {
+            Forget::Nothing
+        },
     )
     .await?;
     let mut plan = diff(&session.model, &observed, &selection)?;
@@ -212,7 +230,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
         match source {
             PlanSource::Services(services) | PlanSource::Trusting(services) => {
                 let refresh = matches!(source, PlanSource::Services(_));
-                let (plan, observed) = plan_now(session, services, refresh).await?;
+                let (plan, observed) = plan_reading(session, services, refresh, true).await?;
                 Ok(Planned { plan, observed })
             }
             PlanSource::Saved(saved) => {
@@ -235,6 +253,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
                     &session.pacer,
                     &saved.described_client_names,
                     reading,
+                    Forget::Differing(&declared),
                 )
                 .await?;
                 let restored = trusted_holders_of_restored_scopes(saved, &observed);
@@ -636,6 +655,94 @@ mod tests {
             .get(&Operation::DescribeUserPoolClient)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// An apply's read makes the stored record forget the digests of the clients whose
+    /// declaration changed, while it describes them; a plan's read writes nothing.
+    async fn forgets_the_changed_clients_while_reading() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let changed = fleet(&[2, 5]);
+        let parameters = cloud.parameters();
+        let pacer = Pacer::new(PaceSettings::default());
+        let store = RecordStore::new(&parameters, &pacer, POOL_ID);
+        let before = store.load().await.expect("load").0;
+        let id_of = |service: &str| {
+            before
+                .client_of_service(service)
+                .expect("a client")
+                .to_owned()
+        };
+
+        plan_now(&session(&cloud, &changed), &[], true)
+            .await
+            .expect("plan");
+        assert_eq!(
+            store.load().await.expect("load").0,
+            before,
+            "a plan writes nothing"
+        );
+
+        let session = session(&cloud, &changed);
+        let locked = lock(&session, Duration::ZERO).await.expect("lock");
+        let planned = locked.plan(PlanSource::Services(&[])).await.expect("plan");
+        let expected = BTreeSet::from([id_of("svc-2"), id_of("svc-5")]);
+        assert_eq!(planned.observed.forgotten, expected);
+        let after = store.load().await.expect("load").0;
+        for (id, recorded) in &after.clients {
+            assert_eq!(
+                recorded.applied.is_none(),
+                expected.contains(id),
+                "{}: {:?}",
+                recorded.service,
+                recorded.applied
+            );
+        }
+        // What the read already forgot needs no mark before the writes: the record is written
+        // once more, at the end.
+        let writes_before = cloud
+            .call_log()
+            .iter()
+            .filter(|operation| **operation == Operation::PutParameter)
+            .count();
+        locked
+            .execute(planned, &ExecuteOptions::default(), &Quiet)
+            .await
+            .expect("apply");
+        locked.release().await.expect("release");
+        let log = cloud.call_log();
+        let first_update = log
+            .iter()
+            .position(|operation| *operation == Operation::UpdateUserPoolClient)
+            .expect("an update");
+        let puts_before_update = log[..first_update]
+            .iter()
+            .filter(|operation| **operation == Operation::PutParameter)
+            .count();
+        assert_eq!(
+            puts_before_update, writes_before,
+            "no mark before the first write"
+        );
+        let (record, _) = store.load().await.expect("load");
+        assert!(
+            record
+                .clients
+                .values()
+                .all(|client| client.applied.is_some())
+        );
+        let (fast, _) = plan_counting(&cloud, &changed, false).await;
+        assert!(!fast.has_changes());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_forgets_changed_digests_while_reading_an_inline_record() {
+        forgets_the_changed_clients_while_reading().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_forgets_changed_digests_while_reading_a_record_in_chunks() {
+        crate::apply::record::testing::small_parameters(512);
+        forgets_the_changed_clients_while_reading().await;
     }
 
     #[tokio::test(start_paused = true)]

@@ -77,6 +77,11 @@ pub struct Pacer {
     state: Mutex<PacerState>,
 }
 
+/// The most the first wait for a refill after a burst adds: a burst's calls open connections and
+/// reach AWS later than calls on open ones, by about a handshake's round trips. Where it takes
+/// longer (a far region), AWS throttles a call, and that budget stops bursting (`drain`).
+const BURST_SLACK: Duration = Duration::from_millis(50);
+
 /// The look of a call that has none.
 type NoLook<T> = fn() -> std::future::Ready<CloudResult<Option<T>>>;
 
@@ -124,13 +129,19 @@ impl Pacer {
     }
 
     /// The budgets a call of `operation` spends, with their rates in this run.
-    fn budgets(&self, operation: Operation) -> Vec<(Budget, f64)> {
-        // The share of each quota cogwire may use, times the bench's time scale.
-        let factor = self.settings.quota_share.clamp(0.01, 1.0) * self.scale;
+    fn budgets(&self, operation: Operation) -> Vec<Spend> {
+        // The share of each quota cogwire may use; the bench's time scale makes time run faster
+        // and leaves a burst as many calls.
+        let share = self.settings.quota_share.clamp(0.01, 1.0);
+        let spend = |budget, rate: f64| Spend {
+            budget,
+            rate: rate * share * self.scale,
+            burst: burst(rate * share),
+        };
         let category = operation.category();
-        let mut budgets = vec![(Budget::Category(category), self.rate(category) * factor)];
+        let mut budgets = vec![spend(Budget::Category(category), self.rate(category))];
         if let Some(rate) = operation.own_rate() {
-            budgets.push((Budget::Operation(operation), rate * factor));
+            budgets.push(spend(Budget::Operation(operation), rate));
         }
         budgets
     }
@@ -152,7 +163,7 @@ impl Pacer {
         let budgets = self.budgets(operation);
         let mut state = self.lock();
         let now = Instant::now();
-        for (budget, rate) in budgets {
+        for Spend { budget, rate, .. } in budgets {
             let bucket = state
                 .buckets
                 .entry(budget)
@@ -171,7 +182,10 @@ impl Pacer {
             let state = self.lock();
             budgets
                 .iter()
-                .filter_map(|(budget, _)| state.buckets.get(budget).map(|b| (*budget, *b)))
+                .filter_map(|spend| {
+                    let bucket = state.buckets.get(&spend.budget)?;
+                    Some((spend.budget, *bucket))
+                })
                 .collect()
         };
         let now = Instant::now();
@@ -344,37 +358,49 @@ impl Bucket {
     }
 }
 
+/// What a call spends of one budget: its rate in this run, and how many calls it lets go at once.
+#[derive(Debug, Clone, Copy)]
+struct Spend {
+    budget: Budget,
+    rate: f64,
+    burst: u32,
+}
+
 /// Reserves the earliest moment, not before `now`, at which every one of `budgets` allows a call.
-fn reserve(
-    buckets: &mut BTreeMap<Budget, Bucket>,
-    budgets: &[(Budget, f64)],
-    now: Instant,
-) -> Instant {
+fn reserve(buckets: &mut BTreeMap<Budget, Bucket>, budgets: &[Spend], now: Instant) -> Instant {
     let mut slot = now;
-    for (budget, rate) in budgets {
-        let bucket = buckets.entry(*budget).or_insert_with(|| Bucket::new(now));
+    for spend in budgets {
+        let bucket = buckets
+            .entry(spend.budget)
+            .or_insert_with(|| Bucket::new(now));
         if bucket.tat <= now {
             bucket.slackened = false;
         }
-        let calls = if bucket.burst { burst(*rate) } else { 1 };
+        let calls = if bucket.burst { spend.burst } else { 1 };
         // In whole intervals, as `tat` moves, so that rounding never delays a call.
-        let tolerance = interval(*rate) * (calls - 1);
+        let tolerance = interval(spend.rate) * (calls - 1);
         if bucket.tat.checked_sub(tolerance).is_some_and(|at| at > now)
             && calls > 1
             && !bucket.slackened
         {
-            bucket.tat += interval(*rate) / 2;
+            bucket.tat += slack(spend.rate);
             bucket.slackened = true;
         }
         let allowed = bucket.tat.checked_sub(tolerance).unwrap_or(now).max(now);
         slot = slot.max(allowed);
     }
-    for (budget, rate) in budgets {
-        if let Some(bucket) = buckets.get_mut(budget) {
-            bucket.tat = bucket.tat.max(slot) + interval(*rate);
+    for spend in budgets {
+        if let Some(bucket) = buckets.get_mut(&spend.budget) {
+            bucket.tat = bucket.tat.max(slot) + interval(spend.rate);
         }
     }
     slot
+}
+
+/// What the first wait for a refill after a burst adds (see `burst`): enough for the burst's new
+/// connections to arrive, and never more than half an interval.
+fn slack(rate: f64) -> Duration {
+    (interval(rate) / 2).min(BURST_SLACK)
 }
 
 /// The time between two calls at `rate` a second.
@@ -384,7 +410,7 @@ fn interval(rate: f64) -> Duration {
 
 /// How many calls a budget of `rate` a second lets go at once: one second's worth, as AWS's
 /// buckets hold (and localaws's emulate), and at least one. The first call after a burst that has
-/// to wait for a refill waits half an interval more, once: the burst's first calls open
+/// to wait for a refill waits a little more, once (`slack`): the burst's first calls open
 /// connections and reach AWS later than the calls that follow on open ones, so AWS's bucket is
 /// drawn on a little later than cogwire's and must not be found a fraction of a token short.
 fn burst(rate: f64) -> u32 {
@@ -441,11 +467,25 @@ mod tests {
             succeed(&pacer, Operation::CreateResourceServer).await;
             starts.push(start.elapsed());
         }
-        // Five a second per pool: five at once, then (after half an interval of slack) one
-        // every 200 ms.
+        // Five a second per pool: five at once, then (after 50 ms of slack) one every 200 ms.
         let ms: Vec<u128> = starts.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, vec![0, 0, 0, 0, 0, 300, 500, 700]);
+        assert_eq!(ms, vec![0, 0, 0, 0, 0, 250, 450, 650]);
         assert_eq!(pacer.report().operations["CreateResourceServer"].calls, 8);
+    }
+
+    /// The bench's speed-up makes time run faster, as localaws's does, and a burst no larger.
+    #[tokio::test(start_paused = true)]
+    async fn a_time_scale_shortens_the_spacing_not_the_burst() {
+        let mut pacer = Pacer::new(PaceSettings::default());
+        pacer.scale = 10.0;
+        let start = tokio::time::Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..7 {
+            succeed(&pacer, Operation::CreateResourceServer).await;
+            starts.push(start.elapsed().as_millis());
+        }
+        // 20 ms apart after a burst of five, and half an interval of slack.
+        assert_eq!(starts, vec![0, 0, 0, 0, 0, 30, 50]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -460,7 +500,7 @@ mod tests {
             succeed(&pacer, Operation::CreateResourceServer).await;
         }
         // Ten idle seconds buy five calls, not fifty.
-        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
     }
 
     #[tokio::test(start_paused = true)]
@@ -508,8 +548,8 @@ mod tests {
         }
         assert_eq!(start.elapsed(), Duration::ZERO);
         succeed(&pacer, Operation::AddUserPoolClientSecret).await;
-        // The sixteenth waits one and a half intervals of 15 a second (the paused clock keeps
-        // milliseconds).
+        // The sixteenth waits one interval of 15 a second and half of another, the slack (the
+        // paused clock keeps milliseconds).
         assert!((99..=101).contains(&start.elapsed().as_millis()));
     }
 
@@ -526,13 +566,13 @@ mod tests {
         );
         assert_eq!(
             pacer.wait_for(Operation::CreateUserPoolClient, 6),
-            Duration::from_millis(500)
+            Duration::from_millis(450)
         );
         succeed(&pacer, Operation::CreateUserPoolClient).await;
         // One made and four queued: the sixth.
         assert_eq!(
             pacer.wait_for(Operation::CreateUserPoolClient, 4),
-            Duration::from_millis(300)
+            Duration::from_millis(250)
         );
     }
 

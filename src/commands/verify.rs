@@ -35,6 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
         &context.pacer,
         &BTreeSet::new(),
         observed::Reading::Full,
+        observed::Forget::Nothing,
     )
     .await
     .map_err(explain)?;

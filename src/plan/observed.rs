@@ -45,6 +45,23 @@ pub struct Observed {
     /// The clients taken from the record as declared, undescribed (`Reading::Trusting`).
     #[serde(skip)]
     pub trusted: BTreeSet<String>,
+    /// Clients whose digests the stored record no longer holds because this read made it forget
+    /// them (`Forget::Differing`): an apply need not mark them again before writing them.
+    #[serde(skip)]
+    pub forgotten: BTreeSet<String>,
+}
+
+/// Whether the read makes the stored record forget digests an apply is about to overturn.
+#[derive(Debug, Clone, Copy)]
+pub enum Forget<'a> {
+    /// A plan's read: it writes nothing.
+    Nothing,
+    /// An apply's read, under its lock: the managed clients whose declaration (these, by name)
+    /// differs from their digest are the ones it may update, and their digests must be gone from
+    /// the stored record before the first write (`intent`). The record forgets them while the
+    /// clients are described, off the path of the writes that follow; it forgets nothing a
+    /// `--refresh=false` plan would have trusted, since such a plan describes those clients.
+    Differing(&'a BTreeMap<String, ClientState>),
 }
 
 /// How to read the clients cogwire manages.
@@ -187,6 +204,7 @@ pub async fn read<P: UserPool, S: Parameters>(
     pacer: &Pacer,
     wanted_names: &BTreeSet<String>,
     reading: Reading<'_>,
+    forget: Forget<'_>,
 ) -> Result<Observed, ReadError> {
     let store = RecordStore::new(parameters, pacer, pool.pool_id());
     // The clients to describe follow from the client list and the record alone: they are
@@ -213,10 +231,19 @@ pub async fn read<P: UserPool, S: Parameters>(
                 None => to_describe.push(client.id.clone()),
             }
         }
-        let read = describe(pool, pacer, to_describe)
-            .await
-            .map_err(ReadError::Cloud)?;
-        Ok::<_, ReadError>((clients, loaded, record, recovered, described, read))
+        let differing = match forget {
+            Forget::Nothing => BTreeSet::new(),
+            Forget::Differing(declared) => differing(&loaded.record, &clients, declared),
+        };
+        let (read, forgotten) = tokio::join!(
+            describe(pool, pacer, to_describe),
+            forget_in_store(&store, &loaded, differing)
+        );
+        let read = read.map_err(ReadError::Cloud)?;
+        let (slot, forgotten) = forgotten?;
+        Ok::<_, ReadError>((
+            clients, loaded, slot, forgotten, record, recovered, described, read,
+        ))
     };
     let (servers, clients_and_record) = tokio::join!(
         crate::cloud::list_resource_servers(pool, pacer),
@@ -226,7 +253,8 @@ pub async fn read<P: UserPool, S: Parameters>(
         CloudError::NotFound { .. } => ReadError::PoolNotFound(PoolNotFound::of(pool)),
         other => ReadError::Cloud(other),
     })?;
-    let (clients, loaded, mut record, recovered, mut described, read) = clients_and_record?;
+    let (clients, loaded, slot, forgotten, mut record, recovered, mut described, read) =
+        clients_and_record?;
     let identifiers: Vec<String> = servers
         .iter()
         .map(|server| server.identifier.clone())
@@ -271,13 +299,66 @@ pub async fn read<P: UserPool, S: Parameters>(
         clients,
         described,
         record,
-        record_slot: loaded.slot,
+        record_slot: slot,
         recovered_clients: recovered,
         record_stale,
         record_chunks: loaded.chunks,
         refresh,
         trusted,
+        forgotten,
     })
+}
+
+/// The managed clients (as listed) whose stored digest is not that of their declaration.
+fn differing(
+    record: &Record,
+    clients: &[ClientSummary],
+    declared: &BTreeMap<String, ClientState>,
+) -> BTreeSet<String> {
+    clients
+        .iter()
+        .filter(|client| {
+            let Some(applied) = record
+                .clients
+                .get(&client.id)
+                .and_then(|recorded| recorded.applied.as_ref())
+            else {
+                return false;
+            };
+            declared
+                .get(&client.name)
+                .is_some_and(|declared| applied_digest(declared) != *applied)
+        })
+        .map(|client| client.id.clone())
+        .collect()
+}
+
+/// Makes the stored record forget the digests of `ids` (one write: the pointer of a record in
+/// chunks, or the whole record when it is inline); returns the record's slot afterwards and what
+/// it forgot. The clients the pointer already names stay named.
+async fn forget_in_store<S: Parameters>(
+    store: &RecordStore<'_, S>,
+    loaded: &crate::apply::record::Loaded,
+    ids: BTreeSet<String>,
+) -> Result<(Option<String>, BTreeSet<String>), ReadError> {
+    let Some(slot) = loaded.slot.clone().filter(|_| !ids.is_empty()) else {
+        return Ok((loaded.slot.clone(), BTreeSet::new()));
+    };
+    if loaded.chunks > 0 {
+        let unsettled: BTreeSet<String> = loaded.unsettled.union(&ids).cloned().collect();
+        store
+            .mark_unsettled(&slot, loaded.chunks, &unsettled)
+            .await?;
+        return Ok((Some(slot), ids));
+    }
+    let mut record = loaded.record.clone();
+    for id in &ids {
+        if let Some(recorded) = record.clients.get_mut(id) {
+            recorded.applied = None;
+        }
+    }
+    let slot = store.save(&record, Some(&slot)).await?;
+    Ok((Some(slot), ids))
 }
 
 /// The client as declared, when `reading` trusts the record and the record's digest of what cogwire
