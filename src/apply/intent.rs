@@ -86,11 +86,7 @@ pub(super) fn intent(plan: &Plan, observed: &Observed) -> Intent {
         .filter_map(Action::client_id)
         .map(str::to_owned)
         .collect();
-    for id in &unsettled {
-        if let Some(recorded) = record.clients.get_mut(id) {
-            recorded.applied = None;
-        }
-    }
+    record.forget_digests(&unsettled);
     Intent {
         record,
         owners_changed,

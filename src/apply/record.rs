@@ -169,6 +169,15 @@ impl Record {
         recovered
     }
 
+    /// Drops the digests of `ids`: what cogwire last applied to them is no longer known.
+    pub fn forget_digests<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>) {
+        for id in ids {
+            if let Some(client) = self.clients.get_mut(id) {
+                client.applied = None;
+            }
+        }
+    }
+
     pub fn client_of_service(&self, service: &str) -> Option<&str> {
         self.clients
             .iter()
@@ -327,11 +336,7 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
                 name: pointer_name,
                 reason,
             })?;
-        for id in &pointer.unsettled {
-            if let Some(client) = record.clients.get_mut(id) {
-                client.applied = None;
-            }
-        }
+        record.forget_digests(&pointer.unsettled);
         let unsettled = pointer.unsettled;
         Ok(Loaded {
             record,

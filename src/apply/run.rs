@@ -74,15 +74,15 @@ pub fn plan_now<'a, C: Cloud>(
     services: &'a [String],
     refresh: bool,
 ) -> impl Future<Output = Result<(Plan, Observed), RunError>> + 'a {
-    plan_reading(session, services, refresh, false)
+    plan_reading(session, services, refresh, None::<&crate::apply::Unfenced>)
 }
 
-/// `plan_now`; `forget` is an apply's, under its lock (`observed::Forget::Differing`).
-async fn plan_reading<C: Cloud>(
+/// `plan_now`; with `fence`, an apply's, under its lock (`observed::Forget::Differing`).
+async fn plan_reading<C: Cloud, F: Fence>(
     session: &Session<C>,
     services: &[String],
     refresh: bool,
-    forget: bool,
+    fence: Option<&F>,
 ) -> Result<(Plan, Observed), RunError> {
     let selection = Selection::of(&session.model, services)?;
     let wanted = wanted_client_names(&session.model);
@@ -98,10 +98,12 @@ async fn plan_reading<C: Cloud>(
         &session.pacer,
         &wanted,
         reading,
-        if forget {
-            Forget::Differing(&declared)
-        } else {
-            Forget::Nothing
+        match fence {
+            Some(fence) => Forget::Differing {
+                declared: &declared,
+                fence,
+            },
+            None => Forget::Nothing,
         },
     )
     .await?;
@@ -230,7 +232,7 @@ impl<'s, C: Cloud> Locked<'s, C> {
         match source {
             PlanSource::Services(services) | PlanSource::Trusting(services) => {
                 let refresh = matches!(source, PlanSource::Services(_));
-                let (plan, observed) = plan_reading(session, services, refresh, true).await?;
+                let (plan, observed) = plan_reading(session, services, refresh, Some(self)).await?;
                 Ok(Planned { plan, observed })
             }
             PlanSource::Saved(saved) => {
@@ -253,7 +255,10 @@ impl<'s, C: Cloud> Locked<'s, C> {
                     &session.pacer,
                     &saved.described_client_names,
                     reading,
-                    Forget::Differing(&declared),
+                    Forget::Differing {
+                        declared: &declared,
+                        fence: self,
+                    },
                 )
                 .await?;
                 let restored = trusted_holders_of_restored_scopes(saved, &observed);
@@ -732,6 +737,32 @@ mod tests {
         );
         let (fast, _) = plan_counting(&cloud, &changed, false).await;
         assert!(!fast.has_changes());
+    }
+
+    /// The read's one write is fenced like every other: a run whose lock was force-unlocked
+    /// writes nothing, and its plan fails.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_lost_its_lock_forgets_nothing() {
+        let cloud = MemoryCloud::new(POOL_ID);
+        apply_now(&cloud, &fleet(&[]), true).await;
+        let parameters = cloud.parameters();
+        let pacer = Pacer::new(PaceSettings::default());
+        let store = RecordStore::new(&parameters, &pacer, POOL_ID);
+        let before = store.load().await.expect("load").0;
+        let changed = fleet(&[2, 5]);
+        let session = session(&cloud, &changed);
+        let locked = lock(&session, Duration::ZERO).await.expect("lock");
+        parameters
+            .delete(&crate::config::namespace::lock_name(POOL_ID))
+            .await
+            .expect("force-unlock");
+        let error = locked
+            .plan(PlanSource::Services(&[]))
+            .await
+            .err()
+            .expect("the lock is gone");
+        assert!(error.to_string().contains("lock"), "{error}");
+        assert_eq!(store.load().await.expect("load").0, before);
     }
 
     #[tokio::test(start_paused = true)]

@@ -35,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitS
         &context.pacer,
         &BTreeSet::new(),
         observed::Reading::Full,
-        observed::Forget::Nothing,
+        observed::NOTHING,
     )
     .await
     .map_err(explain)?;

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::{Deserialize, Serialize};
 
+use crate::apply::Fence;
+use crate::apply::lock::{Check, LockError};
 use crate::apply::record::{DIGESTS_SINCE, Record, RecordError, RecordStore, applied_digest};
 use crate::cloud::operation::Operation;
 use crate::cloud::pace::Pacer;
@@ -52,8 +54,7 @@ pub struct Observed {
 }
 
 /// Whether the read makes the stored record forget digests an apply is about to overturn.
-#[derive(Debug, Clone, Copy)]
-pub enum Forget<'a> {
+pub enum Forget<'a, F> {
     /// A plan's read: it writes nothing.
     Nothing,
     /// An apply's read, under its lock: the managed clients whose declaration (these, by name)
@@ -61,8 +62,15 @@ pub enum Forget<'a> {
     /// the stored record before the first write (`intent`). The record forgets them while the
     /// clients are described, off the path of the writes that follow; it forgets nothing a
     /// `--refresh=false` plan would have trusted, since such a plan describes those clients.
-    Differing(&'a BTreeMap<String, ClientState>),
+    /// `fence` is the run's lock, checked right before that write as before every other.
+    Differing {
+        declared: &'a BTreeMap<String, ClientState>,
+        fence: &'a F,
+    },
 }
+
+/// A plan's read, which writes nothing and so checks no lock.
+pub const NOTHING: Forget<'static, crate::apply::Unfenced> = Forget::Nothing;
 
 /// How to read the clients cogwire manages.
 #[derive(Debug, Clone, Copy)]
@@ -180,6 +188,8 @@ pub enum ReadError {
     Cloud(#[from] CloudError),
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 impl ReadError {
@@ -188,6 +198,7 @@ impl ReadError {
             Self::PoolNotFound(not_found) => Some(not_found.hint()),
             Self::Cloud(cloud) => cloud.hint(),
             Self::Record(record) => record.hint(),
+            Self::Lock(lock) => lock.hint(),
         }
     }
 }
@@ -198,13 +209,13 @@ const CONCURRENCY: usize = 16;
 /// Reads the pool. `wanted_names` are the client names the desired state declares; those clients,
 /// and every client the record says cogwire manages, are described, except, when `reading` trusts
 /// the record, those whose declaration is what cogwire last applied.
-pub async fn read<P: UserPool, S: Parameters>(
+pub async fn read<P: UserPool, S: Parameters, F: Fence>(
     pool: &P,
     parameters: &S,
     pacer: &Pacer,
     wanted_names: &BTreeSet<String>,
     reading: Reading<'_>,
-    forget: Forget<'_>,
+    forget: Forget<'_, F>,
 ) -> Result<Observed, ReadError> {
     let store = RecordStore::new(parameters, pacer, pool.pool_id());
     // The clients to describe follow from the client list and the record alone: they are
@@ -231,13 +242,15 @@ pub async fn read<P: UserPool, S: Parameters>(
                 None => to_describe.push(client.id.clone()),
             }
         }
-        let differing = match forget {
-            Forget::Nothing => BTreeSet::new(),
-            Forget::Differing(declared) => differing(&loaded.record, &clients, declared),
+        let (differing, fence) = match forget {
+            Forget::Nothing => (BTreeSet::new(), None),
+            Forget::Differing { declared, fence } => {
+                (differing(&loaded.record, &clients, declared), Some(fence))
+            }
         };
         let (read, forgotten) = tokio::join!(
             describe(pool, pacer, to_describe),
-            forget_in_store(&store, &loaded, differing)
+            forget_in_store(&store, &loaded, differing, fence)
         );
         let read = read.map_err(ReadError::Cloud)?;
         let (slot, forgotten) = forgotten?;
@@ -336,14 +349,17 @@ fn differing(
 /// Makes the stored record forget the digests of `ids` (one write: the pointer of a record in
 /// chunks, or the whole record when it is inline); returns the record's slot afterwards and what
 /// it forgot. The clients the pointer already names stay named.
-async fn forget_in_store<S: Parameters>(
+async fn forget_in_store<S: Parameters, F: Fence>(
     store: &RecordStore<'_, S>,
     loaded: &crate::apply::record::Loaded,
     ids: BTreeSet<String>,
+    fence: Option<&F>,
 ) -> Result<(Option<String>, BTreeSet<String>), ReadError> {
-    let Some(slot) = loaded.slot.clone().filter(|_| !ids.is_empty()) else {
+    let (Some(slot), Some(fence)) = (loaded.slot.clone().filter(|_| !ids.is_empty()), fence) else {
         return Ok((loaded.slot.clone(), BTreeSet::new()));
     };
+    // A write like any other: only while the lock is still this run's.
+    fence.hold(Check::Now).await?;
     if loaded.chunks > 0 {
         let unsettled: BTreeSet<String> = loaded.unsettled.union(&ids).cloned().collect();
         store
@@ -352,11 +368,7 @@ async fn forget_in_store<S: Parameters>(
         return Ok((Some(slot), ids));
     }
     let mut record = loaded.record.clone();
-    for id in &ids {
-        if let Some(recorded) = record.clients.get_mut(id) {
-            recorded.applied = None;
-        }
-    }
+    record.forget_digests(&ids);
     let slot = store.save(&record, Some(&slot)).await?;
     Ok((Some(slot), ids))
 }
