@@ -330,18 +330,7 @@ fn differing(
 ) -> BTreeSet<String> {
     clients
         .iter()
-        .filter(|client| {
-            let Some(applied) = record
-                .clients
-                .get(&client.id)
-                .and_then(|recorded| recorded.applied.as_ref())
-            else {
-                return false;
-            };
-            declared
-                .get(&client.name)
-                .is_some_and(|declared| applied_digest(declared) != *applied)
-        })
+        .filter(|client| matches_declaration(record, client, declared) == Some(false))
         .map(|client| client.id.clone())
         .collect()
 }
@@ -379,10 +368,21 @@ fn trusted(record: &Record, client: &ClientSummary, reading: Reading<'_>) -> Opt
     let Reading::Trusting(declared) = reading else {
         return None;
     };
+    let state = declared.get(&client.name)?;
+    matches_declaration(record, client, declared)?.then(|| ClientState {
+        id: client.id.clone(),
+        ..state.clone()
+    })
+}
+
+/// Whether the record's digest of `client` is that of its declaration (by the name the pool lists
+/// it by); `None` when the record holds no digest of it or it is not declared.
+fn matches_declaration(
+    record: &Record,
+    client: &ClientSummary,
+    declared: &BTreeMap<String, ClientState>,
+) -> Option<bool> {
     let applied = record.clients.get(&client.id)?.applied.as_ref()?;
     let declared = declared.get(&client.name)?;
-    (applied_digest(declared) == *applied).then(|| ClientState {
-        id: client.id.clone(),
-        ..declared.clone()
-    })
+    Some(applied_digest(declared) == *applied)
 }
