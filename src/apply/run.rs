@@ -21,7 +21,7 @@ use crate::plan::diff::{
     undescribed_holders, wanted_client_names,
 };
 use crate::plan::observed::{Forget, Observed, ReadError, Reading, read};
-use crate::plan::{Action, ClientChange, Plan};
+use crate::plan::{Action, ClientAction, ClientChange, Plan};
 use crate::session::Session;
 
 #[derive(Debug, thiserror::Error)]
@@ -386,6 +386,16 @@ impl<'s, C: Cloud> Locked<'s, C> {
 
         let (created, from_engine) = tokio::sync::mpsc::unbounded_channel();
         let (to_sink, created_for_sink) = tokio::sync::mpsc::unbounded_channel();
+        // Credentials will arrive: a client is created or updated (whose reply holds its secret).
+        let expected = plan.actions.iter().any(|action| {
+            matches!(
+                action,
+                Action::Client(ClientAction {
+                    change: ClientChange::Create { .. } | ClientChange::Update(_),
+                    ..
+                })
+            )
+        });
         let engine = async {
             // Moved in, so the channel closes when the engine is done, which ends the storing.
             let created = created;
@@ -413,8 +423,11 @@ impl<'s, C: Cloud> Locked<'s, C> {
                 }
             }
         };
-        let (outcome, (), stored) =
-            tokio::join!(engine, forward, store_as_created(session, created_for_sink));
+        let (outcome, (), stored) = tokio::join!(
+            engine,
+            forward,
+            store_as_created(session, created_for_sink, expected)
+        );
         let mut outcome = outcome?;
         let created_ids: BTreeMap<String, String> = outcome
             .created_clients

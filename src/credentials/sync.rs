@@ -294,16 +294,29 @@ const STORE_BATCH: usize = 10;
 /// What `apply` runs beside its operations: stores each new client's credentials as soon as it is
 /// created, in batches of whatever has arrived, until the engine is done. CreateUserPoolClient's
 /// reply carries the secret, so nothing is described again but a client whose reply was lost.
+///
+/// The store's entries are listed once (what each round creates is tagged as it is created); with
+/// `expected`, while the first client is still being created or updated (a large store lists in
+/// tens of pages, which would otherwise hold back every write), else once one arrives.
 pub async fn store_as_created<C: Cloud>(
     session: &Session<C>,
     mut created: Created,
+    expected: bool,
 ) -> Result<SyncReport, SyncError> {
     let mut stored = SyncReport::default();
-    let Some(first) = created.recv().await else {
+    let (first, managed) = if expected {
+        let (first, managed) = tokio::join!(created.recv(), list_managed(session));
+        (first, Some(managed))
+    } else {
+        (created.recv().await, None)
+    };
+    let Some(first) = first else {
         return Ok(stored);
     };
-    // Listed once: what each round creates is tagged as it is created.
-    let managed = list_managed(session).await?;
+    let managed = match managed {
+        Some(managed) => managed?,
+        None => list_managed(session).await?,
+    };
     let mut next = Some(first);
     while let Some(first) = next.take() {
         let mut batch = vec![first];
