@@ -316,6 +316,11 @@ pub(super) async fn run<P: UserPool, S: Parameters, F: Fence>(
         .filter(|node| waiting[node.index()] == 0)
         .map(priority)
         .collect();
+    // Launched operations, and how many of them have been polled: an operation reserves its
+    // pacer slot when first polled, and FuturesUnordered may hand back a finished one before it
+    // polls those launched last, so a wave counts the unpolled ones itself.
+    let mut launched_in_all = 0usize;
+    let polled = std::sync::atomic::AtomicUsize::new(0);
     let mut running = FuturesUnordered::new();
     let mut lost = None;
 
@@ -328,22 +333,27 @@ pub(super) async fn run<P: UserPool, S: Parameters, F: Fence>(
         {
             lost = Some(error);
         }
-        let mut launched = 0;
         while lost.is_none() && !settle.failed() && running.len() < CONCURRENCY {
             let Some(next) = ready.pop() else { break };
             let node = next.3;
             let write = graph[node].write();
             // A wave is what the pacer lets start before the next check of the lock; the rest
             // waits for that check instead of queueing in the pacer past it. (What was launched
-            // in this round has not reserved its slot yet: it is counted here.)
+            // but not yet polled has not reserved its slot: it is counted here.)
             let call = write.first_call();
-            let starts_in = pacer.wait_for(call, launched);
+            let unreserved =
+                launched_in_all.saturating_sub(polled.load(std::sync::atomic::Ordering::Relaxed));
+            let starts_in = pacer.wait_for(call, u32::try_from(unreserved).unwrap_or(u32::MAX));
             if !running.is_empty() && starts_in > CHECK_INTERVAL {
                 ready.push(next);
                 break;
             }
-            launched += 1;
-            running.push(async move { (node, execute(write, pool, parameters, pacer).await) });
+            launched_in_all += 1;
+            let polled = &polled;
+            running.push(async move {
+                polled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                (node, execute(write, pool, parameters, pacer).await)
+            });
         }
         let Some((node, result)) = running.next().await else {
             break;

@@ -136,15 +136,7 @@ impl Pacer {
         let spend = |budget, rate: f64| Spend {
             budget,
             rate: rate * share * self.scale,
-            // Writes are spaced from the first, without a burst: the apply engine checks its
-            // lock between waves of writes, and a burst of writes launched at once outran those
-            // checks (`an_apply_whose_lock_is_stolen_stops_and_names_the_thief` created every
-            // client before it saw the thief's lock).
-            burst: if operation.writes() {
-                1
-            } else {
-                burst(rate * share)
-            },
+            burst: burst(rate * share),
         };
         let category = operation.category();
         let mut budgets = vec![spend(Budget::Category(category), self.rate(category))];
@@ -479,18 +471,6 @@ mod tests {
         let ms: Vec<u128> = starts.iter().map(Duration::as_millis).collect();
         assert_eq!(ms, vec![0, 0, 0, 0, 0, 250, 450, 650]);
         assert_eq!(pacer.report().operations["DescribeUserPoolClient"].calls, 8);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn writes_are_spaced_from_the_first_without_a_burst() {
-        let pacer = Pacer::new(PaceSettings::default());
-        let start = tokio::time::Instant::now();
-        let mut starts = Vec::new();
-        for _ in 0..4 {
-            succeed(&pacer, Operation::CreateResourceServer).await;
-            starts.push(start.elapsed().as_millis());
-        }
-        assert_eq!(starts, vec![0, 200, 400, 600]);
     }
 
     /// The bench's speed-up makes time run faster, as localaws's does, and a burst no larger.
