@@ -369,14 +369,23 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
             unsettled: unsettled.clone(),
             inline: None,
         };
-        let text = serde_json::to_string(&pointer).map_err(|error| RecordError::Corrupt {
+        self.put_pointer(&self.pointer_text(&pointer)?).await
+    }
+
+    /// The pointer as its parameter holds it.
+    fn pointer_text(&self, pointer: &Pointer) -> Result<String, RecordError> {
+        serde_json::to_string(pointer).map_err(|error| RecordError::Corrupt {
             name: state_name(&self.pool_id),
             reason: error.to_string(),
-        })?;
+        })
+    }
+
+    /// Writes the pointer: the one write that makes a save, or a mark, take effect.
+    async fn put_pointer(&self, text: &str) -> Result<(), RecordError> {
         let pointer_name = state_name(&self.pool_id);
         self.pacer
             .call(Operation::PutParameter, || {
-                self.parameters.put(&pointer_name, &text, true)
+                self.parameters.put(&pointer_name, text, true)
             })
             .await?;
         Ok(())
@@ -414,16 +423,12 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
             reason: error.to_string(),
         })?;
         let pointer_of = |chunks: usize, inline: Option<String>| {
-            serde_json::to_string(&Pointer {
+            self.pointer_text(&Pointer {
                 format_version: FORMAT_VERSION,
                 slot: slot.to_owned(),
                 chunks,
                 unsettled: BTreeSet::new(),
                 inline,
-            })
-            .map_err(|error| RecordError::Corrupt {
-                name: state_name(&self.pool_id),
-                reason: error.to_string(),
             })
         };
         let inline = pointer_of(0, Some(text.clone()))?;
@@ -441,12 +446,7 @@ impl<'a, P: Parameters> RecordStore<'a, P> {
             }
             (pointer_of(chunks.len(), None)?, chunks.len())
         };
-        let pointer_name = state_name(&self.pool_id);
-        self.pacer
-            .call(Operation::PutParameter, || {
-                self.parameters.put(&pointer_name, &pointer, true)
-            })
-            .await?;
+        self.put_pointer(&pointer).await?;
         Ok((slot.to_owned(), chunks))
     }
 }
