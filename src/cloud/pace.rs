@@ -214,12 +214,17 @@ impl Pacer {
         let mut state = self.lock();
         let stats = state.stats.entry(operation).or_default();
         stats.calls += 1;
-        let throttled = matches!(result, Err(CloudError::Throttled { .. }));
-        match &result {
-            Err(CloudError::Throttled { .. }) => stats.throttled += 1,
-            Err(_) => stats.failed += 1,
-            Ok(_) => {}
-        }
+        let throttled = match &result {
+            Err(CloudError::Throttled { .. }) => {
+                stats.throttled += 1;
+                true
+            }
+            Err(_) => {
+                stats.failed += 1;
+                false
+            }
+            Ok(_) => false,
+        };
         drop(state);
         if throttled {
             self.drain(operation);
